@@ -1,0 +1,588 @@
+//! The customer hierarchy of one workspace, held in memory.
+//!
+//! Nodes carry only what hierarchy questions need: ids, links and the two timestamps lists
+//! sort by. Record bodies (names, traits) stay in storage, which keeps the engine small
+//! (tens of bytes per user, see `steward bench`) and start-up fast.
+//!
+//! Links are stored in both directions. An organization's users are its direct users plus the
+//! users of its accounts; because one user can reach an organization along several paths, the
+//! organization keeps a reference count per user, so `usersCount` and membership stay exact as
+//! accounts move between organizations.
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use uuid::Uuid;
+
+use crate::ids::{AccountId, OrganizationId, UserId};
+use crate::page::{PageKey, PageRequest, SortBy};
+use crate::time::Millis;
+
+/// A change to apply after the storage write that caused it has committed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GraphChange {
+    UpsertOrganization {
+        id: OrganizationId,
+        created_at: Millis,
+        updated_at: Millis,
+    },
+    UpsertAccount {
+        id: AccountId,
+        organization: Option<OrganizationId>,
+        created_at: Millis,
+        updated_at: Millis,
+    },
+    /// `accounts` and `organizations` are the user's complete sets of direct links.
+    UpsertUser {
+        id: UserId,
+        accounts: Vec<AccountId>,
+        organizations: Vec<OrganizationId>,
+        created_at: Millis,
+        updated_at: Millis,
+    },
+    /// Removes the organization; its accounts are detached (storage decides what else is
+    /// deleted and sends those deletions separately).
+    DeleteOrganization {
+        id: OrganizationId,
+    },
+    DeleteAccount {
+        id: AccountId,
+    },
+    DeleteUser {
+        id: UserId,
+    },
+}
+
+type Slot = u32;
+
+#[derive(Debug)]
+struct Stamp {
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+impl Stamp {
+    fn key(&self, id: Uuid, sort: SortBy) -> PageKey {
+        let at = match sort {
+            SortBy::UpdatedAt => self.updated_at,
+            SortBy::CreatedAt => self.created_at,
+        };
+        PageKey { at, id }
+    }
+}
+
+#[derive(Debug)]
+struct OrgNode {
+    id: OrganizationId,
+    stamp: Stamp,
+    accounts: HashSet<Slot>,
+    direct_users: HashSet<Slot>,
+    /// user slot -> number of paths (direct link + one per account) from this org to the user.
+    user_paths: HashMap<Slot, u32>,
+}
+
+#[derive(Debug)]
+struct AccountNode {
+    id: AccountId,
+    stamp: Stamp,
+    org: Option<Slot>,
+    users: HashSet<Slot>,
+}
+
+#[derive(Debug)]
+struct UserNode {
+    id: UserId,
+    stamp: Stamp,
+    accounts: Vec<Slot>,
+    orgs: Vec<Slot>,
+}
+
+/// A slab of nodes with an id index; freed slots are reused.
+#[derive(Debug)]
+struct Table<T> {
+    nodes: Vec<Option<T>>,
+    free: Vec<Slot>,
+    index: HashMap<Uuid, Slot>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Self {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Table<T> {
+    fn slot(&self, id: Uuid) -> Option<Slot> {
+        self.index.get(&id).copied()
+    }
+
+    fn get(&self, slot: Slot) -> &T {
+        self.nodes[slot as usize]
+            .as_ref()
+            .expect("graph slot points at a live node")
+    }
+
+    fn get_mut(&mut self, slot: Slot) -> &mut T {
+        self.nodes[slot as usize]
+            .as_mut()
+            .expect("graph slot points at a live node")
+    }
+
+    fn insert(&mut self, id: Uuid, node: T) -> Slot {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.nodes[slot as usize] = Some(node);
+                slot
+            }
+            None => {
+                self.nodes.push(Some(node));
+                (self.nodes.len() - 1) as Slot
+            }
+        };
+        self.index.insert(id, slot);
+        slot
+    }
+
+    fn remove(&mut self, id: Uuid) -> Option<(Slot, T)> {
+        let slot = self.index.remove(&id)?;
+        let node = self.nodes[slot as usize].take()?;
+        self.free.push(slot);
+        Some((slot, node))
+    }
+
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.nodes.reserve(additional);
+        self.index.reserve(additional);
+    }
+}
+
+/// The hierarchy of one workspace.
+#[derive(Debug, Default)]
+pub struct Graph {
+    orgs: Table<OrgNode>,
+    accounts: Table<AccountNode>,
+    users: Table<UserNode>,
+}
+
+impl Graph {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pre-sizes the tables before a bulk load at start-up.
+    pub fn reserve(&mut self, orgs: usize, accounts: usize, users: usize) {
+        self.orgs.reserve(orgs);
+        self.accounts.reserve(accounts);
+        self.users.reserve(users);
+    }
+
+    pub fn apply(&mut self, change: &GraphChange) {
+        match change {
+            GraphChange::UpsertOrganization {
+                id,
+                created_at,
+                updated_at,
+            } => self.upsert_org(*id, *created_at, *updated_at),
+            GraphChange::UpsertAccount {
+                id,
+                organization,
+                created_at,
+                updated_at,
+            } => self.upsert_account(*id, *organization, *created_at, *updated_at),
+            GraphChange::UpsertUser {
+                id,
+                accounts,
+                organizations,
+                created_at,
+                updated_at,
+            } => self.upsert_user(*id, accounts, organizations, *created_at, *updated_at),
+            GraphChange::DeleteOrganization { id } => self.delete_org(*id),
+            GraphChange::DeleteAccount { id } => self.delete_account(*id),
+            GraphChange::DeleteUser { id } => self.delete_user(*id),
+        }
+    }
+
+    // ---- questions -------------------------------------------------------------------------
+
+    pub fn organization_count(&self) -> usize {
+        self.orgs.len()
+    }
+
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn has_organization(&self, id: OrganizationId) -> bool {
+        self.orgs.slot(id.0).is_some()
+    }
+
+    pub fn has_account(&self, id: AccountId) -> bool {
+        self.accounts.slot(id.0).is_some()
+    }
+
+    pub fn has_user(&self, id: UserId) -> bool {
+        self.users.slot(id.0).is_some()
+    }
+
+    /// The organization an account belongs to.
+    pub fn account_organization(&self, id: AccountId) -> Option<OrganizationId> {
+        let node = self.accounts.get(self.accounts.slot(id.0)?);
+        node.org.map(|o| self.orgs.get(o).id)
+    }
+
+    /// Number of accounts of an organization (`accountsCount`).
+    pub fn organization_accounts_count(&self, id: OrganizationId) -> usize {
+        self.orgs
+            .slot(id.0)
+            .map_or(0, |s| self.orgs.get(s).accounts.len())
+    }
+
+    /// Number of distinct users of an organization, direct or through its accounts.
+    pub fn organization_users_count(&self, id: OrganizationId) -> usize {
+        self.orgs
+            .slot(id.0)
+            .map_or(0, |s| self.orgs.get(s).user_paths.len())
+    }
+
+    /// Number of users of an account (`usersCount`).
+    pub fn account_users_count(&self, id: AccountId) -> usize {
+        self.accounts
+            .slot(id.0)
+            .map_or(0, |s| self.accounts.get(s).users.len())
+    }
+
+    /// The accounts a user belongs to, oldest link first.
+    pub fn user_accounts(&self, id: UserId) -> Vec<AccountId> {
+        self.users.slot(id.0).map_or_else(Vec::new, |s| {
+            let node = self.users.get(s);
+            node.accounts
+                .iter()
+                .map(|a| self.accounts.get(*a).id)
+                .collect()
+        })
+    }
+
+    /// Every organization a user belongs to: direct links first, then through accounts.
+    pub fn user_organizations(&self, id: UserId) -> Vec<OrganizationId> {
+        let Some(slot) = self.users.slot(id.0) else {
+            return Vec::new();
+        };
+        let node = self.users.get(slot);
+        let mut out: Vec<OrganizationId> = node.orgs.iter().map(|o| self.orgs.get(*o).id).collect();
+        for a in &node.accounts {
+            if let Some(o) = self.accounts.get(*a).org {
+                let org = self.orgs.get(o).id;
+                if !out.contains(&org) {
+                    out.push(org);
+                }
+            }
+        }
+        out
+    }
+
+    /// The organizations a user is linked to directly (not through an account).
+    pub fn user_direct_organizations(&self, id: UserId) -> Vec<OrganizationId> {
+        self.users.slot(id.0).map_or_else(Vec::new, |s| {
+            self.users
+                .get(s)
+                .orgs
+                .iter()
+                .map(|o| self.orgs.get(*o).id)
+                .collect()
+        })
+    }
+
+    /// A page of an organization's accounts, in list order.
+    pub fn organization_accounts_page(
+        &self,
+        id: OrganizationId,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let Some(slot) = self.orgs.slot(id.0) else {
+            return Vec::new();
+        };
+        let keys = self.orgs.get(slot).accounts.iter().map(|a| {
+            let node = self.accounts.get(*a);
+            node.stamp.key(node.id.0, page.sort)
+        });
+        select_page(keys, page)
+    }
+
+    /// A page of an account's users, in list order.
+    pub fn account_users_page(&self, id: AccountId, page: &PageRequest) -> Vec<PageKey> {
+        let Some(slot) = self.accounts.slot(id.0) else {
+            return Vec::new();
+        };
+        let keys = self
+            .accounts
+            .get(slot)
+            .users
+            .iter()
+            .map(|u| self.user_key(*u, page.sort));
+        select_page(keys, page)
+    }
+
+    /// A page of an organization's users (direct and through accounts), in list order.
+    pub fn organization_users_page(&self, id: OrganizationId, page: &PageRequest) -> Vec<PageKey> {
+        let Some(slot) = self.orgs.slot(id.0) else {
+            return Vec::new();
+        };
+        let keys = self
+            .orgs
+            .get(slot)
+            .user_paths
+            .keys()
+            .map(|u| self.user_key(*u, page.sort));
+        select_page(keys, page)
+    }
+
+    /// The users that belong to this account and to no other account, and are not linked
+    /// directly to an organization: they go when the account is deleted.
+    pub fn users_only_in_account(&self, id: AccountId) -> Vec<UserId> {
+        let Some(slot) = self.accounts.slot(id.0) else {
+            return Vec::new();
+        };
+        self.accounts
+            .get(slot)
+            .users
+            .iter()
+            .map(|u| self.users.get(*u))
+            .filter(|u| u.accounts.len() == 1 && u.orgs.is_empty())
+            .map(|u| u.id)
+            .collect()
+    }
+
+    fn user_key(&self, slot: Slot, sort: SortBy) -> PageKey {
+        let node = self.users.get(slot);
+        node.stamp.key(node.id.0, sort)
+    }
+
+    // ---- changes ---------------------------------------------------------------------------
+
+    fn upsert_org(&mut self, id: OrganizationId, created_at: Millis, updated_at: Millis) {
+        let stamp = Stamp {
+            created_at,
+            updated_at,
+        };
+        match self.orgs.slot(id.0) {
+            Some(slot) => self.orgs.get_mut(slot).stamp = stamp,
+            None => {
+                self.orgs.insert(
+                    id.0,
+                    OrgNode {
+                        id,
+                        stamp,
+                        accounts: HashSet::new(),
+                        direct_users: HashSet::new(),
+                        user_paths: HashMap::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn upsert_account(
+        &mut self,
+        id: AccountId,
+        organization: Option<OrganizationId>,
+        created_at: Millis,
+        updated_at: Millis,
+    ) {
+        let stamp = Stamp {
+            created_at,
+            updated_at,
+        };
+        let new_org = organization.and_then(|o| self.orgs.slot(o.0));
+        let slot = match self.accounts.slot(id.0) {
+            Some(slot) => {
+                self.accounts.get_mut(slot).stamp = stamp;
+                slot
+            }
+            None => self.accounts.insert(
+                id.0,
+                AccountNode {
+                    id,
+                    stamp,
+                    org: None,
+                    users: HashSet::new(),
+                },
+            ),
+        };
+        self.set_account_org(slot, new_org);
+    }
+
+    /// Moves an account (and with it its users' derived membership) to another organization.
+    fn set_account_org(&mut self, account: Slot, org: Option<Slot>) {
+        let old = self.accounts.get(account).org;
+        if old == org {
+            return;
+        }
+        let users: Vec<Slot> = self.accounts.get(account).users.iter().copied().collect();
+        if let Some(old) = old {
+            self.orgs.get_mut(old).accounts.remove(&account);
+            for u in &users {
+                self.drop_user_path(old, *u);
+            }
+        }
+        if let Some(new) = org {
+            self.orgs.get_mut(new).accounts.insert(account);
+            for u in &users {
+                self.add_user_path(new, *u);
+            }
+        }
+        self.accounts.get_mut(account).org = org;
+    }
+
+    fn add_user_path(&mut self, org: Slot, user: Slot) {
+        *self.orgs.get_mut(org).user_paths.entry(user).or_insert(0) += 1;
+    }
+
+    fn drop_user_path(&mut self, org: Slot, user: Slot) {
+        let paths = &mut self.orgs.get_mut(org).user_paths;
+        if let Some(count) = paths.get_mut(&user) {
+            *count -= 1;
+            if *count == 0 {
+                paths.remove(&user);
+            }
+        }
+    }
+
+    fn upsert_user(
+        &mut self,
+        id: UserId,
+        accounts: &[AccountId],
+        organizations: &[OrganizationId],
+        created_at: Millis,
+        updated_at: Millis,
+    ) {
+        let stamp = Stamp {
+            created_at,
+            updated_at,
+        };
+        let slot = match self.users.slot(id.0) {
+            Some(slot) => {
+                self.users.get_mut(slot).stamp = stamp;
+                slot
+            }
+            None => self.users.insert(
+                id.0,
+                UserNode {
+                    id,
+                    stamp,
+                    accounts: Vec::new(),
+                    orgs: Vec::new(),
+                },
+            ),
+        };
+        let mut account_slots: Vec<Slot> = Vec::with_capacity(accounts.len());
+        for a in accounts {
+            if let Some(s) = self.accounts.slot(a.0) {
+                if !account_slots.contains(&s) {
+                    account_slots.push(s);
+                }
+            }
+        }
+        let mut org_slots: Vec<Slot> = Vec::with_capacity(organizations.len());
+        for o in organizations {
+            if let Some(s) = self.orgs.slot(o.0) {
+                if !org_slots.contains(&s) {
+                    org_slots.push(s);
+                }
+            }
+        }
+        self.unlink_user(slot);
+        for a in &account_slots {
+            self.accounts.get_mut(*a).users.insert(slot);
+            if let Some(o) = self.accounts.get(*a).org {
+                self.add_user_path(o, slot);
+            }
+        }
+        for o in &org_slots {
+            self.orgs.get_mut(*o).direct_users.insert(slot);
+            self.add_user_path(*o, slot);
+        }
+        let node = self.users.get_mut(slot);
+        node.accounts = account_slots;
+        node.orgs = org_slots;
+    }
+
+    /// Removes every link of a user (both directions), leaving the node in place.
+    fn unlink_user(&mut self, slot: Slot) {
+        let node = self.users.get_mut(slot);
+        let accounts = std::mem::take(&mut node.accounts);
+        let orgs = std::mem::take(&mut node.orgs);
+        for a in accounts {
+            self.accounts.get_mut(a).users.remove(&slot);
+            if let Some(o) = self.accounts.get(a).org {
+                self.drop_user_path(o, slot);
+            }
+        }
+        for o in orgs {
+            self.orgs.get_mut(o).direct_users.remove(&slot);
+            self.drop_user_path(o, slot);
+        }
+    }
+
+    fn delete_user(&mut self, id: UserId) {
+        if let Some(slot) = self.users.slot(id.0) {
+            self.unlink_user(slot);
+            self.users.remove(id.0);
+        }
+    }
+
+    fn delete_account(&mut self, id: AccountId) {
+        let Some(slot) = self.accounts.slot(id.0) else {
+            return;
+        };
+        self.set_account_org(slot, None);
+        let users: Vec<Slot> = self.accounts.get(slot).users.iter().copied().collect();
+        for u in users {
+            self.users.get_mut(u).accounts.retain(|a| *a != slot);
+        }
+        self.accounts.remove(id.0);
+    }
+
+    fn delete_org(&mut self, id: OrganizationId) {
+        let Some(slot) = self.orgs.slot(id.0) else {
+            return;
+        };
+        let accounts: Vec<Slot> = self.orgs.get(slot).accounts.iter().copied().collect();
+        for a in accounts {
+            self.set_account_org(a, None);
+        }
+        let users: Vec<Slot> = self.orgs.get(slot).direct_users.iter().copied().collect();
+        for u in users {
+            self.users.get_mut(u).orgs.retain(|o| *o != slot);
+        }
+        self.orgs.remove(id.0);
+    }
+}
+
+/// The first `limit` keys after `page.after`, greatest first.
+fn select_page(keys: impl Iterator<Item = PageKey>, page: &PageRequest) -> Vec<PageKey> {
+    let mut keys: Vec<PageKey> = match page.after {
+        Some(after) => keys.filter(|k| *k < after).collect(),
+        None => keys.collect(),
+    };
+    let limit = page.limit.min(keys.len());
+    if limit == 0 {
+        return Vec::new();
+    }
+    // Partial selection first: pages of big organizations should not sort every user.
+    if limit < keys.len() {
+        keys.select_nth_unstable_by(limit - 1, |a, b| b.cmp(a));
+        keys.truncate(limit);
+    }
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    keys
+}

@@ -1,0 +1,1 @@
+//! Steward rule language (work in progress).

@@ -1,0 +1,283 @@
+//! Steward's durable record: base data, and later the event log, histories and the outbox.
+//!
+//! One [`Store`] type fronts two backends, SQLite (embedded, the default) and PostgreSQL. Every
+//! operation is written once (see `ops.rs`) and instantiated for both; the conformance suite in
+//! `tests/` runs every operation against both.
+//!
+//! Writes go through [`Store::apply_batch`]: the server funnels all writes through one writer
+//! task that groups concurrent requests into one transaction (group commit), so each write is
+//! durable when acknowledged while the cost of the commit is shared.
+
+mod error;
+mod migrations;
+mod ops;
+mod postgres;
+pub mod rows;
+mod sqlite;
+pub mod write;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use steward_engine::Engine;
+use steward_engine::ids::{AdminId, CustomFieldId, WorkspaceId};
+use steward_engine::page::PageRequest;
+use steward_engine::time::Millis;
+use uuid::Uuid;
+
+pub use error::{Result, StoreError};
+use migrations::Dialect;
+use rows::*;
+use write::{Outcome, RecordRef, Write, WriteError};
+
+/// The storage backend in use.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Inner,
+}
+
+#[derive(Clone, Debug)]
+enum Inner {
+    Sqlite(sqlite::Pool),
+    Postgres(postgres::Pool),
+}
+
+/// Calls the same-named operation of whichever backend is in use.
+macro_rules! dispatch {
+    ($self:ident . $op:ident ( $($arg:expr),* )) => {
+        match &$self.inner {
+            Inner::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
+            Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// The embedded default: `steward.db` in `dir`, created if missing.
+    pub async fn open_sqlite_dir(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let options = SqliteConnectOptions::new().filename(dir.join("steward.db"));
+        Self::open_sqlite(options).await
+    }
+
+    /// Opens a `postgres://` / `postgresql://` URL, or a `sqlite:` URL.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            let store = Self {
+                inner: Inner::Postgres(pool),
+            };
+            store.migrate().await?;
+            Ok(store)
+        } else if url.starts_with("sqlite:") {
+            Self::open_sqlite(SqliteConnectOptions::from_str(url)?).await
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "unsupported database URL (expected postgres:// or sqlite:): {}",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+
+    async fn open_sqlite(options: SqliteConnectOptions) -> Result<Self> {
+        // WAL lets readers run beside the writer; synchronous=FULL makes every acknowledged
+        // commit survive a power cut, and group commit keeps that affordable.
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            inner: Inner::Sqlite(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match &self.inner {
+            Inner::Sqlite(pool) => migrations::migrator(Dialect::Sqlite).run(pool).await?,
+            Inner::Postgres(pool) => migrations::migrator(Dialect::Postgres).run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.inner {
+            Inner::Sqlite(_) => "sqlite",
+            Inner::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.inner {
+            Inner::Sqlite(pool) => pool.close().await,
+            Inner::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub async fn migrations_applied(&self) -> Result<i64> {
+        dispatch!(self.migrations_applied())
+    }
+
+    // ---- workspaces and keys ------------------------------------------------------------------
+
+    pub async fn create_workspace(&self, name: &str, now: Millis) -> Result<WorkspaceRow> {
+        dispatch!(self.create_workspace(name, now))
+    }
+
+    pub async fn find_workspace(&self, name: &str) -> Result<Option<WorkspaceRow>> {
+        dispatch!(self.find_workspace(name))
+    }
+
+    pub async fn list_workspaces(&self) -> Result<Vec<WorkspaceRow>> {
+        dispatch!(self.list_workspaces())
+    }
+
+    pub async fn create_api_key(&self, key: &ApiKeyRow) -> Result<()> {
+        dispatch!(self.create_api_key(key))
+    }
+
+    pub async fn find_api_key(&self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
+        dispatch!(self.find_api_key(key_hash))
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    pub async fn find_organization(
+        &self,
+        ws: WorkspaceId,
+        r: &RecordRef,
+    ) -> Result<Option<OrganizationRow>> {
+        dispatch!(self.find_organization(ws, r))
+    }
+
+    pub async fn find_account(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<AccountRow>> {
+        dispatch!(self.find_account(ws, r))
+    }
+
+    pub async fn find_user(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<UserRow>> {
+        dispatch!(self.find_user(ws, r))
+    }
+
+    pub async fn find_admin(&self, ws: WorkspaceId, id: AdminId) -> Result<Option<AdminRow>> {
+        dispatch!(self.find_admin(ws, id))
+    }
+
+    pub async fn find_custom_field(
+        &self,
+        ws: WorkspaceId,
+        id: CustomFieldId,
+    ) -> Result<Option<CustomFieldRow>> {
+        dispatch!(self.find_custom_field(ws, id))
+    }
+
+    pub async fn list_organizations(
+        &self,
+        ws: WorkspaceId,
+        page: &PageRequest,
+    ) -> Result<Vec<OrganizationRow>> {
+        dispatch!(self.list_organizations(ws, page))
+    }
+
+    pub async fn list_accounts(
+        &self,
+        ws: WorkspaceId,
+        page: &PageRequest,
+    ) -> Result<Vec<AccountRow>> {
+        dispatch!(self.list_accounts(ws, page))
+    }
+
+    pub async fn list_users(&self, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<UserRow>> {
+        dispatch!(self.list_users(ws, page))
+    }
+
+    pub async fn list_admins(&self, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<AdminRow>> {
+        dispatch!(self.list_admins(ws, page))
+    }
+
+    /// Custom trait definitions, sorted by label (as Vitally's `/customFields`).
+    pub async fn list_custom_fields(
+        &self,
+        ws: WorkspaceId,
+        model: Option<&str>,
+    ) -> Result<Vec<CustomFieldRow>> {
+        dispatch!(self.list_custom_fields(ws, model))
+    }
+
+    /// Records by id, in the order given; ids that do not exist are left out.
+    pub async fn organizations_by_ids(
+        &self,
+        ws: WorkspaceId,
+        ids: &[Uuid],
+    ) -> Result<Vec<OrganizationRow>> {
+        dispatch!(self.organizations_by_ids(ws, ids))
+    }
+
+    pub async fn accounts_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<AccountRow>> {
+        dispatch!(self.accounts_by_ids(ws, ids))
+    }
+
+    pub async fn users_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<UserRow>> {
+        dispatch!(self.users_by_ids(ws, ids))
+    }
+
+    /// Users whose e-mail is `email_norm` (already lower-cased).
+    pub async fn users_by_email(&self, ws: WorkspaceId, email_norm: &str) -> Result<Vec<UserRow>> {
+        dispatch!(self.users_by_email(ws, email_norm))
+    }
+
+    /// Users whose e-mail domain is `domain` or a subdomain of it.
+    pub async fn users_by_email_domain(
+        &self,
+        ws: WorkspaceId,
+        domain: &str,
+    ) -> Result<Vec<UserRow>> {
+        dispatch!(self.users_by_email_domain(ws, domain))
+    }
+
+    pub async fn admin_by_email(
+        &self,
+        ws: WorkspaceId,
+        email_norm: &str,
+    ) -> Result<Option<AdminRow>> {
+        dispatch!(self.admin_by_email(ws, email_norm))
+    }
+
+    // ---- the engine -------------------------------------------------------------------------
+
+    /// Rebuilds the customer graph of every workspace from the durable record.
+    pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {
+        dispatch!(self.load_engine(engine))
+    }
+
+    // ---- writes -----------------------------------------------------------------------------
+
+    /// Applies writes in one transaction (see the crate docs). One result per write, in order.
+    pub async fn apply_batch(
+        &self,
+        now: Millis,
+        batch: &[(WorkspaceId, Write)],
+    ) -> Result<Vec<std::result::Result<Outcome, WriteError>>> {
+        dispatch!(self.apply_batch(now, batch))
+    }
+}

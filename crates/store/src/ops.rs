@@ -1,0 +1,989 @@
+//! Every storage operation, written once.
+//!
+//! `backend_ops!` is instantiated in `sqlite.rs` and `postgres.rs` with the concrete sqlx types
+//! of each backend. The SQL text is shared: `$N` placeholders, `RETURNING`, row values and
+//! savepoints mean the same on both. Where the dialects differ (how a write transaction
+//! starts), the instantiation passes the difference in. Writing the bodies once keeps the two
+//! backends from drifting; the conformance suite checks the rest.
+
+macro_rules! backend_ops {
+    (db: $db:ty, row: $row:ty, conn: $conn:ty, begin: $begin:literal) => {
+        use sqlx::{AssertSqlSafe, Row as _};
+        use steward_engine::domain::{merge_traits, ExternalId, FieldError, TraitPatch, Traits};
+        use steward_engine::ids::*;
+        use steward_engine::page::{PageRequest, SortBy};
+        use steward_engine::time::Millis;
+        use steward_engine::{Engine, GraphChange};
+        use uuid::Uuid;
+
+        use $crate::error::{Result, StoreError};
+        use $crate::rows::*;
+        use $crate::write::*;
+
+        pub(crate) type Pool = sqlx::Pool<$db>;
+        type Conn = $conn;
+        type SqlResult<T> = std::result::Result<T, sqlx::Error>;
+
+        const ORG_COLS: &str = "id, external_id, name, traits, created_at, updated_at";
+        const ACCOUNT_COLS: &str =
+            "id, external_id, name, traits, organization_id, created_at, updated_at";
+        const USER_COLS: &str = "id, external_id, name, email, avatar, traits, joined_at, \
+                                 unsubscribed, created_at, updated_at";
+        const ADMIN_COLS: &str = "id, name, email, license_status, created_at, updated_at";
+        const FIELD_COLS: &str = "id, model, key, label, field_type, description, options, \
+                                  created_at, updated_at";
+
+        // ---- decoding -----------------------------------------------------------------------
+
+        fn json_column<T: serde::de::DeserializeOwned>(r: &$row, col: &str) -> SqlResult<T> {
+            let text: String = r.try_get(col)?;
+            serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }
+
+        fn decode_org(r: &$row) -> SqlResult<OrganizationRow> {
+            Ok(OrganizationRow {
+                id: OrganizationId(r.try_get("id")?),
+                external_id: r.try_get("external_id")?,
+                name: r.try_get("name")?,
+                traits: json_column(r, "traits")?,
+                created_at: Millis(r.try_get("created_at")?),
+                updated_at: Millis(r.try_get("updated_at")?),
+            })
+        }
+
+        fn decode_account(r: &$row) -> SqlResult<AccountRow> {
+            Ok(AccountRow {
+                id: AccountId(r.try_get("id")?),
+                external_id: r.try_get("external_id")?,
+                name: r.try_get("name")?,
+                traits: json_column(r, "traits")?,
+                organization_id: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
+                created_at: Millis(r.try_get("created_at")?),
+                updated_at: Millis(r.try_get("updated_at")?),
+            })
+        }
+
+        fn decode_user(r: &$row) -> SqlResult<UserRow> {
+            Ok(UserRow {
+                id: UserId(r.try_get("id")?),
+                external_id: r.try_get("external_id")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                avatar: r.try_get("avatar")?,
+                traits: json_column(r, "traits")?,
+                joined_at: r.try_get::<Option<i64>, _>("joined_at")?.map(Millis),
+                unsubscribed: r.try_get("unsubscribed")?,
+                created_at: Millis(r.try_get("created_at")?),
+                updated_at: Millis(r.try_get("updated_at")?),
+            })
+        }
+
+        fn decode_admin(r: &$row) -> SqlResult<AdminRow> {
+            Ok(AdminRow {
+                id: AdminId(r.try_get("id")?),
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                license_status: r.try_get("license_status")?,
+                created_at: Millis(r.try_get("created_at")?),
+                updated_at: Millis(r.try_get("updated_at")?),
+            })
+        }
+
+        fn decode_field(r: &$row) -> SqlResult<CustomFieldRow> {
+            Ok(CustomFieldRow {
+                id: CustomFieldId(r.try_get("id")?),
+                model: r.try_get("model")?,
+                key: r.try_get("key")?,
+                label: r.try_get("label")?,
+                field_type: r.try_get("field_type")?,
+                description: r.try_get("description")?,
+                options: json_column(r, "options")?,
+                created_at: Millis(r.try_get("created_at")?),
+                updated_at: Millis(r.try_get("updated_at")?),
+            })
+        }
+
+        fn decode_workspace(r: &$row) -> SqlResult<WorkspaceRow> {
+            Ok(WorkspaceRow {
+                id: WorkspaceId(r.try_get("id")?),
+                name: r.try_get("name")?,
+                created_at: Millis(r.try_get("created_at")?),
+            })
+        }
+
+        fn traits_text(traits: &Traits) -> String {
+            serde_json::Value::Object(traits.clone()).to_string()
+        }
+
+        /// The traits of a new record: a patch without its deletions.
+        fn new_traits(patch: &TraitPatch) -> Traits {
+            let mut traits = Traits::new();
+            merge_traits(&mut traits, patch);
+            traits
+        }
+
+        /// One of the record tables, with how to read it.
+        struct Table<T> {
+            name: &'static str,
+            cols: &'static str,
+            decode: fn(&$row) -> SqlResult<T>,
+            has_external_id: bool,
+        }
+
+        const ORGS: Table<OrganizationRow> =
+            Table { name: "organizations", cols: ORG_COLS, decode: decode_org, has_external_id: true };
+        const ACCOUNTS: Table<AccountRow> =
+            Table { name: "accounts", cols: ACCOUNT_COLS, decode: decode_account, has_external_id: true };
+        const USERS: Table<UserRow> =
+            Table { name: "users", cols: USER_COLS, decode: decode_user, has_external_id: true };
+        const ADMINS: Table<AdminRow> =
+            Table { name: "admins", cols: ADMIN_COLS, decode: decode_admin, has_external_id: false };
+        const FIELDS: Table<CustomFieldRow> =
+            Table { name: "custom_fields", cols: FIELD_COLS, decode: decode_field, has_external_id: false };
+
+        async fn find_by_id<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, id: Uuid) -> SqlResult<Option<T>> {
+            let sql = format!("SELECT {} FROM {} WHERE workspace_id = $1 AND id = $2", t.cols, t.name);
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(id).fetch_optional(&mut *conn).await?;
+            row.as_ref().map(t.decode).transpose()
+        }
+
+        async fn find_by_external<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, external_id: &str) -> SqlResult<Option<T>> {
+            let sql = format!("SELECT {} FROM {} WHERE workspace_id = $1 AND external_id = $2", t.cols, t.name);
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(external_id).fetch_optional(&mut *conn).await?;
+            row.as_ref().map(t.decode).transpose()
+        }
+
+        /// Steward's id first, then the external id.
+        async fn find_by_ref<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, r: &RecordRef) -> SqlResult<Option<T>> {
+            if let Some(id) = r.as_uuid() {
+                if let Some(found) = find_by_id(conn, t, ws, id).await? {
+                    return Ok(Some(found));
+                }
+            }
+            if t.has_external_id {
+                find_by_external(conn, t, ws, &r.0).await
+            } else {
+                Ok(None)
+            }
+        }
+
+        async fn list_page<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, extra_where: &str, page: &PageRequest) -> SqlResult<Vec<T>> {
+            let col = match page.sort {
+                SortBy::UpdatedAt => "updated_at",
+                SortBy::CreatedAt => "created_at",
+            };
+            let limit = page.limit as i64;
+            let rows = match page.after {
+                Some(after) => {
+                    let sql = format!(
+                        "SELECT {cols} FROM {table} WHERE workspace_id = $1 {extra_where} AND ({col}, id) < ($2, $3) \
+                         ORDER BY {col} DESC, id DESC LIMIT $4",
+                        cols = t.cols, table = t.name
+                    );
+                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(after.at.0).bind(after.id).bind(limit).fetch_all(&mut *conn).await?
+                }
+                None => {
+                    let sql = format!(
+                        "SELECT {cols} FROM {table} WHERE workspace_id = $1 {extra_where} ORDER BY {col} DESC, id DESC LIMIT $2",
+                        cols = t.cols, table = t.name
+                    );
+                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(limit).fetch_all(&mut *conn).await?
+                }
+            };
+            rows.iter().map(t.decode).collect()
+        }
+
+        /// The records with these ids, in the order given (ids that no longer exist are left out).
+        async fn by_ids<T: Listed>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, ids: &[Uuid]) -> SqlResult<Vec<T>> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT {} FROM {} WHERE workspace_id = $1 AND id IN ({})",
+                t.cols, t.name, placeholders.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(&mut *conn).await?;
+            let mut found: Vec<T> = rows.iter().map(t.decode).collect::<SqlResult<_>>()?;
+            let position = |row: &T| ids.iter().position(|id| *id == row.page_key(SortBy::UpdatedAt).id);
+            found.sort_by_key(|row| position(row));
+            Ok(found)
+        }
+
+        // ---- reads --------------------------------------------------------------------------
+
+        pub(crate) async fn find_organization(pool: &Pool, ws: WorkspaceId, r: &RecordRef) -> Result<Option<OrganizationRow>> {
+            Ok(find_by_ref(&mut *pool.acquire().await?, &ORGS, ws, r).await?)
+        }
+
+        pub(crate) async fn find_account(pool: &Pool, ws: WorkspaceId, r: &RecordRef) -> Result<Option<AccountRow>> {
+            Ok(find_by_ref(&mut *pool.acquire().await?, &ACCOUNTS, ws, r).await?)
+        }
+
+        pub(crate) async fn find_user(pool: &Pool, ws: WorkspaceId, r: &RecordRef) -> Result<Option<UserRow>> {
+            Ok(find_by_ref(&mut *pool.acquire().await?, &USERS, ws, r).await?)
+        }
+
+        pub(crate) async fn find_admin(pool: &Pool, ws: WorkspaceId, id: AdminId) -> Result<Option<AdminRow>> {
+            Ok(find_by_id(&mut *pool.acquire().await?, &ADMINS, ws, id.0).await?)
+        }
+
+        pub(crate) async fn find_custom_field(pool: &Pool, ws: WorkspaceId, id: CustomFieldId) -> Result<Option<CustomFieldRow>> {
+            Ok(find_by_id(&mut *pool.acquire().await?, &FIELDS, ws, id.0).await?)
+        }
+
+        pub(crate) async fn list_organizations(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<OrganizationRow>> {
+            Ok(list_page(&mut *pool.acquire().await?, &ORGS, ws, "", page).await?)
+        }
+
+        pub(crate) async fn list_accounts(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<AccountRow>> {
+            Ok(list_page(&mut *pool.acquire().await?, &ACCOUNTS, ws, "", page).await?)
+        }
+
+        pub(crate) async fn list_users(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<UserRow>> {
+            Ok(list_page(&mut *pool.acquire().await?, &USERS, ws, "", page).await?)
+        }
+
+        pub(crate) async fn list_admins(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<AdminRow>> {
+            Ok(list_page(&mut *pool.acquire().await?, &ADMINS, ws, "", page).await?)
+        }
+
+        pub(crate) async fn list_custom_fields(pool: &Pool, ws: WorkspaceId, model: Option<&str>) -> Result<Vec<CustomFieldRow>> {
+            let mut conn = pool.acquire().await?;
+            let rows = match model {
+                Some(model) => {
+                    let sql = format!("SELECT {FIELD_COLS} FROM custom_fields WHERE workspace_id = $1 AND model = $2 ORDER BY label, id");
+                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(model).fetch_all(&mut *conn).await?
+                }
+                None => {
+                    let sql = format!("SELECT {FIELD_COLS} FROM custom_fields WHERE workspace_id = $1 ORDER BY label, id");
+                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).fetch_all(&mut *conn).await?
+                }
+            };
+            Ok(rows.iter().map(decode_field).collect::<SqlResult<_>>()?)
+        }
+
+        pub(crate) async fn organizations_by_ids(pool: &Pool, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<OrganizationRow>> {
+            Ok(by_ids(&mut *pool.acquire().await?, &ORGS, ws, ids).await?)
+        }
+
+        pub(crate) async fn accounts_by_ids(pool: &Pool, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<AccountRow>> {
+            Ok(by_ids(&mut *pool.acquire().await?, &ACCOUNTS, ws, ids).await?)
+        }
+
+        pub(crate) async fn users_by_ids(pool: &Pool, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<UserRow>> {
+            Ok(by_ids(&mut *pool.acquire().await?, &USERS, ws, ids).await?)
+        }
+
+        pub(crate) async fn users_by_email(pool: &Pool, ws: WorkspaceId, email_norm: &str) -> Result<Vec<UserRow>> {
+            let sql = format!("SELECT {USER_COLS} FROM users WHERE workspace_id = $1 AND email_norm = $2 ORDER BY updated_at DESC, id DESC LIMIT 100");
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(email_norm).fetch_all(pool).await?;
+            Ok(rows.iter().map(decode_user).collect::<SqlResult<_>>()?)
+        }
+
+        /// Users whose e-mail domain is `domain` or one of its subdomains.
+        pub(crate) async fn users_by_email_domain(pool: &Pool, ws: WorkspaceId, domain: &str) -> Result<Vec<UserRow>> {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users WHERE workspace_id = $1 AND (email_norm LIKE $2 OR email_norm LIKE $3) \
+                 ORDER BY updated_at DESC, id DESC LIMIT 100"
+            );
+            let exact = format!("%@{domain}");
+            let sub = format!("%@%.{domain}");
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(exact).bind(sub).fetch_all(pool).await?;
+            Ok(rows.iter().map(decode_user).collect::<SqlResult<_>>()?)
+        }
+
+        pub(crate) async fn admin_by_email(pool: &Pool, ws: WorkspaceId, email_norm: &str) -> Result<Option<AdminRow>> {
+            let sql = format!("SELECT {ADMIN_COLS} FROM admins WHERE workspace_id = $1 AND email_norm = $2");
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(email_norm).fetch_optional(pool).await?;
+            Ok(row.as_ref().map(decode_admin).transpose()?)
+        }
+
+        // ---- workspaces and keys ------------------------------------------------------------
+
+        pub(crate) async fn create_workspace(pool: &Pool, name: &str, now: Millis) -> Result<WorkspaceRow> {
+            let row = WorkspaceRow { id: WorkspaceId::generate(), name: name.to_owned(), created_at: now };
+            let result = sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(row.id.0)
+                .bind(&row.name)
+                .bind(now.0)
+                .execute(pool)
+                .await;
+            match result {
+                Ok(_) => Ok(row),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    Err(StoreError::Conflict(format!("workspace `{name}`")))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+
+        pub(crate) async fn find_workspace(pool: &Pool, name: &str) -> Result<Option<WorkspaceRow>> {
+            let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.as_ref().map(decode_workspace).transpose()?)
+        }
+
+        pub(crate) async fn list_workspaces(pool: &Pool) -> Result<Vec<WorkspaceRow>> {
+            let rows = sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY name").fetch_all(pool).await?;
+            Ok(rows.iter().map(decode_workspace).collect::<SqlResult<_>>()?)
+        }
+
+        pub(crate) async fn create_api_key(pool: &Pool, key: &ApiKeyRow) -> Result<()> {
+            let result = sqlx::query(
+                "INSERT INTO api_keys (id, workspace_id, key_hash, prefix, label, role, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(key.id.0)
+            .bind(key.workspace_id.0)
+            .bind(&key.key_hash)
+            .bind(&key.prefix)
+            .bind(&key.label)
+            .bind(key.role.as_str())
+            .bind(key.created_at.0)
+            .execute(pool)
+            .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    Err(StoreError::Conflict("API key".to_owned()))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+
+        pub(crate) async fn find_api_key(pool: &Pool, key_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
+            let row = sqlx::query(
+                "SELECT id, workspace_id, key_hash, prefix, label, role, created_at FROM api_keys WHERE key_hash = $1",
+            )
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await?;
+            let Some(r) = row else { return Ok(None) };
+            let role: String = r.try_get("role")?;
+            Ok(Some(ApiKeyRow {
+                id: ApiKeyId(r.try_get("id")?),
+                workspace_id: WorkspaceId(r.try_get("workspace_id")?),
+                key_hash: r.try_get("key_hash")?,
+                prefix: r.try_get("prefix")?,
+                label: r.try_get("label")?,
+                role: KeyRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("api key role {role:?}")))?,
+                created_at: Millis(r.try_get("created_at")?),
+            }))
+        }
+
+        // ---- engine rebuild -----------------------------------------------------------------
+
+        /// Loads the customer graph of every workspace from the durable record.
+        pub(crate) async fn load_engine(pool: &Pool, engine: &mut Engine) -> Result<()> {
+            use futures::TryStreamExt;
+            let mut conn = pool.acquire().await?;
+
+            let mut rows = sqlx::query("SELECT workspace_id, id, created_at, updated_at FROM organizations").fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                engine.apply(WorkspaceId(r.try_get("workspace_id")?), &GraphChange::UpsertOrganization {
+                    id: OrganizationId(r.try_get("id")?),
+                    created_at: Millis(r.try_get("created_at")?),
+                    updated_at: Millis(r.try_get("updated_at")?),
+                });
+            }
+            drop(rows);
+
+            let mut rows = sqlx::query("SELECT workspace_id, id, organization_id, created_at, updated_at FROM accounts").fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                engine.apply(WorkspaceId(r.try_get("workspace_id")?), &GraphChange::UpsertAccount {
+                    id: AccountId(r.try_get("id")?),
+                    organization: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
+                    created_at: Millis(r.try_get("created_at")?),
+                    updated_at: Millis(r.try_get("updated_at")?),
+                });
+            }
+            drop(rows);
+
+            // Direct organization links are rare; hold them while users stream past.
+            let mut direct: std::collections::HashMap<Uuid, Vec<OrganizationId>> = Default::default();
+            let mut rows = sqlx::query("SELECT user_id, organization_id FROM organization_users ORDER BY user_id, position").fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                direct.entry(r.try_get("user_id")?).or_default().push(OrganizationId(r.try_get("organization_id")?));
+            }
+            drop(rows);
+
+            // One row per (user, account) link, grouped by user, links in the order they were made.
+            let mut rows = sqlx::query(
+                "SELECT u.workspace_id, u.id, u.created_at, u.updated_at, au.account_id \
+                 FROM users u LEFT JOIN account_users au ON au.user_id = u.id ORDER BY u.id, au.position",
+            )
+            .fetch(&mut *conn);
+            let mut current: Option<(WorkspaceId, UserId, Millis, Millis, Vec<AccountId>)> = None;
+            let flush = |engine: &mut Engine, user: (WorkspaceId, UserId, Millis, Millis, Vec<AccountId>), direct: &mut std::collections::HashMap<Uuid, Vec<OrganizationId>>| {
+                let (ws, id, created_at, updated_at, accounts) = user;
+                let organizations = direct.remove(&id.0).unwrap_or_default();
+                engine.apply(ws, &GraphChange::UpsertUser { id, accounts, organizations, created_at, updated_at });
+            };
+            while let Some(r) = rows.try_next().await? {
+                let id = UserId(r.try_get("id")?);
+                let account: Option<Uuid> = r.try_get("account_id")?;
+                match &mut current {
+                    Some(user) if user.1 == id => user.4.extend(account.map(AccountId)),
+                    _ => {
+                        if let Some(done) = current.take() {
+                            flush(engine, done, &mut direct);
+                        }
+                        current = Some((
+                            WorkspaceId(r.try_get("workspace_id")?),
+                            id,
+                            Millis(r.try_get("created_at")?),
+                            Millis(r.try_get("updated_at")?),
+                            account.map(AccountId).into_iter().collect(),
+                        ));
+                    }
+                }
+            }
+            if let Some(done) = current.take() {
+                flush(engine, done, &mut direct);
+            }
+            Ok(())
+        }
+
+        // ---- writes -------------------------------------------------------------------------
+
+        /// Applies a batch of writes in one transaction: one commit (one fsync) for the batch,
+        /// each write in its own savepoint so that a refused write leaves no trace and does
+        /// not affect the others. Returns one result per write, in order; `Err` means the
+        /// transaction itself failed and nothing was written.
+        pub(crate) async fn apply_batch(pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)]) -> Result<Vec<std::result::Result<Outcome, WriteError>>> {
+            let mut tx = pool.begin_with($begin).await?;
+            let mut results = Vec::with_capacity(batch.len());
+            for (ws, write) in batch {
+                sqlx::query("SAVEPOINT steward_write").execute(&mut *tx).await?;
+                let result = apply_one(&mut tx, *ws, now, write).await;
+                if result.is_err() {
+                    sqlx::query("ROLLBACK TO SAVEPOINT steward_write").execute(&mut *tx).await?;
+                }
+                sqlx::query("RELEASE SAVEPOINT steward_write").execute(&mut *tx).await?;
+                results.push(result);
+            }
+            tx.commit().await?;
+            Ok(results)
+        }
+
+        async fn apply_one(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
+            match write {
+                Write::UpsertOrganization { external_id, fields } => {
+                    let existing = find_by_external(conn, &ORGS, ws, external_id.as_str()).await?;
+                    save_organization(conn, ws, now, existing, Some(external_id), fields).await
+                }
+                Write::UpdateOrganization { target, fields } => {
+                    let existing = find_by_ref(conn, &ORGS, ws, target).await?.ok_or(WriteError::NotFound("organization"))?;
+                    save_organization(conn, ws, now, Some(existing), None, fields).await
+                }
+                Write::DeleteOrganization { target, cascade } => {
+                    let org = find_by_ref(conn, &ORGS, ws, target).await?.ok_or(WriteError::NotFound("organization"))?;
+                    delete_organization(conn, now, org.id, *cascade).await
+                }
+                Write::UpsertAccount { external_id, fields } => {
+                    let existing = find_by_external(conn, &ACCOUNTS, ws, external_id.as_str()).await?;
+                    save_account(conn, ws, now, existing, Some(external_id), fields).await
+                }
+                Write::UpdateAccount { target, fields } => {
+                    let existing = find_by_ref(conn, &ACCOUNTS, ws, target).await?.ok_or(WriteError::NotFound("account"))?;
+                    save_account(conn, ws, now, Some(existing), None, fields).await
+                }
+                Write::DeleteAccount { target } => {
+                    let account = find_by_ref(conn, &ACCOUNTS, ws, target).await?.ok_or(WriteError::NotFound("account"))?;
+                    let mut changes = delete_account(conn, account.id).await?;
+                    changes.push(GraphChange::DeleteAccount { id: account.id });
+                    Ok(Outcome { written: Written::Deleted, created: false, changes })
+                }
+                Write::UpsertUser { external_id, fields } => {
+                    let existing = find_by_external(conn, &USERS, ws, external_id.as_str()).await?;
+                    save_user(conn, ws, now, existing, Some(external_id), fields).await
+                }
+                Write::UpdateUser { target, fields } => {
+                    let existing = find_by_ref(conn, &USERS, ws, target).await?.ok_or(WriteError::NotFound("user"))?;
+                    save_user(conn, ws, now, Some(existing), None, fields).await
+                }
+                Write::DeleteUser { target } => {
+                    let user = find_by_ref(conn, &USERS, ws, target).await?.ok_or(WriteError::NotFound("user"))?;
+                    sqlx::query("DELETE FROM users WHERE id = $1").bind(user.id.0).execute(&mut *conn).await?;
+                    Ok(Outcome { written: Written::Deleted, created: false, changes: vec![GraphChange::DeleteUser { id: user.id }] })
+                }
+                Write::CreateAdmin { name, email, license_status } => {
+                    let row = AdminRow {
+                        id: AdminId::generate(),
+                        name: name.as_str().to_owned(),
+                        email: email.as_str().to_owned(),
+                        license_status: license_status.clone(),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    let result = sqlx::query(
+                        "INSERT INTO admins (id, workspace_id, name, email, email_norm, license_status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(row.id.0).bind(ws.0).bind(&row.name).bind(&row.email).bind(email.normalized())
+                    .bind(&row.license_status).bind(now.0).bind(now.0)
+                    .execute(&mut *conn).await;
+                    unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
+                    Ok(Outcome { written: Written::Admin(row), created: true, changes: Vec::new() })
+                }
+                Write::UpdateAdmin { target, fields } => {
+                    let mut row = find_by_id(conn, &ADMINS, ws, target.0).await?.ok_or(WriteError::NotFound("team member"))?;
+                    if let Some(name) = &fields.name { row.name = name.as_str().to_owned(); }
+                    if let Some(email) = &fields.email { row.email = email.as_str().to_owned(); }
+                    if let Some(status) = &fields.license_status { row.license_status = status.clone(); }
+                    row.updated_at = now;
+                    let result = sqlx::query(
+                        "UPDATE admins SET name = $1, email = $2, email_norm = $3, license_status = $4, updated_at = $5 WHERE id = $6",
+                    )
+                    .bind(&row.name).bind(&row.email).bind(row.email.to_lowercase()).bind(&row.license_status)
+                    .bind(now.0).bind(row.id.0)
+                    .execute(&mut *conn).await;
+                    unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
+                    Ok(Outcome { written: Written::Admin(row), created: false, changes: Vec::new() })
+                }
+                Write::DeleteAdmin { target } => {
+                    let done = sqlx::query("DELETE FROM admins WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
+                    if done.rows_affected() == 0 {
+                        return Err(WriteError::NotFound("team member"));
+                    }
+                    Ok(Outcome { written: Written::Deleted, created: false, changes: Vec::new() })
+                }
+                Write::CreateCustomField { model, key, label, field_type, description, options } => {
+                    let row = CustomFieldRow {
+                        id: CustomFieldId::generate(),
+                        model: model.clone(),
+                        key: key.clone(),
+                        label: label.clone(),
+                        field_type: field_type.clone(),
+                        description: description.clone(),
+                        options: options.clone(),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    let result = sqlx::query(
+                        "INSERT INTO custom_fields (id, workspace_id, model, key, label, field_type, description, options, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(row.id.0).bind(ws.0).bind(&row.model).bind(&row.key).bind(&row.label).bind(&row.field_type)
+                    .bind(&row.description).bind(row.options.to_string()).bind(now.0).bind(now.0)
+                    .execute(&mut *conn).await;
+                    unique_as_conflict(result, || format!("a custom field `{key}` already exists on {model}"))?;
+                    Ok(Outcome { written: Written::CustomField(row), created: true, changes: Vec::new() })
+                }
+                Write::UpdateCustomField { target, fields } => {
+                    let mut row = find_by_id(conn, &FIELDS, ws, target.0).await?.ok_or(WriteError::NotFound("custom field"))?;
+                    if let Some(label) = &fields.label { row.label = label.clone(); }
+                    if let Some(t) = &fields.field_type { row.field_type = t.clone(); }
+                    if let Some(d) = &fields.description { row.description = d.clone(); }
+                    if let Some(o) = &fields.options { row.options = o.clone(); }
+                    row.updated_at = now;
+                    sqlx::query(
+                        "UPDATE custom_fields SET label = $1, field_type = $2, description = $3, options = $4, updated_at = $5 WHERE id = $6",
+                    )
+                    .bind(&row.label).bind(&row.field_type).bind(&row.description).bind(row.options.to_string())
+                    .bind(now.0).bind(row.id.0)
+                    .execute(&mut *conn).await?;
+                    Ok(Outcome { written: Written::CustomField(row), created: false, changes: Vec::new() })
+                }
+                Write::DeleteCustomField { target } => {
+                    let done = sqlx::query("DELETE FROM custom_fields WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
+                    if done.rows_affected() == 0 {
+                        return Err(WriteError::NotFound("custom field"));
+                    }
+                    Ok(Outcome { written: Written::Deleted, created: false, changes: Vec::new() })
+                }
+            }
+        }
+
+        fn unique_as_conflict<T>(result: SqlResult<T>, message: impl FnOnce() -> String) -> std::result::Result<T, WriteError> {
+            match result {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(WriteError::Conflict(message())),
+                other => Ok(other?),
+            }
+        }
+
+        async fn save_organization(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, existing: Option<OrganizationRow>,
+            external_id: Option<&ExternalId>, fields: &OrganizationFields,
+        ) -> std::result::Result<Outcome, WriteError> {
+            match existing {
+                Some(mut row) => {
+                    let mut changed = merge_traits(&mut row.traits, &fields.traits);
+                    if let Some(name) = &fields.name {
+                        if row.name != name.as_str() {
+                            row.name = name.as_str().to_owned();
+                            changed = true;
+                        }
+                    }
+                    if !changed {
+                        return Ok(Outcome { written: Written::Organization(row), created: false, changes: Vec::new() });
+                    }
+                    row.updated_at = now;
+                    sqlx::query("UPDATE organizations SET name = $1, traits = $2, updated_at = $3 WHERE id = $4")
+                        .bind(&row.name).bind(traits_text(&row.traits)).bind(now.0).bind(row.id.0)
+                        .execute(&mut *conn).await?;
+                    let change = GraphChange::UpsertOrganization { id: row.id, created_at: row.created_at, updated_at: now };
+                    Ok(Outcome { written: Written::Organization(row), created: false, changes: vec![change] })
+                }
+                None => {
+                    let external_id = external_id.expect("an upsert names the external id");
+                    let row = insert_organization(conn, ws, now, external_id, fields).await?;
+                    let change = GraphChange::UpsertOrganization { id: row.id, created_at: now, updated_at: now };
+                    Ok(Outcome { written: Written::Organization(row), created: true, changes: vec![change] })
+                }
+            }
+        }
+
+        async fn insert_organization(conn: &mut Conn, ws: WorkspaceId, now: Millis, external_id: &ExternalId, fields: &OrganizationFields) -> SqlResult<OrganizationRow> {
+            let row = OrganizationRow {
+                id: OrganizationId::generate(),
+                external_id: external_id.as_str().to_owned(),
+                name: fields.name.as_ref().map_or_else(|| external_id.as_str().to_owned(), |n| n.as_str().to_owned()),
+                traits: new_traits(&fields.traits),
+                created_at: now,
+                updated_at: now,
+            };
+            sqlx::query(
+                "INSERT INTO organizations (id, workspace_id, external_id, name, traits, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(row.id.0).bind(ws.0).bind(&row.external_id).bind(&row.name).bind(traits_text(&row.traits))
+            .bind(now.0).bind(now.0)
+            .execute(&mut *conn).await?;
+            Ok(row)
+        }
+
+        /// Resolves a parent organization reference, creating it when the write allows.
+        async fn resolve_organization(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, r: &RecordRef, field: &str,
+            missing: MissingParent, changes: &mut Vec<GraphChange>,
+        ) -> std::result::Result<OrganizationId, WriteError> {
+            if let Some(org) = find_by_ref(conn, &ORGS, ws, r).await? {
+                return Ok(org.id);
+            }
+            match missing {
+                MissingParent::Refuse => Err(WriteError::Invalid(FieldError::new(
+                    field,
+                    format!("`{field}` names an organization that does not exist: {:?}", r.0),
+                ))),
+                MissingParent::Create => {
+                    let external_id = ExternalId::parse(field, &r.0).map_err(WriteError::Invalid)?;
+                    let row = insert_organization(conn, ws, now, &external_id, &OrganizationFields::default()).await?;
+                    changes.push(GraphChange::UpsertOrganization { id: row.id, created_at: now, updated_at: now });
+                    Ok(row.id)
+                }
+            }
+        }
+
+        async fn resolve_account(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, r: &RecordRef, field: &str,
+            missing: MissingParent, changes: &mut Vec<GraphChange>,
+        ) -> std::result::Result<AccountId, WriteError> {
+            if let Some(account) = find_by_ref(conn, &ACCOUNTS, ws, r).await? {
+                return Ok(account.id);
+            }
+            match missing {
+                MissingParent::Refuse => Err(WriteError::Invalid(FieldError::new(
+                    field,
+                    format!("`{field}` names an account that does not exist: {:?}", r.0),
+                ))),
+                MissingParent::Create => {
+                    let external_id = ExternalId::parse(field, &r.0).map_err(WriteError::Invalid)?;
+                    let row = insert_account(conn, ws, now, &external_id, None, &AccountFields::default()).await?;
+                    changes.push(GraphChange::UpsertAccount { id: row.id, organization: None, created_at: now, updated_at: now });
+                    Ok(row.id)
+                }
+            }
+        }
+
+        async fn save_account(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, existing: Option<AccountRow>,
+            external_id: Option<&ExternalId>, fields: &AccountFields,
+        ) -> std::result::Result<Outcome, WriteError> {
+            let mut changes = Vec::new();
+            let organization = match &fields.organization {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(r)) => Some(Some(resolve_organization(conn, ws, now, r, "organizationId", fields.missing_parent, &mut changes).await?)),
+            };
+            match existing {
+                Some(mut row) => {
+                    let mut changed = merge_traits(&mut row.traits, &fields.traits);
+                    if let Some(name) = &fields.name {
+                        if row.name != name.as_str() {
+                            row.name = name.as_str().to_owned();
+                            changed = true;
+                        }
+                    }
+                    if let Some(org) = organization {
+                        if row.organization_id != org {
+                            row.organization_id = org;
+                            changed = true;
+                        }
+                    }
+                    if !changed {
+                        return Ok(Outcome { written: Written::Account(row), created: false, changes });
+                    }
+                    row.updated_at = now;
+                    sqlx::query("UPDATE accounts SET name = $1, traits = $2, organization_id = $3, updated_at = $4 WHERE id = $5")
+                        .bind(&row.name).bind(traits_text(&row.traits)).bind(row.organization_id.map(|o| o.0)).bind(now.0).bind(row.id.0)
+                        .execute(&mut *conn).await?;
+                    changes.push(GraphChange::UpsertAccount { id: row.id, organization: row.organization_id, created_at: row.created_at, updated_at: now });
+                    Ok(Outcome { written: Written::Account(row), created: false, changes })
+                }
+                None => {
+                    let external_id = external_id.expect("an upsert names the external id");
+                    let row = insert_account(conn, ws, now, external_id, organization.flatten(), fields).await?;
+                    changes.push(GraphChange::UpsertAccount { id: row.id, organization: row.organization_id, created_at: now, updated_at: now });
+                    Ok(Outcome { written: Written::Account(row), created: true, changes })
+                }
+            }
+        }
+
+        async fn insert_account(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, external_id: &ExternalId,
+            organization: Option<OrganizationId>, fields: &AccountFields,
+        ) -> SqlResult<AccountRow> {
+            let row = AccountRow {
+                id: AccountId::generate(),
+                external_id: external_id.as_str().to_owned(),
+                name: fields.name.as_ref().map_or_else(|| external_id.as_str().to_owned(), |n| n.as_str().to_owned()),
+                traits: new_traits(&fields.traits),
+                organization_id: organization,
+                created_at: now,
+                updated_at: now,
+            };
+            sqlx::query(
+                "INSERT INTO accounts (id, workspace_id, external_id, name, traits, organization_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(row.id.0).bind(ws.0).bind(&row.external_id).bind(&row.name).bind(traits_text(&row.traits))
+            .bind(row.organization_id.map(|o| o.0)).bind(now.0).bind(now.0)
+            .execute(&mut *conn).await?;
+            Ok(row)
+        }
+
+        async fn user_links(conn: &mut Conn, user: UserId) -> SqlResult<(Vec<AccountId>, Vec<OrganizationId>)> {
+            let accounts = sqlx::query("SELECT account_id FROM account_users WHERE user_id = $1 ORDER BY position")
+                .bind(user.0).fetch_all(&mut *conn).await?
+                .iter().map(|r| r.try_get("account_id").map(AccountId)).collect::<SqlResult<_>>()?;
+            let orgs = sqlx::query("SELECT organization_id FROM organization_users WHERE user_id = $1 ORDER BY position")
+                .bind(user.0).fetch_all(&mut *conn).await?
+                .iter().map(|r| r.try_get("organization_id").map(OrganizationId)).collect::<SqlResult<_>>()?;
+            Ok((accounts, orgs))
+        }
+
+        async fn save_user(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, existing: Option<UserRow>,
+            external_id: Option<&ExternalId>, fields: &UserFields,
+        ) -> std::result::Result<Outcome, WriteError> {
+            let mut changes = Vec::new();
+            let created = existing.is_none();
+            let (old_accounts, old_orgs) = match &existing {
+                Some(row) => user_links(conn, row.id).await?,
+                None => (Vec::new(), Vec::new()),
+            };
+
+            let mut accounts = match &fields.accounts {
+                Some(refs) => {
+                    let mut ids = Vec::with_capacity(refs.len());
+                    for (i, r) in refs.iter().enumerate() {
+                        let id = resolve_account(conn, ws, now, r, &format!("accountIds[{i}]"), fields.missing_parent, &mut changes).await?;
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    ids
+                }
+                None => old_accounts.clone(),
+            };
+            for r in &fields.add_accounts {
+                let id = resolve_account(conn, ws, now, r, "accountId", fields.missing_parent, &mut changes).await?;
+                if !accounts.contains(&id) {
+                    accounts.push(id);
+                }
+            }
+            for r in &fields.remove_accounts {
+                if let Some(found) = find_by_ref(conn, &ACCOUNTS, ws, r).await? {
+                    accounts.retain(|a| *a != found.id);
+                }
+            }
+            let orgs = match &fields.organizations {
+                Some(refs) => {
+                    let mut ids = Vec::with_capacity(refs.len());
+                    for (i, r) in refs.iter().enumerate() {
+                        let id = resolve_organization(conn, ws, now, r, &format!("organizationIds[{i}]"), fields.missing_parent, &mut changes).await?;
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    ids
+                }
+                None => old_orgs.clone(),
+            };
+            let links_changed = accounts != old_accounts || orgs != old_orgs;
+
+            let mut row = match existing {
+                Some(row) => row,
+                None => UserRow {
+                    id: UserId::generate(),
+                    external_id: external_id.expect("an upsert names the external id").as_str().to_owned(),
+                    name: None,
+                    email: None,
+                    avatar: None,
+                    traits: Traits::new(),
+                    joined_at: None,
+                    unsubscribed: false,
+                    created_at: now,
+                    updated_at: now,
+                },
+            };
+            let mut changed = merge_traits(&mut row.traits, &fields.traits);
+            if let Some(name) = &fields.name {
+                changed |= row.name != *name;
+                row.name = name.clone();
+            }
+            if let Some(email) = &fields.email {
+                let email = email.as_ref().map(|e| e.as_str().to_owned());
+                changed |= row.email != email;
+                row.email = email;
+            }
+            if let Some(avatar) = &fields.avatar {
+                changed |= row.avatar != *avatar;
+                row.avatar = avatar.clone();
+            }
+            if let Some(joined) = fields.joined_at {
+                changed |= row.joined_at != joined;
+                row.joined_at = joined;
+            }
+            if let Some(unsubscribed) = fields.unsubscribed {
+                changed |= row.unsubscribed != unsubscribed;
+                row.unsubscribed = unsubscribed;
+            }
+            if !created && !changed && !links_changed {
+                return Ok(Outcome { written: Written::User(row), created, changes });
+            }
+            row.updated_at = now;
+            let email_norm = row.email.as_ref().map(|e| e.to_lowercase());
+            if created {
+                sqlx::query(
+                    "INSERT INTO users (id, workspace_id, external_id, name, email, email_norm, avatar, traits, joined_at, unsubscribed, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(row.id.0).bind(ws.0).bind(&row.external_id).bind(&row.name).bind(&row.email).bind(&email_norm)
+                .bind(&row.avatar).bind(traits_text(&row.traits)).bind(row.joined_at.map(|j| j.0)).bind(row.unsubscribed)
+                .bind(now.0).bind(now.0)
+                .execute(&mut *conn).await?;
+            } else {
+                sqlx::query(
+                    "UPDATE users SET name = $1, email = $2, email_norm = $3, avatar = $4, traits = $5, joined_at = $6, \
+                     unsubscribed = $7, updated_at = $8 WHERE id = $9",
+                )
+                .bind(&row.name).bind(&row.email).bind(&email_norm).bind(&row.avatar).bind(traits_text(&row.traits))
+                .bind(row.joined_at.map(|j| j.0)).bind(row.unsubscribed).bind(now.0).bind(row.id.0)
+                .execute(&mut *conn).await?;
+            }
+            if links_changed {
+                sqlx::query("DELETE FROM account_users WHERE user_id = $1").bind(row.id.0).execute(&mut *conn).await?;
+                for (position, account) in accounts.iter().enumerate() {
+                    sqlx::query("INSERT INTO account_users (account_id, user_id, position) VALUES ($1, $2, $3)")
+                        .bind(account.0).bind(row.id.0).bind(position as i64)
+                        .execute(&mut *conn).await?;
+                }
+                sqlx::query("DELETE FROM organization_users WHERE user_id = $1").bind(row.id.0).execute(&mut *conn).await?;
+                for (position, org) in orgs.iter().enumerate() {
+                    sqlx::query("INSERT INTO organization_users (organization_id, user_id, position) VALUES ($1, $2, $3)")
+                        .bind(org.0).bind(row.id.0).bind(position as i64)
+                        .execute(&mut *conn).await?;
+                }
+            }
+            changes.push(GraphChange::UpsertUser {
+                id: row.id,
+                accounts,
+                organizations: orgs,
+                created_at: row.created_at,
+                updated_at: now,
+            });
+            Ok(Outcome { written: Written::User(row), created, changes })
+        }
+
+        /// Deletes an account and the users that belong to it alone (no other account, no
+        /// direct organization link). Returns the users' deletions; the caller adds the
+        /// account's own.
+        async fn delete_account(conn: &mut Conn, account: AccountId) -> SqlResult<Vec<GraphChange>> {
+            let orphans: Vec<Uuid> = sqlx::query(
+                "SELECT au.user_id FROM account_users au WHERE au.account_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM account_users other WHERE other.user_id = au.user_id AND other.account_id <> $1) \
+                 AND NOT EXISTS (SELECT 1 FROM organization_users ou WHERE ou.user_id = au.user_id)",
+            )
+            .bind(account.0)
+            .fetch_all(&mut *conn).await?
+            .iter().map(|r| r.try_get("user_id")).collect::<SqlResult<_>>()?;
+            for user in &orphans {
+                sqlx::query("DELETE FROM users WHERE id = $1").bind(*user).execute(&mut *conn).await?;
+            }
+            sqlx::query("DELETE FROM accounts WHERE id = $1").bind(account.0).execute(&mut *conn).await?;
+            Ok(orphans.into_iter().map(|u| GraphChange::DeleteUser { id: UserId(u) }).collect())
+        }
+
+        async fn delete_organization(conn: &mut Conn, now: Millis, org: OrganizationId, cascade: bool) -> std::result::Result<Outcome, WriteError> {
+            let accounts: Vec<(Uuid, i64)> = sqlx::query("SELECT id, created_at FROM accounts WHERE organization_id = $1")
+                .bind(org.0)
+                .fetch_all(&mut *conn).await?
+                .iter().map(|r| Ok((r.try_get("id")?, r.try_get("created_at")?))).collect::<SqlResult<_>>()?;
+            let mut changes = Vec::new();
+            if cascade {
+                // Users linked directly to this organization only, with no account of their own.
+                let direct_only: Vec<Uuid> = sqlx::query(
+                    "SELECT ou.user_id FROM organization_users ou WHERE ou.organization_id = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM organization_users other WHERE other.user_id = ou.user_id AND other.organization_id <> $1) \
+                     AND NOT EXISTS (SELECT 1 FROM account_users au JOIN accounts a ON a.id = au.account_id \
+                                     WHERE au.user_id = ou.user_id AND (a.organization_id IS NULL OR a.organization_id <> $1))",
+                )
+                .bind(org.0)
+                .fetch_all(&mut *conn).await?
+                .iter().map(|r| r.try_get("user_id")).collect::<SqlResult<_>>()?;
+                // Their direct link goes first, so that deleting the accounts sees them as orphans.
+                sqlx::query("DELETE FROM organization_users WHERE organization_id = $1").bind(org.0).execute(&mut *conn).await?;
+                for user in &direct_only {
+                    sqlx::query("DELETE FROM users WHERE id = $1").bind(*user).execute(&mut *conn).await?;
+                    changes.push(GraphChange::DeleteUser { id: UserId(*user) });
+                }
+                for (account, _) in &accounts {
+                    changes.extend(delete_account(conn, AccountId(*account)).await?);
+                    changes.push(GraphChange::DeleteAccount { id: AccountId(*account) });
+                }
+            } else {
+                sqlx::query("UPDATE accounts SET organization_id = NULL, updated_at = $1 WHERE organization_id = $2")
+                    .bind(now.0).bind(org.0)
+                    .execute(&mut *conn).await?;
+                for (account, created_at) in &accounts {
+                    changes.push(GraphChange::UpsertAccount {
+                        id: AccountId(*account),
+                        organization: None,
+                        created_at: Millis(*created_at),
+                        updated_at: now,
+                    });
+                }
+            }
+            sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *conn).await?;
+            changes.push(GraphChange::DeleteOrganization { id: org });
+            Ok(Outcome { written: Written::Deleted, created: false, changes })
+        }
+
+        /// How many migrations the database has applied.
+        pub(crate) async fn migrations_applied(pool: &Pool) -> Result<i64> {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations").fetch_one(pool).await?;
+            Ok(row.try_get("n")?)
+        }
+    };
+}
+
+pub(crate) use backend_ops;

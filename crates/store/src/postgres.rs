@@ -1,0 +1,8 @@
+//! PostgreSQL, for production and the path to scale-out.
+
+crate::ops::backend_ops!(
+    db: sqlx::Postgres,
+    row: sqlx::postgres::PgRow,
+    conn: sqlx::PgConnection,
+    begin: "BEGIN"
+);

@@ -1,0 +1,10 @@
+//! The embedded default: SQLite in WAL mode.
+
+// Write transactions start IMMEDIATE: taking the write lock up front makes a busy database
+// wait (busy_timeout) instead of failing when a deferred transaction tries to upgrade.
+crate::ops::backend_ops!(
+    db: sqlx::Sqlite,
+    row: sqlx::sqlite::SqliteRow,
+    conn: sqlx::SqliteConnection,
+    begin: "BEGIN IMMEDIATE"
+);
