@@ -219,6 +219,12 @@ pub(crate) fn check_depth(expr: &Expr) -> Result<(), RuleError> {
                 format!("expression nests deeper than {MAX_DEPTH} levels"),
             ));
         }
+        // A path of n segments may become n nested relation hops.
+        if let ExprKind::Path(segments) = &expr.kind
+            && depth + segments.len().saturating_sub(1) > MAX_DEPTH
+        {
+            return walk(expr, MAX_DEPTH + 1);
+        }
         children(expr).try_for_each(|child| walk(child, depth + 1))
     }
     walk(expr, 1)
@@ -241,9 +247,7 @@ pub(crate) fn children(expr: &Expr) -> Box<dyn Iterator<Item = &Expr> + '_> {
         ExprKind::Binary { lhs, rhs, .. } => Box::new(once(&**lhs).chain(once(&**rhs))),
         ExprKind::Where { source, filter } => Box::new(once(&**source).chain(once(&**filter))),
         ExprKind::Day { subject, day, .. } => Box::new(once(&**subject).chain(once(&**day))),
-        ExprKind::Window { subject, days, .. } => {
-            Box::new(once(&**subject).chain(once(&**days)))
-        }
+        ExprKind::Window { subject, days, .. } => Box::new(once(&**subject).chain(once(&**days))),
         ExprKind::If {
             cond,
             then,

@@ -122,7 +122,11 @@ impl Checker<'_> {
                     )
                 })?;
                 (
-                    Node::If(Box::new(cond), Box::new(then.node), Box::new(otherwise.node)),
+                    Node::If(
+                        Box::new(cond),
+                        Box::new(then.node),
+                        Box::new(otherwise.node),
+                    ),
                     ty,
                 )
             }
@@ -174,7 +178,10 @@ impl Checker<'_> {
                     ));
                 }
                 let days = self.expect(self.typed(days, scope)?, Type::Number, "a date window")?;
-                (Node::Window(*op, Box::new(subject), Box::new(days)), Type::Bool)
+                (
+                    Node::Window(*op, Box::new(subject), Box::new(days)),
+                    Type::Bool,
+                )
             }
         })
     }
@@ -255,7 +262,8 @@ impl Checker<'_> {
                 name: segments[0].clone(),
                 target: relation.target.clone(),
             };
-            let (inner, ty) = self.path(span, &segments[1..], &relation.target, Some(&segments[0]))?;
+            let (inner, ty) =
+                self.path(span, &segments[1..], &relation.target, Some(&segments[0]))?;
             return Ok((
                 Node::Hop {
                     relation: slot,
@@ -342,7 +350,11 @@ impl Checker<'_> {
             return Ok((Node::In(Box::new(lhs), Box::new(rhs.node)), Type::Bool));
         }
         if let Some(null_side) = [&lhs, &rhs].into_iter().find(|t| t.is_null_literal) {
-            let check = if op == BinaryOp::Ne { "is set" } else { "is not set" };
+            let check = if op == BinaryOp::Ne {
+                "is set"
+            } else {
+                "is not set"
+            };
             return Err(mismatch(
                 null_side.span,
                 format!("comparing with null is never true; write `x {check}`"),
@@ -368,12 +380,13 @@ impl Checker<'_> {
             if ordering && matches!(known.ty, Type::Bool | Type::List) {
                 return Err(mismatch(
                     known.span,
-                    format!("{what} expects numbers, dates or strings, found {}", known.ty),
+                    format!(
+                        "{what} expects numbers, dates or strings, found {}",
+                        known.ty
+                    ),
                 ));
             }
-            if !is_date
-                && let Some(other) = operands.iter().find(|t| !known.ty.accepts(t.ty))
-            {
+            if !is_date && let Some(other) = operands.iter().find(|t| !known.ty.accepts(t.ty)) {
                 return Err(mismatch(
                     span,
                     format!("{what} cannot compare {} with {}", known.ty, other.ty),
@@ -427,17 +440,16 @@ impl Checker<'_> {
             if !matches!(kind, Aggregation::Min | Aggregation::Max) {
                 let relations = self.schema.relation_names(scope);
                 let suggestion = match args.first().map(|a| &a.kind) {
-                    Some(ExprKind::Path(segments)) => did_you_mean(
-                        &segments.join("."),
-                        relations.iter().map(String::as_str),
-                    ),
+                    Some(ExprKind::Path(segments)) => {
+                        did_you_mean(&segments.join("."), relations.iter().map(String::as_str))
+                    }
                     _ => String::new(),
                 };
                 let at = args.first().map_or(span, |a| a.span);
                 return Err(mismatch(
                     at,
                     format!(
-                        "`{name}` aggregates a relation of {scope}, as in `{}`{suggestion}",
+                        "the first argument is not a relation of {scope}; `{name}` takes {}{suggestion}",
                         aggregation_example(kind)
                     ),
                 ));
@@ -621,8 +633,9 @@ impl Checker<'_> {
             }
             Func::Contains => {
                 arity(2, 2)?;
-                let mut args = args.into_iter();
-                let (haystack, needle) = (args.next().unwrap_or_else(|| unreachable!()), args.next().unwrap_or_else(|| unreachable!()));
+                let Ok([haystack, needle]) = <[Typed; 2]>::try_from(args) else {
+                    unreachable!("arity checked")
+                };
                 if !matches!(haystack.ty, Str | List | Type::Any) {
                     return Err(mismatch(
                         haystack.span,
@@ -636,11 +649,16 @@ impl Checker<'_> {
                 let min_args = if func == Func::Coalesce { 1 } else { 2 };
                 arity(min_args, usize::MAX)?;
                 let mut ty = Type::Any;
+                let has_date = args.iter().any(|a| a.ty == Date);
                 for arg in &args {
-                    ty = unify(ty, arg.ty).ok_or_else(|| {
+                    let arg_ty = if has_date && arg.ty == Str { Date } else { arg.ty };
+                    ty = unify(ty, arg_ty).ok_or_else(|| {
                         mismatch(
                             arg.span,
-                            format!("{what} arguments must share a type: found {ty} and {}", arg.ty),
+                            format!(
+                                "{what} arguments must share a type: found {ty} and {}",
+                                arg.ty
+                            ),
                         )
                     })?;
                 }
@@ -650,7 +668,15 @@ impl Checker<'_> {
                         format!("{what} expects numbers or dates, found {ty}"),
                     ));
                 }
-                let nodes = args.into_iter().map(|a| a.node).collect();
+                let nodes = if ty == Date {
+                    // As in comparisons, a date among the arguments makes
+                    // strings dates.
+                    args.into_iter()
+                        .map(|a| self.expect_date(a, &what))
+                        .collect::<Result<_, _>>()?
+                } else {
+                    args.into_iter().map(|a| a.node).collect()
+                };
                 return Ok((Node::Call(func, nodes), ty));
             }
         };
@@ -680,8 +706,12 @@ fn unify(a: Type, b: Type) -> Option<Type> {
 
 fn aggregation_example(kind: Aggregation) -> &'static str {
     match kind {
-        Aggregation::Count => "a relation, as in `count(users where lastSeenTimestamp in last 30 days)`",
-        Aggregation::Sum => "a relation and a value, as in `sum(accounts where status == \"subscribed\", mrr)`",
+        Aggregation::Count => {
+            "a relation, as in `count(users where lastSeenTimestamp in last 30 days)`"
+        }
+        Aggregation::Sum => {
+            "a relation and a value, as in `sum(accounts where status == \"subscribed\", mrr)`"
+        }
         Aggregation::Avg => "a relation and a value, as in `avg(accounts, mrr)`",
         Aggregation::Min => "a relation and a value, as in `min(accounts, mrr)`",
         Aggregation::Max => "a relation and a value, as in `max(users, lastSeenTimestamp)`",

@@ -39,10 +39,7 @@ impl DateText {
     pub(crate) fn resolve(&self, tz: &TimeZone) -> Option<Timestamp> {
         match self {
             DateText::Instant(instant) => Some(*instant),
-            DateText::Civil(datetime) => datetime
-                .to_zoned(tz.clone())
-                .ok()
-                .map(|z| z.timestamp()),
+            DateText::Civil(datetime) => datetime.to_zoned(tz.clone()).ok().map(|z| z.timestamp()),
         }
     }
 }
@@ -75,10 +72,7 @@ pub(crate) fn days_between(from: Date, to: Date) -> i64 {
 /// The first instant of the day after `instant`'s day in `tz`.
 pub(crate) fn next_midnight(instant: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
     let tomorrow = civil_day(instant, tz).tomorrow().ok()?;
-    tomorrow
-        .to_zoned(tz.clone())
-        .ok()
-        .map(|z| z.timestamp())
+    tomorrow.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
 }
 
 /// A day count that must be a whole number, as `i64`.

@@ -92,7 +92,8 @@ impl RuleError {
 
     pub(crate) fn at_path(code: ErrorCode, path: &str, message: impl Into<String>) -> Self {
         RuleError {
-            path: Some(path.to_owned()),
+            // The root of a document has an empty path: say nothing.
+            path: (!path.is_empty()).then(|| path.to_owned()),
             ..RuleError::new(code, message)
         }
     }

@@ -148,9 +148,7 @@ pub(crate) fn apply(func: Func, args: &[Value], ctx: &EvalContext) -> Value {
         (Func::Min | Func::Max, values) => extreme(func == Func::Max, values),
         (Func::DaysSince, [Date(d)]) => day_count(civil_day(*d, tz), civil_day(ctx.now, tz)),
         (Func::DaysUntil, [Date(d)]) => day_count(civil_day(ctx.now, tz), civil_day(*d, tz)),
-        (Func::DateDiffDays, [Date(a), Date(b)]) => {
-            day_count(civil_day(*b, tz), civil_day(*a, tz))
-        }
+        (Func::DateDiffDays, [Date(a), Date(b)]) => day_count(civil_day(*b, tz), civil_day(*a, tz)),
         (Func::DateAdd, [Date(d), Number(days)]) => whole_days(*days)
             .and_then(|days| add_days(*d, days, tz))
             .map_or(Null, Date),

@@ -124,7 +124,14 @@ impl Lexer<'_> {
     }
 
     fn error(&self, start: usize, message: impl Into<String>) -> RuleError {
-        RuleError::at(ErrorCode::Syntax, Span::new(start, self.pos.max(start + 1).min(self.src.len().max(start))), message)
+        RuleError::at(
+            ErrorCode::Syntax,
+            Span::new(
+                start,
+                self.pos.max(start + 1).min(self.src.len().max(start)),
+            ),
+            message,
+        )
     }
 
     fn next_token(&mut self) -> Result<Token, RuleError> {

@@ -54,7 +54,10 @@ pub fn parse(src: &str) -> Result<Expr, RuleError> {
         return Err(RuleError::at(
             ErrorCode::Syntax,
             next.span,
-            format!("expected an operator or the end, found {}", next.tok.describe()),
+            format!(
+                "expected an operator or the end, found {}",
+                next.tok.describe()
+            ),
         ));
     }
     Ok(expr)
@@ -424,6 +427,13 @@ impl Parser {
                 }
                 _ => self.path(word, start),
             },
+            // Backticks make any name callable, which keeps printing total.
+            Tok::Quoted(name) if self.peek().tok == Tok::LParen => {
+                self.bump();
+                let (args, depth, end) = self.comma_list(Tok::RParen, "`)`")?;
+                let kind = ExprKind::Call { name, args };
+                self.checked(Expr::new(kind, start.to(end)), depth + 1)
+            }
             Tok::Quoted(name) => self.path(name, start),
             other => {
                 self.pos -= usize::from(other != Tok::Eof);
@@ -482,7 +492,9 @@ impl Parser {
                 "only plain function names can be called, as in `lower(name)`",
             ));
         }
-        Ok((Expr::new(ExprKind::Path(segments), span), 1))
+        // Each segment may become a relation hop, which nests like a call.
+        let depth = segments.len();
+        self.checked(Expr::new(ExprKind::Path(segments), span), depth)
     }
 
     /// Comma-separated expressions up to `close`; a trailing comma is fine.

@@ -33,8 +33,12 @@ fn own_bp(expr: &Expr) -> u8 {
         | ExprKind::Call { .. } => bp::ATOM,
         ExprKind::Unary { .. } => bp::PREFIX,
         ExprKind::Binary { op, .. } => binary_bp(*op),
-        ExprKind::Logic { op: LogicOp::And, .. } => bp::AND,
-        ExprKind::Logic { op: LogicOp::Or, .. } => bp::OR,
+        ExprKind::Logic {
+            op: LogicOp::And, ..
+        } => bp::AND,
+        ExprKind::Logic {
+            op: LogicOp::Or, ..
+        } => bp::OR,
         ExprKind::IsSet { .. }
         | ExprKind::Between { .. }
         | ExprKind::Day { .. }
@@ -80,7 +84,8 @@ fn write_bare(f: &mut fmt::Formatter<'_>, expr: &Expr) -> fmt::Result {
             Ok(())
         }
         ExprKind::Call { name, args } => {
-            write!(f, "{name}(")?;
+            write_name(f, name)?;
+            f.write_char('(')?;
             write_comma_separated(f, args)?;
             f.write_char(')')
         }

@@ -70,7 +70,11 @@ impl Value {
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Date(t) => serde_json::Value::String(t.to_string()),
-            Value::List(items) => items.iter().cloned().map(serde_json::Value::String).collect(),
+            Value::List(items) => items
+                .iter()
+                .cloned()
+                .map(serde_json::Value::String)
+                .collect(),
         }
     }
 }

@@ -1,1 +1,18 @@
-//! wip
+//! Steward's HTTP server: the Vitally-compatible REST API over the engine and the store.
+//!
+//! Handlers are thin: they parse input into domain types ([`extract`]), send writes through
+//! the single [`writer`], read from the store and the engine, and render JSON ([`render`]).
+//! Errors follow one contract ([`error`]).
+
+pub mod app;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod pagination;
+pub mod render;
+mod routes;
+pub mod writer;
+
+pub use app::{AppState, ServerConfig, build_state, launch_with_tcp_listener, router};

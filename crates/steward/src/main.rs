@@ -1,1 +1,8 @@
-fn main() {}
+//! The `steward` command. A shim: everything it runs lives in the library crates.
+
+mod bench;
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,368 @@
+//! Evaluates a checked [`Node`] against a record.
+//!
+//! Evaluation is total: it never panics and never fails. Anything that cannot
+//! produce a value (null input, division by zero, a value of the wrong kind
+//! from an untyped field, date overflow) produces [`Value::Null`].
+
+use std::cmp::Ordering;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::ast::{BinaryOp, DayOp, LogicOp, WindowOp};
+use crate::dates::{add_days, civil_day, parse_date, whole_days};
+use crate::functions::{self, Aggregation, Func};
+use crate::ir::{Node, RelationSlot};
+use crate::types::{FieldRef, Record, RelationRef, Type};
+use crate::value::Value;
+
+/// Everything evaluation needs besides the record: the clock and the zone.
+///
+/// The clock is always passed in so the crate stays pure and tests can pin
+/// time. The zone decides calendar days (`on`, `before`, `days_since`,
+/// `year`, ...) and where a date-only string like `"2024-01-31"` starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalContext {
+    pub now: Timestamp,
+    pub time_zone: TimeZone,
+}
+
+impl EvalContext {
+    /// A context in UTC.
+    pub fn new(now: Timestamp) -> Self {
+        EvalContext {
+            now,
+            time_zone: TimeZone::UTC,
+        }
+    }
+
+    /// The same instant, with calendar days taken in `time_zone`.
+    pub fn with_time_zone(self, time_zone: TimeZone) -> Self {
+        EvalContext { time_zone, ..self }
+    }
+}
+
+pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
+    match node {
+        Node::Const(value) => value.clone(),
+        Node::DateConst(text) => text
+            .resolve(&ctx.time_zone)
+            .map_or(Value::Null, Value::Date),
+        Node::Field(slot) => {
+            let raw = record.get(FieldRef {
+                id: slot.id,
+                name: &slot.name,
+            });
+            coerce(raw, slot.ty, &ctx.time_zone)
+        }
+        Node::Hop { relation, inner } => {
+            let mut result = None;
+            record.related(relation_ref(relation), &mut |related| {
+                if result.is_none() {
+                    result = Some(eval(inner, related, ctx));
+                }
+            });
+            result.unwrap_or(Value::Null)
+        }
+        Node::List(items) => Value::List(
+            items
+                .iter()
+                .filter_map(|item| match eval(item, record, ctx) {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Node::Not(operand) => match eval(operand, record, ctx) {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        Node::Neg(operand) => match eval(operand, record, ctx) {
+            Value::Number(n) => Value::number(-n),
+            _ => Value::Null,
+        },
+        Node::Arith(op, lhs, rhs) => match (eval(lhs, record, ctx), eval(rhs, record, ctx)) {
+            (Value::Number(a), Value::Number(b)) => arithmetic(*op, a, b),
+            _ => Value::Null,
+        },
+        Node::Compare(op, lhs, rhs) => {
+            compare(*op, &eval(lhs, record, ctx), &eval(rhs, record, ctx))
+        }
+        Node::In(item, list) => match (eval(item, record, ctx), eval(list, record, ctx)) {
+            (Value::String(item), Value::List(list)) => Value::Bool(list.contains(&item)),
+            _ => Value::Null,
+        },
+        Node::Logic(op, operands) => logic(*op, operands, record, ctx),
+        Node::If(cond, then, otherwise) => {
+            if eval(cond, record, ctx) == Value::Bool(true) {
+                eval(then, record, ctx)
+            } else {
+                eval(otherwise, record, ctx)
+            }
+        }
+        Node::IsSet { subject, negated } => {
+            Value::Bool(eval(subject, record, ctx).is_null() == *negated)
+        }
+        Node::Between(subject, low, high) => between(
+            &eval(subject, record, ctx),
+            &eval(low, record, ctx),
+            &eval(high, record, ctx),
+            &ctx.time_zone,
+        ),
+        Node::Day(op, subject, day) => match (eval(subject, record, ctx), eval(day, record, ctx)) {
+            (Value::Date(subject), Value::Date(day)) => {
+                let order = civil_day(subject, &ctx.time_zone).cmp(&civil_day(day, &ctx.time_zone));
+                Value::Bool(match op {
+                    DayOp::Before => order == Ordering::Less,
+                    DayOp::On => order == Ordering::Equal,
+                    DayOp::After => order == Ordering::Greater,
+                })
+            }
+            _ => Value::Null,
+        },
+        Node::Window(op, subject, days) => {
+            match (eval(subject, record, ctx), eval(days, record, ctx)) {
+                (Value::Date(subject), Value::Number(days)) => {
+                    window(*op, subject, days, ctx).map_or(Value::Null, Value::Bool)
+                }
+                _ => Value::Null,
+            }
+        }
+        Node::Call(Func::Coalesce, args) => args
+            .iter()
+            .map(|arg| eval(arg, record, ctx))
+            .find(|value| !value.is_null())
+            .unwrap_or(Value::Null),
+        Node::Call(func, args) => {
+            let values: Vec<Value> = args.iter().map(|arg| eval(arg, record, ctx)).collect();
+            functions::apply(*func, &values, ctx)
+        }
+        Node::Aggregate {
+            kind,
+            path,
+            filter,
+            value,
+        } => aggregate(
+            *kind,
+            path,
+            filter.as_deref(),
+            value.as_deref(),
+            record,
+            ctx,
+        ),
+        Node::ToDate(inner) => match eval(inner, record, ctx) {
+            Value::Date(d) => Value::Date(d),
+            Value::String(s) => parse_date(&s, &ctx.time_zone).map_or(Value::Null, Value::Date),
+            _ => Value::Null,
+        },
+    }
+}
+
+pub(crate) fn relation_ref(slot: &RelationSlot) -> RelationRef<'_> {
+    RelationRef {
+        id: slot.id,
+        name: &slot.name,
+    }
+}
+
+/// Fits a raw record value to the field's declared type. Empty strings and
+/// lists mean "not set"; ISO-8601 strings become dates where dates are
+/// declared; a lone string is a one-item multi-select; anything else that
+/// does not fit is null.
+pub(crate) fn coerce(raw: Value, ty: Type, tz: &TimeZone) -> Value {
+    match (raw, ty) {
+        (Value::String(s), _) if s.is_empty() => Value::Null,
+        (Value::List(items), _) if items.is_empty() => Value::Null,
+        (Value::Number(n), _) if !n.is_finite() => Value::Null,
+        (raw, Type::Any) => raw,
+        (Value::String(s), Type::Date) => parse_date(&s, tz).map_or(Value::Null, Value::Date),
+        (Value::String(s), Type::List) => Value::List(vec![s]),
+        (raw, ty) if raw.type_of() == Some(ty) => raw,
+        _ => Value::Null,
+    }
+}
+
+fn arithmetic(op: BinaryOp, a: f64, b: f64) -> Value {
+    match op {
+        BinaryOp::Add => Value::number(a + b),
+        BinaryOp::Sub => Value::number(a - b),
+        BinaryOp::Mul => Value::number(a * b),
+        BinaryOp::Div if b == 0.0 => Value::Null,
+        BinaryOp::Div => Value::number(a / b),
+        BinaryOp::Rem if b == 0.0 => Value::Null,
+        BinaryOp::Rem => Value::number(a % b),
+        _ => Value::Null,
+    }
+}
+
+/// Orders two values of the same kind; `None` for null or mixed kinds.
+fn order(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => a.partial_cmp(b),
+        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+        _ => None,
+    }
+}
+
+fn equal(a: &Value, b: &Value) -> Option<bool> {
+    match (a, b) {
+        (Value::Bool(a), Value::Bool(b)) => Some(a == b),
+        // Multi-select values are sets: order does not matter.
+        (Value::List(a), Value::List(b)) => {
+            let mut a = a.clone();
+            let mut b = b.clone();
+            a.sort();
+            b.sort();
+            a.dedup();
+            b.dedup();
+            Some(a == b)
+        }
+        _ => order(a, b).map(|o| o == Ordering::Equal),
+    }
+}
+
+fn compare(op: BinaryOp, a: &Value, b: &Value) -> Value {
+    let result = match op {
+        BinaryOp::Eq => equal(a, b),
+        BinaryOp::Ne => equal(a, b).map(|eq| !eq),
+        BinaryOp::Lt => order(a, b).map(Ordering::is_lt),
+        BinaryOp::Le => order(a, b).map(Ordering::is_le),
+        BinaryOp::Gt => order(a, b).map(Ordering::is_gt),
+        BinaryOp::Ge => order(a, b).map(Ordering::is_ge),
+        _ => None,
+    };
+    result.map_or(Value::Null, Value::Bool)
+}
+
+/// Three-valued (Kleene) logic, as in SQL: `false && null` is false,
+/// `true && null` is null, `true || null` is true.
+fn logic(op: LogicOp, operands: &[Node], record: &dyn Record, ctx: &EvalContext) -> Value {
+    let decisive = op == LogicOp::Or;
+    let mut unknown = false;
+    for operand in operands {
+        match eval(operand, record, ctx) {
+            Value::Bool(b) if b == decisive => return Value::Bool(decisive),
+            Value::Bool(_) => {}
+            _ => unknown = true,
+        }
+    }
+    if unknown {
+        Value::Null
+    } else {
+        Value::Bool(!decisive)
+    }
+}
+
+/// Inclusive. Dates compare by calendar day, so `between "2024-01-01" and
+/// "2024-01-31"` includes all of January 31st.
+fn between(subject: &Value, low: &Value, high: &Value, tz: &TimeZone) -> Value {
+    match (subject, low, high) {
+        (Value::Date(s), Value::Date(l), Value::Date(h)) => {
+            let day = civil_day(*s, tz);
+            Value::Bool(civil_day(*l, tz) <= day && day <= civil_day(*h, tz))
+        }
+        _ => match (order(low, subject), order(subject, high)) {
+            (Some(a), Some(b)) => Value::Bool(a.is_le() && b.is_le()),
+            _ => Value::Null,
+        },
+    }
+}
+
+/// Relative windows, defined from the subject's side (`subject + N days`) so
+/// that the instants where the answer flips are exact and can be scheduled
+/// (see `timing.rs`). Days are calendar days in the evaluation zone.
+fn window(op: WindowOp, subject: Timestamp, days: f64, ctx: &EvalContext) -> Option<bool> {
+    let days = whole_days(days).filter(|d| *d >= 0)?;
+    let now = ctx.now;
+    let tz = &ctx.time_zone;
+    Some(match op {
+        WindowOp::InLast => subject <= now && now <= add_days(subject, days, tz)?,
+        WindowOp::InNext => now <= subject && add_days(subject, -days, tz)? <= now,
+        WindowOp::MoreThanAgo => add_days(subject, days, tz)? < now,
+        WindowOp::MoreThanFromNow => add_days(subject, -days, tz)? > now,
+    })
+}
+
+/// Calls `visit` for every record reached by following `path` from `record`.
+pub(crate) fn for_each_related(
+    record: &dyn Record,
+    path: &[RelationSlot],
+    visit: &mut dyn FnMut(&dyn Record),
+) {
+    match path {
+        [] => visit(record),
+        [first, rest @ ..] => record.related(relation_ref(first), &mut |related| {
+            for_each_related(related, rest, visit)
+        }),
+    }
+}
+
+/// Nulls are skipped, as in SQL. Unlike SQL, the sum of nothing is 0 (a
+/// rollup of no accounts has zero MRR); avg, min and max of nothing are null.
+fn aggregate(
+    kind: Aggregation,
+    path: &[RelationSlot],
+    filter: Option<&Node>,
+    value: Option<&Node>,
+    record: &dyn Record,
+    ctx: &EvalContext,
+) -> Value {
+    let mut count = 0usize;
+    let mut sum = 0.0;
+    let mut best: Option<Value> = None;
+    let mut kind_mismatch = false;
+    for_each_related(record, path, &mut |related| {
+        if let Some(filter) = filter
+            && eval(filter, related, ctx) != Value::Bool(true)
+        {
+            return;
+        }
+        let Some(value) = value else {
+            count += 1;
+            return;
+        };
+        match (kind, eval(value, related, ctx)) {
+            (_, Value::Null) => {}
+            (Aggregation::Sum | Aggregation::Avg, Value::Number(n)) => {
+                sum += n;
+                count += 1;
+            }
+            (
+                Aggregation::Min | Aggregation::Max,
+                candidate @ (Value::Number(_) | Value::Date(_)),
+            ) => {
+                let replace = match &best {
+                    None => true,
+                    Some(current) => match order(&candidate, current) {
+                        Some(o) => {
+                            o == if kind == Aggregation::Max {
+                                Ordering::Greater
+                            } else {
+                                Ordering::Less
+                            }
+                        }
+                        None => {
+                            kind_mismatch = true;
+                            false
+                        }
+                    },
+                };
+                if replace {
+                    best = Some(candidate);
+                }
+            }
+            _ => kind_mismatch = true,
+        }
+    });
+    if kind_mismatch {
+        return Value::Null;
+    }
+    match kind {
+        Aggregation::Count => Value::Number(count as f64),
+        Aggregation::Sum => Value::number(sum),
+        Aggregation::Avg if count == 0 => Value::Null,
+        Aggregation::Avg => Value::number(sum / count as f64),
+        Aggregation::Min | Aggregation::Max => best.unwrap_or(Value::Null),
+    }
+}

@@ -1,0 +1,64 @@
+//! Building and running the server.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+use axum::Router;
+use steward_engine::{Clock, Engine};
+use steward_store::Store;
+use tokio::net::TcpListener;
+
+use crate::auth::KeyCache;
+use crate::writer::Writer;
+
+/// Everything a handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub engine: Arc<RwLock<Engine>>,
+    pub writer: Writer,
+    pub keys: Arc<KeyCache>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Read access to derived state; never held across an `.await`.
+    pub fn engine(&self) -> RwLockReadGuard<'_, Engine> {
+        self.engine.read().expect("engine lock")
+    }
+}
+
+/// What the server needs to start.
+pub struct ServerConfig {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Rebuilds the engine from storage and starts the writer.
+pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    let started = Instant::now();
+    let mut engine = Engine::new();
+    config.store.load_engine(&mut engine).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "engine rebuilt from storage");
+    let engine = Arc::new(RwLock::new(engine));
+    let writer = Writer::spawn(config.store.clone(), engine.clone(), config.clock.clone());
+    Ok(AppState { store: config.store, engine, writer, keys: Arc::new(KeyCache::default()), clock: config.clock })
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    crate::routes::router(state)
+}
+
+/// Serves on an already-bound listener until `shutdown` completes (atuin's
+/// `launch_with_tcp_listener`): tests bind port 0 and pass the listener in.
+pub async fn launch_with_tcp_listener(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

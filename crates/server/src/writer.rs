@@ -1,0 +1,83 @@
+//! The single writer: every write goes through one task.
+//!
+//! Requests send their write here and wait for the answer. The task takes everything queued
+//! (up to [`MAX_BATCH`]) and applies it in one storage transaction (group commit), then applies
+//! the committed changes to the engine, then answers. So storage and engine always change in
+//! the same order, the engine never shows uncommitted data, and an acknowledged write is on
+//! disk.
+
+use std::sync::{Arc, RwLock};
+
+use steward_engine::ids::WorkspaceId;
+use steward_engine::{Clock, Engine};
+use steward_store::Store;
+use steward_store::write::{Outcome, Write};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{ApiError, ErrorCode};
+
+const MAX_BATCH: usize = 512;
+const QUEUE: usize = 4096;
+
+struct Job {
+    workspace: WorkspaceId,
+    write: Write,
+    reply: oneshot::Sender<Result<Outcome, ApiError>>,
+}
+
+/// A handle to the writer task; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn spawn(store: Store, engine: Arc<RwLock<Engine>>, clock: Arc<dyn Clock>) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, engine, clock, queue));
+        Self { jobs }
+    }
+
+    /// Applies one write; returns once it is durable and visible in the engine.
+    pub async fn write(&self, workspace: WorkspaceId, write: Write) -> Result<Outcome, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { workspace, write, reply })
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the server is shutting down"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the server is shutting down"))?
+    }
+}
+
+async fn run(store: Store, engine: Arc<RwLock<Engine>>, clock: Arc<dyn Clock>, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (batch, replies): (Vec<(WorkspaceId, Write)>, Vec<_>) =
+            jobs.drain(..).map(|j| ((j.workspace, j.write), j.reply)).unzip();
+        match store.apply_batch(clock.now(), &batch).await {
+            Ok(results) => {
+                {
+                    let mut engine = engine.write().expect("engine lock");
+                    for ((workspace, _), result) in batch.iter().zip(&results) {
+                        if let Ok(outcome) = result {
+                            for change in &outcome.changes {
+                                engine.apply(*workspace, change);
+                            }
+                        }
+                    }
+                }
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result.map_err(ApiError::from));
+                }
+            }
+            Err(cause) => {
+                tracing::error!(%cause, writes = batch.len(), "write transaction failed; nothing was written");
+                for reply in replies {
+                    let _ = reply.send(Err(ApiError::new(ErrorCode::Internal, "the write could not be stored; nothing was written")));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Command-line interface: `serve`, `workspace`, `api-key`, `bench`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use steward_engine::{Clock, SystemClock};
+use steward_server::{ServerConfig, build_state, launch_with_tcp_listener};
+use steward_store::Store;
+use steward_store::rows::KeyRole;
+
+#[derive(Parser)]
+#[command(name = "steward", version, about = "Steward: an open-source customer success platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Manage API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Run the benchmarks and print figures (see docs/benchmarks.md).
+    Bench(crate::cli::BenchArgs),
+}
+
+/// Where the data lives; shared by every command that opens storage.
+#[derive(Args, Clone)]
+struct StorageArgs {
+    /// Directory of the embedded SQLite database (created on first run).
+    #[arg(long, env = "STEWARD_DATA_DIR", default_value = "./steward-data")]
+    data_dir: PathBuf,
+    /// A `postgres://` URL selects PostgreSQL instead of the embedded database.
+    #[arg(long, env = "STEWARD_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    async fn open(&self) -> anyhow::Result<Store> {
+        Ok(match &self.database_url {
+            Some(url) if !url.is_empty() => Store::open_url(url).await?,
+            _ => Store::open_sqlite_dir(&self.data_dir).await?,
+        })
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STEWARD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Ensures a workspace named `default` exists with this admin API key.
+    #[arg(long, env = "STEWARD_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Load the demo workspace and print a key for it.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace.
+    Create {
+        name: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// List workspaces.
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key and print it (it is shown only once).
+    Create {
+        #[arg(long)]
+        workspace: String,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
+        /// admin (everything), write (read and write data) or read (read only).
+        #[arg(long, default_value = "admin", value_parser = ["admin", "write", "read"])]
+        role: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+pub use crate::bench::BenchArgs;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Workspace(WorkspaceCommand::Create { name, storage }) => {
+            let store = storage.open().await?;
+            let ws = store.create_workspace(&name, clock.now()).await?;
+            println!("created workspace {} ({})", ws.name, ws.id);
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::List { storage }) => {
+            let store = storage.open().await?;
+            for ws in store.list_workspaces().await? {
+                println!("{}\t{}", ws.name, ws.id);
+            }
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Create { workspace, name, role, storage }) => {
+            let store = storage.open().await?;
+            let role = KeyRole::parse(&role).expect("clap checked the role");
+            let key = steward_server::keys::create_key(&store, &workspace, name.as_deref(), role, clock.now()).await?;
+            println!("{key}");
+            Ok(())
+        }
+        Command::Bench(args) => crate::bench::run(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = args.storage.open().await?;
+    tracing::info!(backend = store.backend(), "storage ready");
+    if let Some(key) = args.api_key.as_deref().filter(|k| !k.is_empty()) {
+        steward_server::keys::bootstrap_key(&store, key, clock.now()).await?;
+        tracing::info!("workspace `default` has the key from STEWARD_API_KEY");
+    }
+    let state = build_state(ServerConfig { store: store.clone(), clock }).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    if args.demo {
+        let key = steward_server::demo::load(&state).await?;
+        println!("Demo workspace `demo` is loaded. Its API key (shown once):\n\n    {key}\n");
+        println!("Try:\n    curl -u {key}: http://{address}/resources/organizations\n");
+    }
+    tracing::info!(%address, "listening");
+    launch_with_tcp_listener(state, listener, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
