@@ -40,10 +40,19 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let started = Instant::now();
     let mut engine = Engine::new();
     config.store.load_engine(&mut engine).await?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "engine rebuilt from storage");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "engine rebuilt from storage"
+    );
     let engine = Arc::new(RwLock::new(engine));
     let writer = Writer::spawn(config.store.clone(), engine.clone(), config.clock.clone());
-    Ok(AppState { store: config.store, engine, writer, keys: Arc::new(KeyCache::default()), clock: config.clock })
+    Ok(AppState {
+        store: config.store,
+        engine,
+        writer,
+        keys: Arc::new(KeyCache::default()),
+        clock: config.clock,
+    })
 }
 
 /// The whole HTTP surface.
@@ -59,6 +68,8 @@ pub async fn launch_with_tcp_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

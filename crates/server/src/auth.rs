@@ -33,7 +33,10 @@ impl Auth {
         if self.role.can_write() {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::Forbidden, "this API key is read-only"))
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this API key is read-only",
+            ))
         }
     }
 }
@@ -70,7 +73,11 @@ pub fn key_from_header(value: &str) -> Option<String> {
     }
     // Basic base64("key:") is the documented form; anything that does not decode to
     // "user:password" is taken as a pasted raw key.
-    match STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok()) {
+    match STANDARD
+        .decode(rest)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+    {
         Some(decoded) => match decoded.split_once(':') {
             Some((user, _password)) if !user.is_empty() => Some(user.to_owned()),
             _ => Some(rest.to_owned()),
@@ -93,8 +100,14 @@ impl KeyCache {
         }
         let row = store.find_api_key(&hash).await?;
         let row = row.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "invalid API key"))?;
-        let auth = Auth { workspace: row.workspace_id, role: row.role };
-        self.keys.write().expect("key cache lock").insert(hash, auth);
+        let auth = Auth {
+            workspace: row.workspace_id,
+            role: row.role,
+        };
+        self.keys
+            .write()
+            .expect("key cache lock")
+            .insert(hash, auth);
         Ok(auth)
     }
 }
@@ -102,16 +115,26 @@ impl KeyCache {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Authorization header not present."))?;
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::Unauthorized, "Authorization header not present.")
+            })?;
         let key = header
             .to_str()
             .ok()
             .and_then(key_from_header)
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Authorization header is not `Basic <key>` or `Bearer <key>`"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "Authorization header is not `Basic <key>` or `Bearer <key>`",
+                )
+            })?;
         state.keys.authenticate(&state.store, &key).await
     }
 }
@@ -123,10 +146,22 @@ mod tests {
     #[test]
     fn header_forms() {
         let b64 = STANDARD.encode("secret_key:");
-        assert_eq!(key_from_header(&format!("Basic {b64}")).as_deref(), Some("secret_key"));
-        assert_eq!(key_from_header("Basic stw_rawkey").as_deref(), Some("stw_rawkey"));
-        assert_eq!(key_from_header("Bearer stw_abc").as_deref(), Some("stw_abc"));
-        assert_eq!(key_from_header("bearer  stw_abc ").as_deref(), Some("stw_abc"));
+        assert_eq!(
+            key_from_header(&format!("Basic {b64}")).as_deref(),
+            Some("secret_key")
+        );
+        assert_eq!(
+            key_from_header("Basic stw_rawkey").as_deref(),
+            Some("stw_rawkey")
+        );
+        assert_eq!(
+            key_from_header("Bearer stw_abc").as_deref(),
+            Some("stw_abc")
+        );
+        assert_eq!(
+            key_from_header("bearer  stw_abc ").as_deref(),
+            Some("stw_abc")
+        );
         assert_eq!(key_from_header("Token x"), None);
         assert_eq!(key_from_header("Basic "), None);
     }

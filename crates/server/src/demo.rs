@@ -18,7 +18,10 @@ struct Dice(u64);
 
 impl Dice {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -31,8 +34,37 @@ impl Dice {
     }
 }
 
-const FIRST: [&str; 24] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Dennis", "Radia", "Tim", "Hedy", "Linus", "Katherine", "John", "Sophie", "Carlos", "Amara", "Wei", "Priya", "Yusuf", "Ingrid", "Mateo"];
-const LAST: [&str; 20] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Ritchie", "Perlman", "Lee", "Lamarr", "Torvalds", "Johnson", "McCarthy", "Wilson", "Diaz", "Okafor", "Zhang"];
+const FIRST: [&str; 24] = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Margaret",
+    "Dennis",
+    "Radia",
+    "Tim",
+    "Hedy",
+    "Linus",
+    "Katherine",
+    "John",
+    "Sophie",
+    "Carlos",
+    "Amara",
+    "Wei",
+    "Priya",
+    "Yusuf",
+    "Ingrid",
+    "Mateo",
+];
+const LAST: [&str; 20] = [
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton",
+    "Ritchie", "Perlman", "Lee", "Lamarr", "Torvalds", "Johnson", "McCarthy", "Wilson", "Diaz",
+    "Okafor", "Zhang",
+];
 
 fn traits(v: Value) -> TraitPatch {
     TraitPatch::from_map(v.as_object().cloned().unwrap_or_else(Map::new))
@@ -41,7 +73,10 @@ fn traits(v: Value) -> TraitPatch {
 fn org(id: &str, name: &str, t: Value) -> Write {
     Write::UpsertOrganization {
         external_id: ExternalId::parse("externalId", id).expect("demo id"),
-        fields: OrganizationFields { name: Some(RecordName::parse("name", name).expect("demo name")), traits: traits(t) },
+        fields: OrganizationFields {
+            name: Some(RecordName::parse("name", name).expect("demo name")),
+            traits: traits(t),
+        },
     }
 }
 
@@ -57,17 +92,36 @@ fn account(id: &str, name: &str, org: Option<&str>, t: Value) -> Write {
     }
 }
 
-fn user(dice: &mut Dice, id: &str, domain: &str, accounts: &[&str], orgs: &[&str], role: &str) -> Write {
+fn user(
+    dice: &mut Dice,
+    id: &str,
+    domain: &str,
+    accounts: &[&str],
+    orgs: &[&str],
+    role: &str,
+) -> Write {
     let first = dice.pick(&FIRST);
     let last = dice.pick(&LAST);
-    let email = format!("{}.{}.{}@{domain}", first.to_lowercase(), last.to_lowercase(), id.rsplit('-').next().unwrap_or("0"));
+    let email = format!(
+        "{}.{}.{}@{domain}",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        id.rsplit('-').next().unwrap_or("0")
+    );
     Write::UpsertUser {
         external_id: ExternalId::parse("externalId", id).expect("demo id"),
         fields: UserFields {
             name: Some(Some(format!("{first} {last}"))),
             email: Some(Some(Email::parse("email", &email).expect("demo email"))),
-            traits: traits(json!({ "role": role, "seniority": dice.pick(&["junior", "senior", "lead"]) })),
-            accounts: Some(accounts.iter().map(|a| RecordRef((*a).to_owned())).collect()),
+            traits: traits(
+                json!({ "role": role, "seniority": dice.pick(&["junior", "senior", "lead"]) }),
+            ),
+            accounts: Some(
+                accounts
+                    .iter()
+                    .map(|a| RecordRef((*a).to_owned()))
+                    .collect(),
+            ),
             organizations: Some(orgs.iter().map(|o| RecordRef((*o).to_owned())).collect()),
             ..UserFields::default()
         },
@@ -80,51 +134,165 @@ pub fn demo_writes() -> Vec<Write> {
     let mut w = Vec::new();
 
     // A school district: the organization is the district, accounts are schools, users teachers.
-    w.push(org("district-springfield", "Springfield Unified School District", json!({"segment": "Education", "region": "US", "students": 18400})));
-    let schools = ["Springfield Elementary", "Shelbyville Middle", "Springfield High", "Ogdenville Academy", "North Haverbrook Prep", "Capital City Magnet"];
+    w.push(org(
+        "district-springfield",
+        "Springfield Unified School District",
+        json!({"segment": "Education", "region": "US", "students": 18400}),
+    ));
+    let schools = [
+        "Springfield Elementary",
+        "Shelbyville Middle",
+        "Springfield High",
+        "Ogdenville Academy",
+        "North Haverbrook Prep",
+        "Capital City Magnet",
+    ];
     for (i, school) in schools.iter().enumerate() {
         let id = format!("school-{}", i + 1);
         w.push(account(&id, school, Some("district-springfield"), json!({"plan": "education", "mrr": 400 + 150 * i as u64, "seats": 40 + 10 * i as u64, "renewalDate": format!("2027-0{}-01", 1 + i % 9)})));
         for t in 0..dice.range(10, 18) {
             let role = if t == 0 { "principal" } else { "teacher" };
-            w.push(user(&mut dice, &format!("{id}-teacher-{t}"), "springfield.k12.us", &[&id], &[], role));
+            w.push(user(
+                &mut dice,
+                &format!("{id}-teacher-{t}"),
+                "springfield.k12.us",
+                &[&id],
+                &[],
+                role,
+            ));
         }
     }
-    w.push(user(&mut dice, "district-superintendent-1", "springfield.k12.us", &[], &["district-springfield"], "superintendent"));
+    w.push(user(
+        &mut dice,
+        "district-superintendent-1",
+        "springfield.k12.us",
+        &[],
+        &["district-springfield"],
+        "superintendent",
+    ));
 
     // An enterprise parent with regional subsidiaries.
-    w.push(org("globex", "Globex Corporation", json!({"segment": "Enterprise", "industry": "Manufacturing", "employees": 52000})));
-    for (code, region, mrr) in [("us", "Globex US", 24000), ("emea", "Globex EMEA", 16500), ("apac", "Globex APAC", 9800), ("latam", "Globex LATAM", 4200)] {
+    w.push(org(
+        "globex",
+        "Globex Corporation",
+        json!({"segment": "Enterprise", "industry": "Manufacturing", "employees": 52000}),
+    ));
+    for (code, region, mrr) in [
+        ("us", "Globex US", 24000),
+        ("emea", "Globex EMEA", 16500),
+        ("apac", "Globex APAC", 9800),
+        ("latam", "Globex LATAM", 4200),
+    ] {
         let id = format!("globex-{code}");
         w.push(account(&id, region, Some("globex"), json!({"plan": "enterprise", "mrr": mrr, "region": code.to_uppercase(), "seats": mrr / 40})));
         for u in 0..dice.range(15, 25) {
             let role = dice.pick(&["admin", "analyst", "operator", "manager"]);
-            w.push(user(&mut dice, &format!("{id}-user-{u}"), "globex.example", &[&id], &[], role));
+            w.push(user(
+                &mut dice,
+                &format!("{id}-user-{u}"),
+                "globex.example",
+                &[&id],
+                &[],
+                role,
+            ));
         }
     }
     // People who work across regions, and a global VP who sits on the organization itself.
-    w.push(user(&mut dice, "globex-user-shared-1", "globex.example", &["globex-us", "globex-emea"], &[], "manager"));
-    w.push(user(&mut dice, "globex-vp-1", "globex.example", &[], &["globex"], "vp"));
+    w.push(user(
+        &mut dice,
+        "globex-user-shared-1",
+        "globex.example",
+        &["globex-us", "globex-emea"],
+        &[],
+        "manager",
+    ));
+    w.push(user(
+        &mut dice,
+        "globex-vp-1",
+        "globex.example",
+        &[],
+        &["globex"],
+        "vp",
+    ));
 
-    w.push(org("initech", "Initech Holdings", json!({"segment": "Mid-Market", "industry": "Software"})));
-    for (id, name, mrr) in [("initech-core", "Initech Core", 3100), ("initech-labs", "Initech Labs", 900)] {
-        w.push(account(id, name, Some("initech"), json!({"plan": "growth", "mrr": mrr})));
+    w.push(org(
+        "initech",
+        "Initech Holdings",
+        json!({"segment": "Mid-Market", "industry": "Software"}),
+    ));
+    for (id, name, mrr) in [
+        ("initech-core", "Initech Core", 3100),
+        ("initech-labs", "Initech Labs", 900),
+    ] {
+        w.push(account(
+            id,
+            name,
+            Some("initech"),
+            json!({"plan": "growth", "mrr": mrr}),
+        ));
         for u in 0..dice.range(5, 9) {
-            w.push(user(&mut dice, &format!("{id}-user-{u}"), "initech.example", &[id], &[], "member"));
+            w.push(user(
+                &mut dice,
+                &format!("{id}-user-{u}"),
+                "initech.example",
+                &[id],
+                &[],
+                "member",
+            ));
         }
     }
 
     // Standalone accounts: most customers have no parent organization.
-    let startups = ["Acme Analytics", "Bluebird Health", "Copperleaf Labs", "Driftwood Media", "Evergreen Logistics", "Foxglove Retail", "Granite Payments", "Harbor Robotics", "Ironbark Security", "Juniper Travel", "Kestrel Energy", "Lumen Learning", "Maple Finance", "Nimbus Cloudworks", "Orchid Biotech", "Pinecone Games", "Quartz Legal", "Redwood Realty", "Saffron Foods", "Tidewater Marine"];
+    let startups = [
+        "Acme Analytics",
+        "Bluebird Health",
+        "Copperleaf Labs",
+        "Driftwood Media",
+        "Evergreen Logistics",
+        "Foxglove Retail",
+        "Granite Payments",
+        "Harbor Robotics",
+        "Ironbark Security",
+        "Juniper Travel",
+        "Kestrel Energy",
+        "Lumen Learning",
+        "Maple Finance",
+        "Nimbus Cloudworks",
+        "Orchid Biotech",
+        "Pinecone Games",
+        "Quartz Legal",
+        "Redwood Realty",
+        "Saffron Foods",
+        "Tidewater Marine",
+    ];
     for (i, name) in startups.iter().enumerate() {
         let id = format!("acct-{}", 100 + i);
         let plan = dice.pick(&["starter", "growth", "growth", "pro"]);
-        let mrr = match plan { "starter" => 99, "growth" => 499, _ => 1499 } * dice.range(1, 3);
-        let domain = format!("{}.example", name.split(' ').next().unwrap_or("x").to_lowercase());
-        w.push(account(&id, name, None, json!({"plan": plan, "mrr": mrr, "seats": dice.range(3, 40), "trial": i % 7 == 0})));
+        let mrr = match plan {
+            "starter" => 99,
+            "growth" => 499,
+            _ => 1499,
+        } * dice.range(1, 3);
+        let domain = format!(
+            "{}.example",
+            name.split(' ').next().unwrap_or("x").to_lowercase()
+        );
+        w.push(account(
+            &id,
+            name,
+            None,
+            json!({"plan": plan, "mrr": mrr, "seats": dice.range(3, 40), "trial": i % 7 == 0}),
+        ));
         for u in 0..dice.range(3, 8) {
             let role = if u == 0 { "owner" } else { "member" };
-            w.push(user(&mut dice, &format!("{id}-user-{u}"), &domain, &[&id], &[], role));
+            w.push(user(
+                &mut dice,
+                &format!("{id}-user-{u}"),
+                &domain,
+                &[&id],
+                &[],
+                role,
+            ));
         }
     }
     w
@@ -136,10 +304,16 @@ pub async fn load(state: &AppState) -> anyhow::Result<String> {
     let ws = keys::find_or_create_workspace(&state.store, DEMO_WORKSPACE, now).await?;
     // Parents first; within a level the writes go together, so the writer commits them in
     // a few batches instead of one transaction each.
-    let (orgs, rest): (Vec<Write>, Vec<Write>) = demo_writes().into_iter().partition(|w| matches!(w, Write::UpsertOrganization { .. }));
-    let (accounts, users): (Vec<Write>, Vec<Write>) = rest.into_iter().partition(|w| matches!(w, Write::UpsertAccount { .. }));
+    let (orgs, rest): (Vec<Write>, Vec<Write>) = demo_writes()
+        .into_iter()
+        .partition(|w| matches!(w, Write::UpsertOrganization { .. }));
+    let (accounts, users): (Vec<Write>, Vec<Write>) = rest
+        .into_iter()
+        .partition(|w| matches!(w, Write::UpsertAccount { .. }));
     for level in [orgs, accounts, users] {
-        let results = futures::future::join_all(level.into_iter().map(|w| state.writer.write(ws.id, w))).await;
+        let results =
+            futures::future::join_all(level.into_iter().map(|w| state.writer.write(ws.id, w)))
+                .await;
         for result in results {
             result.map_err(|e| anyhow::anyhow!("demo write failed: {}", e.message))?;
         }

@@ -65,11 +65,19 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn field(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: Some(field.into()) }
+        Self {
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -79,13 +87,20 @@ impl ApiError {
     /// An internal failure: the cause is logged here and replaced by a generic message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        Self::new(ErrorCode::Internal, "internal error; the cause has been logged")
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; the cause has been logged",
+        )
     }
 }
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        let code = if e.message.ends_with("is required") { ErrorCode::MissingField } else { ErrorCode::InvalidField };
+        let code = if e.message.ends_with("is required") {
+            ErrorCode::MissingField
+        } else {
+            ErrorCode::InvalidField
+        };
         Self::field(code, e.field, e.message)
     }
 }
@@ -93,7 +108,9 @@ impl From<FieldError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => Self::new(ErrorCode::Conflict, format!("{what} already exists")),
+            StoreError::Conflict(what) => {
+                Self::new(ErrorCode::Conflict, format!("{what} already exists"))
+            }
             other => Self::internal(other),
         }
     }
@@ -103,7 +120,9 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::NotFound(what) => Self::not_found(what),
-            WriteError::Invalid(field) => Self::field(ErrorCode::InvalidReference, field.field, field.message),
+            WriteError::Invalid(field) => {
+                Self::field(ErrorCode::InvalidReference, field.field, field.message)
+            }
             WriteError::Conflict(message) => Self::new(ErrorCode::Conflict, message),
             WriteError::Database(cause) => Self::internal(cause),
         }

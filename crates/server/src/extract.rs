@@ -24,35 +24,65 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let value = read_json(req, state, MAX_BODY).await?;
         match value {
             Value::Object(map) => Ok(Self(Body(map))),
-            _ => Err(ApiError::new(ErrorCode::InvalidJson, "the request body must be a JSON object")),
+            _ => Err(ApiError::new(
+                ErrorCode::InvalidJson,
+                "the request body must be a JSON object",
+            )),
         }
     }
 }
 
 /// Reads a body of at most `limit` bytes and parses it as JSON.
-pub async fn read_json<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Value, ApiError> {
+pub async fn read_json<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    limit: usize,
+) -> Result<Value, ApiError> {
     let bytes = read_bytes(req, state, limit).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the request body is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("the request body is not valid JSON: {e}"),
+        )
+    })
 }
 
-pub async fn read_bytes<S: Send + Sync>(req: Request, _state: &S, limit: usize) -> Result<Bytes, ApiError> {
-    if let Some(len) = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+pub async fn read_bytes<S: Send + Sync>(
+    req: Request,
+    _state: &S,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         if len > limit {
             return Err(too_large(limit));
         }
     }
-    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
-            too_large(limit)
-        } else {
-            ApiError::new(ErrorCode::InvalidJson, format!("the request body could not be read: {e}"))
-        }
-    })
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                too_large(limit)
+            } else {
+                ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!("the request body could not be read: {e}"),
+                )
+            }
+        })
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("the request body is larger than {limit} bytes"))
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is larger than {limit} bytes"),
+    )
 }
 
 /// A parsed JSON object with typed accessors. Absent and `null` members are told apart where
@@ -91,7 +121,9 @@ impl Body {
             Member::Absent => Member::Absent,
             Member::Null => Member::Null,
             Member::Set(Value::String(s)) => Member::Set(s.clone()),
-            Member::Set(_) => return Err(FieldError::new(field, format!("`{field}` must be a string")).into()),
+            Member::Set(_) => {
+                return Err(FieldError::new(field, format!("`{field}` must be a string")).into());
+            }
         })
     }
 
@@ -136,7 +168,9 @@ impl Body {
         match self.raw(field) {
             Member::Absent | Member::Null => Ok(None),
             Member::Set(Value::Bool(b)) => Ok(Some(*b)),
-            Member::Set(_) => Err(FieldError::new(field, format!("`{field}` must be true or false")).into()),
+            Member::Set(_) => {
+                Err(FieldError::new(field, format!("`{field}` must be true or false")).into())
+            }
         }
     }
 
@@ -145,7 +179,10 @@ impl Body {
             Member::Absent => Member::Absent,
             Member::Null => Member::Null,
             Member::Set(s) => Member::Set(parse_instant(&s).ok_or_else(|| {
-                FieldError::new(field, format!("`{field}` must be an ISO-8601 date or date-time"))
+                FieldError::new(
+                    field,
+                    format!("`{field}` must be an ISO-8601 date or date-time"),
+                )
             })?),
         })
     }
@@ -155,7 +192,9 @@ impl Body {
         Ok(match self.raw(field) {
             Member::Absent => Member::Absent,
             Member::Null => Member::Null,
-            Member::Set(v) => Member::Set(RecordRef(ExternalId::from_json(field, v)?.into_string())),
+            Member::Set(v) => {
+                Member::Set(RecordRef(ExternalId::from_json(field, v)?.into_string()))
+            }
         })
     }
 
@@ -167,10 +206,16 @@ impl Body {
             Member::Set(Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| Ok(RecordRef(ExternalId::from_json(&format!("{field}[{i}]"), v)?.into_string())))
+                .map(|(i, v)| {
+                    Ok(RecordRef(
+                        ExternalId::from_json(&format!("{field}[{i}]"), v)?.into_string(),
+                    ))
+                })
                 .collect::<Result<Vec<_>, ApiError>>()
                 .map(Some),
-            Member::Set(_) => Err(FieldError::new(field, format!("`{field}` must be an array of ids")).into()),
+            Member::Set(_) => {
+                Err(FieldError::new(field, format!("`{field}` must be an array of ids")).into())
+            }
         }
     }
 }
@@ -198,9 +243,20 @@ mod tests {
         let b = body(json!({"name": 5, "externalId": "", "traits": [1]}));
         let e = b.required_name("name").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("name"));
-        assert_eq!(b.required_external_id("externalId").unwrap_err().field.as_deref(), Some("externalId"));
-        assert_eq!(b.traits("traits").unwrap_err().field.as_deref(), Some("traits"));
-        let e = body(json!({})).required_external_id("externalId").unwrap_err();
+        assert_eq!(
+            b.required_external_id("externalId")
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("externalId")
+        );
+        assert_eq!(
+            b.traits("traits").unwrap_err().field.as_deref(),
+            Some("traits")
+        );
+        let e = body(json!({}))
+            .required_external_id("externalId")
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::MissingField);
     }
 

@@ -42,7 +42,11 @@ impl Writer {
     pub async fn write(&self, workspace: WorkspaceId, write: Write) -> Result<Outcome, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { workspace, write, reply })
+            .send(Job {
+                workspace,
+                write,
+                reply,
+            })
             .await
             .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the server is shutting down"))?;
         answer
@@ -51,11 +55,18 @@ impl Writer {
     }
 }
 
-async fn run(store: Store, engine: Arc<RwLock<Engine>>, clock: Arc<dyn Clock>, mut queue: mpsc::Receiver<Job>) {
+async fn run(
+    store: Store,
+    engine: Arc<RwLock<Engine>>,
+    clock: Arc<dyn Clock>,
+    mut queue: mpsc::Receiver<Job>,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (batch, replies): (Vec<(WorkspaceId, Write)>, Vec<_>) =
-            jobs.drain(..).map(|j| ((j.workspace, j.write), j.reply)).unzip();
+        let (batch, replies): (Vec<(WorkspaceId, Write)>, Vec<_>) = jobs
+            .drain(..)
+            .map(|j| ((j.workspace, j.write), j.reply))
+            .unzip();
         match store.apply_batch(clock.now(), &batch).await {
             Ok(results) => {
                 {
@@ -75,7 +86,10 @@ async fn run(store: Store, engine: Arc<RwLock<Engine>>, clock: Arc<dyn Clock>, m
             Err(cause) => {
                 tracing::error!(%cause, writes = batch.len(), "write transaction failed; nothing was written");
                 for reply in replies {
-                    let _ = reply.send(Err(ApiError::new(ErrorCode::Internal, "the write could not be stored; nothing was written")));
+                    let _ = reply.send(Err(ApiError::new(
+                        ErrorCode::Internal,
+                        "the write could not be stored; nothing was written",
+                    )));
                 }
             }
         }

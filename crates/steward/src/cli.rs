@@ -12,7 +12,11 @@ use steward_store::Store;
 use steward_store::rows::KeyRole;
 
 #[derive(Parser)]
-#[command(name = "steward", version, about = "Steward: an open-source customer success platform")]
+#[command(
+    name = "steward",
+    version,
+    about = "Steward: an open-source customer success platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,11 +109,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -142,10 +150,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::ApiKey(ApiKeyCommand::Create { workspace, name, role, storage }) => {
+        Command::ApiKey(ApiKeyCommand::Create {
+            workspace,
+            name,
+            role,
+            storage,
+        }) => {
             let store = storage.open().await?;
             let role = KeyRole::parse(&role).expect("clap checked the role");
-            let key = steward_server::keys::create_key(&store, &workspace, name.as_deref(), role, clock.now()).await?;
+            let key = steward_server::keys::create_key(
+                &store,
+                &workspace,
+                name.as_deref(),
+                role,
+                clock.now(),
+            )
+            .await?;
             println!("{key}");
             Ok(())
         }
@@ -161,7 +181,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         steward_server::keys::bootstrap_key(&store, key, clock.now()).await?;
         tracing::info!("workspace `default` has the key from STEWARD_API_KEY");
     }
-    let state = build_state(ServerConfig { store: store.clone(), clock }).await?;
+    let state = build_state(ServerConfig {
+        store: store.clone(),
+        clock,
+    })
+    .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
     if args.demo {

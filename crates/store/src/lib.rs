@@ -281,3 +281,6 @@ impl Store {
         dispatch!(self.apply_batch(now, batch))
     }
 }
+
+#[cfg(feature = "test-support")]
+pub mod test_support;

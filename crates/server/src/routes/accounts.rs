@@ -18,7 +18,10 @@ use crate::render;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/accounts", get(list).post(upsert))
-        .route("/accounts/{id}", get(fetch).put(update).patch(update).delete(remove))
+        .route(
+            "/accounts/{id}",
+            get(fetch).put(update).patch(update).delete(remove),
+        )
         .route("/accounts/{id}/users", get(users))
 }
 
@@ -38,47 +41,122 @@ fn fields(body: &Body) -> ApiResult<AccountFields> {
     })
 }
 
-async fn list(State(state): State<AppState>, auth: Auth, Params(query): Params) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let rows = state.store.list_accounts(auth.workspace, &probe(&page)).await?;
+    let rows = state
+        .store
+        .list_accounts(auth.workspace, &probe(&page))
+        .await?;
     let engine = state.engine();
     let graph = engine.graph(auth.workspace);
-    Ok(Json(envelope(&page, rows, |r| r.page_key(page.sort), |r| render::account(r, graph))))
+    Ok(Json(envelope(
+        &page,
+        rows,
+        |r| r.page_key(page.sort),
+        |r| render::account(r, graph),
+    )))
 }
 
-async fn upsert(State(state): State<AppState>, auth: Auth, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn upsert(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let external_id = body.required_external_id("externalId")?;
     let mut fields = fields(&body)?;
     fields.name = Some(body.required_name("name")?);
-    support::write(&state, &auth, Write::UpsertAccount { external_id, fields }).await
+    support::write(
+        &state,
+        &auth,
+        Write::UpsertAccount {
+            external_id,
+            fields,
+        },
+    )
+    .await
 }
 
-async fn fetch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = state.store.find_account(auth.workspace, &RecordRef(id)).await?.ok_or_else(|| ApiError::not_found("account"))?;
+async fn fetch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = state
+        .store
+        .find_account(auth.workspace, &RecordRef(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
     let engine = state.engine();
     Ok(Json(render::account(&row, engine.graph(auth.workspace))))
 }
 
-async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let fields = fields(&body)?;
     if body.0.contains_key("externalId") {
-        let current = state.store.find_account(auth.workspace, &RecordRef(id.clone())).await?;
-        support::refuse_changed_external_id(&body, current.as_ref().map(|r| r.external_id.as_str()))?;
+        let current = state
+            .store
+            .find_account(auth.workspace, &RecordRef(id.clone()))
+            .await?;
+        support::refuse_changed_external_id(
+            &body,
+            current.as_ref().map(|r| r.external_id.as_str()),
+        )?;
     }
-    support::write(&state, &auth, Write::UpdateAccount { target: RecordRef(id), fields }).await
+    support::write(
+        &state,
+        &auth,
+        Write::UpdateAccount {
+            target: RecordRef(id),
+            fields,
+        },
+    )
+    .await
 }
 
 /// Deletes the account and its users that belong to no other account.
-async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    support::delete(&state, &auth, &id, Write::DeleteAccount { target: RecordRef(id.clone()) }).await
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    support::delete(
+        &state,
+        &auth,
+        &id,
+        Write::DeleteAccount {
+            target: RecordRef(id.clone()),
+        },
+    )
+    .await
 }
 
-async fn users(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Params(query): Params) -> ApiResult<Json<Value>> {
+async fn users(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let account = state.store.find_account(auth.workspace, &RecordRef(id)).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    let account = state
+        .store
+        .find_account(auth.workspace, &RecordRef(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
     let keys = {
         let engine = state.engine();
-        engine.graph(auth.workspace).map(|g| g.account_users_page(account.id, &probe(&page))).unwrap_or_default()
+        engine
+            .graph(auth.workspace)
+            .map(|g| g.account_users_page(account.id, &probe(&page)))
+            .unwrap_or_default()
     };
     super::users::page_of_users(&state, auth.workspace, &page, keys).await
 }

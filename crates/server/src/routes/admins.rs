@@ -23,7 +23,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admins", get(list).post(create))
         .route("/admins/search", get(search))
-        .route("/admins/{id}", get(fetch).put(update).patch(update).delete(remove))
+        .route(
+            "/admins/{id}",
+            get(fetch).put(update).patch(update).delete(remove),
+        )
 }
 
 fn admin_id(raw: &str) -> ApiResult<AdminId> {
@@ -42,47 +45,109 @@ fn license_status(body: &Body) -> ApiResult<Option<String>> {
     }
 }
 
-async fn list(State(state): State<AppState>, auth: Auth, Params(query): Params) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let rows = state.store.list_admins(auth.workspace, &probe(&page)).await?;
-    Ok(Json(envelope(&page, rows, |r| r.page_key(page.sort), render::admin)))
+    let rows = state
+        .store
+        .list_admins(auth.workspace, &probe(&page))
+        .await?;
+    Ok(Json(envelope(
+        &page,
+        rows,
+        |r| r.page_key(page.sort),
+        render::admin,
+    )))
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let name = body.required_name("name")?;
     let email = match body.email("email")? {
         Member::Set(e) => e,
         _ => return Err(steward_engine::domain::FieldError::missing("email").into()),
     };
     let license_status = license_status(&body)?.unwrap_or_else(|| "active".to_owned());
-    support::write(&state, &auth, Write::CreateAdmin { name, email, license_status }).await
+    support::write(
+        &state,
+        &auth,
+        Write::CreateAdmin {
+            name,
+            email,
+            license_status,
+        },
+    )
+    .await
 }
 
-async fn fetch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = state.store.find_admin(auth.workspace, admin_id(&id)?).await?.ok_or_else(|| ApiError::not_found("team member"))?;
+async fn fetch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = state
+        .store
+        .find_admin(auth.workspace, admin_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("team member"))?;
     Ok(Json(render::admin(&row)))
 }
 
-async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let target = admin_id(&id)?;
     let email = match body.email("email")? {
         Member::Set(e) => Some(e),
-        Member::Null => return Err(ApiError::field(ErrorCode::InvalidField, "email", "`email` cannot be null")),
+        Member::Null => {
+            return Err(ApiError::field(
+                ErrorCode::InvalidField,
+                "email",
+                "`email` cannot be null",
+            ));
+        }
         Member::Absent => None,
     };
-    let fields = AdminFields { name: body.optional_name("name")?, email, license_status: license_status(&body)? };
+    let fields = AdminFields {
+        name: body.optional_name("name")?,
+        email,
+        license_status: license_status(&body)?,
+    };
     support::write(&state, &auth, Write::UpdateAdmin { target, fields }).await
 }
 
-async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let target = admin_id(&id)?;
     support::delete(&state, &auth, &id, Write::DeleteAdmin { target }).await
 }
 
 /// `?email=`: answers the team member itself (as Vitally does), or 404.
-async fn search(State(state): State<AppState>, auth: Auth, Params(query): Params) -> ApiResult<Json<Value>> {
-    let raw = query.get("email").ok_or_else(|| ApiError::field(ErrorCode::InvalidQuery, "email", "`email` is required"))?;
+async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
+    let raw = query
+        .get("email")
+        .ok_or_else(|| ApiError::field(ErrorCode::InvalidQuery, "email", "`email` is required"))?;
     let email = Email::parse("email", raw)?;
-    let row = state.store.admin_by_email(auth.workspace, &email.normalized()).await?.ok_or_else(|| ApiError::not_found("team member"))?;
+    let row = state
+        .store
+        .admin_by_email(auth.workspace, &email.normalized())
+        .await?
+        .ok_or_else(|| ApiError::not_found("team member"))?;
     Ok(Json(render::admin(&row)))
 }

@@ -18,12 +18,24 @@ use crate::render;
 /// The record kinds custom traits can be defined on.
 pub const MODELS: [&str; 3] = ["organizations", "accounts", "users"];
 /// The value types a custom trait can have.
-pub const TYPES: [&str; 8] = ["string", "number", "boolean", "date", "textarea", "picklist", "multiselect", "teamMember"];
+pub const TYPES: [&str; 8] = [
+    "string",
+    "number",
+    "boolean",
+    "date",
+    "textarea",
+    "picklist",
+    "multiselect",
+    "teamMember",
+];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customFields", get(list).post(create))
-        .route("/customFields/{id}", get(fetch).put(update).patch(update).delete(remove))
+        .route(
+            "/customFields/{id}",
+            get(fetch).put(update).patch(update).delete(remove),
+        )
 }
 
 fn field_id(raw: &str) -> ApiResult<CustomFieldId> {
@@ -34,13 +46,19 @@ fn one_of(body: &Body, field: &str, allowed: &[&str]) -> ApiResult<Option<String
     match body.string(field)? {
         Member::Set(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
         Member::Absent => Ok(None),
-        _ => Err(ApiError::field(ErrorCode::InvalidField, field, format!("`{field}` must be one of {}", allowed.join(", ")))),
+        _ => Err(ApiError::field(
+            ErrorCode::InvalidField,
+            field,
+            format!("`{field}` must be one of {}", allowed.join(", ")),
+        )),
     }
 }
 
 /// `[{"label": "...", "value": "..."}]`; values must be unique strings.
 fn options(body: &Body) -> ApiResult<Option<Value>> {
-    let Some(raw) = body.0.get("options") else { return Ok(None) };
+    let Some(raw) = body.0.get("options") else {
+        return Ok(None);
+    };
     let invalid = |m: &str| ApiError::field(ErrorCode::InvalidField, "options", m.to_owned());
     let items = match raw {
         Value::Null => return Ok(Some(json!([]))),
@@ -53,52 +71,116 @@ fn options(body: &Body) -> ApiResult<Option<Value>> {
         let value = item.get("value").and_then(Value::as_str);
         let label = item.get("label").and_then(Value::as_str).or(value);
         match (label, value) {
-            (Some(label), Some(value)) if values.insert(value.to_owned()) => out.push(json!({"label": label, "value": value})),
-            (Some(_), Some(value)) => return Err(invalid(&format!("`options[{i}].value` {value:?} appears twice"))),
-            _ => return Err(invalid(&format!("`options[{i}]` needs a string `value` (and optionally `label`)"))),
+            (Some(label), Some(value)) if values.insert(value.to_owned()) => {
+                out.push(json!({"label": label, "value": value}))
+            }
+            (Some(_), Some(value)) => {
+                return Err(invalid(&format!(
+                    "`options[{i}].value` {value:?} appears twice"
+                )));
+            }
+            _ => {
+                return Err(invalid(&format!(
+                    "`options[{i}]` needs a string `value` (and optionally `label`)"
+                )));
+            }
         }
     }
     Ok(Some(Value::Array(out)))
 }
 
 /// Bare array sorted by label, as Vitally's `GET /customFields?model=`.
-async fn list(State(state): State<AppState>, auth: Auth, Params(query): Params) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
     let model = match query.get("model") {
         Some(m) if MODELS.contains(&m.as_str()) => Some(m.as_str()),
-        Some(_) => return Err(ApiError::field(ErrorCode::InvalidQuery, "model", format!("`model` must be one of {}", MODELS.join(", ")))),
+        Some(_) => {
+            return Err(ApiError::field(
+                ErrorCode::InvalidQuery,
+                "model",
+                format!("`model` must be one of {}", MODELS.join(", ")),
+            ));
+        }
         None => None,
     };
-    let rows = state.store.list_custom_fields(auth.workspace, model).await?;
-    Ok(Json(Value::Array(rows.iter().map(render::custom_field).collect())))
+    let rows = state
+        .store
+        .list_custom_fields(auth.workspace, model)
+        .await?;
+    Ok(Json(Value::Array(
+        rows.iter().map(render::custom_field).collect(),
+    )))
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
-    let model = one_of(&body, "model", &MODELS)?.ok_or_else(|| ApiError::from(FieldError::missing("model")))?;
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let model = one_of(&body, "model", &MODELS)?
+        .ok_or_else(|| ApiError::from(FieldError::missing("model")))?;
     let key = match (body.string("key")?, body.string("path")?) {
-        (Member::Set(k), _) | (_, Member::Set(k)) => TraitKey::parse("key", &k)?.as_str().to_owned(),
+        (Member::Set(k), _) | (_, Member::Set(k)) => {
+            TraitKey::parse("key", &k)?.as_str().to_owned()
+        }
         _ => return Err(FieldError::missing("key").into()),
     };
     let label = match body.string("label")? {
         Member::Set(l) if !l.trim().is_empty() => l,
         _ => key.clone(),
     };
-    let field_type = one_of(&body, "type", &TYPES)?.ok_or_else(|| ApiError::from(FieldError::missing("type")))?;
+    let field_type = one_of(&body, "type", &TYPES)?
+        .ok_or_else(|| ApiError::from(FieldError::missing("type")))?;
     let options = options(&body)?.unwrap_or_else(|| json!([]));
     let description = body.string("description")?.into_patch().flatten();
-    support::write(&state, &auth, Write::CreateCustomField { model, key, label, field_type, description, options }).await
+    support::write(
+        &state,
+        &auth,
+        Write::CreateCustomField {
+            model,
+            key,
+            label,
+            field_type,
+            description,
+            options,
+        },
+    )
+    .await
 }
 
-async fn fetch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = state.store.find_custom_field(auth.workspace, field_id(&id)?).await?.ok_or_else(|| ApiError::not_found("custom field"))?;
+async fn fetch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = state
+        .store
+        .find_custom_field(auth.workspace, field_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("custom field"))?;
     Ok(Json(render::custom_field(&row)))
 }
 
-async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let target = field_id(&id)?;
     let label = match body.string("label")? {
         Member::Set(l) if !l.trim().is_empty() => Some(l),
         Member::Absent => None,
-        _ => return Err(ApiError::field(ErrorCode::InvalidField, "label", "`label` must not be blank")),
+        _ => {
+            return Err(ApiError::field(
+                ErrorCode::InvalidField,
+                "label",
+                "`label` must not be blank",
+            ));
+        }
     };
     let fields = CustomFieldFields {
         label,
@@ -109,7 +191,11 @@ async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String
     support::write(&state, &auth, Write::UpdateCustomField { target, fields }).await
 }
 
-async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let target = field_id(&id)?;
     support::delete(&state, &auth, &id, Write::DeleteCustomField { target }).await
 }

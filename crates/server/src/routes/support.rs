@@ -24,7 +24,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map(|Query(map)| Self(map))
-            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("the query string is malformed: {e}")))
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("the query string is malformed: {e}"),
+                )
+            })
     }
 }
 
@@ -33,7 +38,11 @@ impl Params {
         match self.0.get(name).map(String::as_str) {
             None | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") | Some("") => Ok(true),
-            Some(_) => Err(ApiError::field(ErrorCode::InvalidQuery, name, format!("`{name}` must be true or false"))),
+            Some(_) => Err(ApiError::field(
+                ErrorCode::InvalidQuery,
+                name,
+                format!("`{name}` must be true or false"),
+            )),
         }
     }
 }
@@ -56,18 +65,30 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
 pub async fn write(state: &AppState, auth: &Auth, write: Write) -> ApiResult<Json<Value>> {
     auth.require_write()?;
     let outcome = state.writer.write(auth.workspace, write).await?;
-    Ok(Json(render_written(state, auth.workspace, &outcome.written)))
+    Ok(Json(render_written(
+        state,
+        auth.workspace,
+        &outcome.written,
+    )))
 }
 
 /// Sends a delete through the single writer; answers `{"id": ..., "deleted": true}`.
-pub async fn delete(state: &AppState, auth: &Auth, id: &str, write: Write) -> ApiResult<Json<Value>> {
+pub async fn delete(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    write: Write,
+) -> ApiResult<Json<Value>> {
     auth.require_write()?;
     state.writer.write(auth.workspace, write).await?;
     Ok(Json(json!({ "id": id, "deleted": true })))
 }
 
 /// Refuses an attempt to change a create-only field.
-pub fn refuse_changed_external_id(body: &crate::extract::Body, current: Option<&str>) -> ApiResult<()> {
+pub fn refuse_changed_external_id(
+    body: &crate::extract::Body,
+    current: Option<&str>,
+) -> ApiResult<()> {
     match (body.0.get("externalId"), current) {
         (Some(Value::String(new)), Some(current)) if new != current => Err(ApiError::field(
             ErrorCode::InvalidField,

@@ -13,7 +13,9 @@ use crate::app::AppState;
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/openapi.json", get(openapi))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
 }
 
 /// The server binds only after the engine is rebuilt, so answering at all means ready.

@@ -24,13 +24,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(upsert))
         .route("/users/search", get(search))
-        .route("/users/{id}", get(fetch).put(update).patch(update).delete(remove))
+        .route(
+            "/users/{id}",
+            get(fetch).put(update).patch(update).delete(remove),
+        )
 }
 
 fn fields(body: &Body) -> ApiResult<UserFields> {
     let avatar = match body.string("avatar")? {
         Member::Set(s) if s.len() > 2048 => {
-            return Err(ApiError::field(ErrorCode::InvalidField, "avatar", "`avatar` is longer than 2048 characters"));
+            return Err(ApiError::field(
+                ErrorCode::InvalidField,
+                "avatar",
+                "`avatar` is longer than 2048 characters",
+            ));
         }
         other => other.into_patch(),
     };
@@ -48,53 +55,141 @@ fn fields(body: &Body) -> ApiResult<UserFields> {
 }
 
 /// Renders a page of users whose keys (in list order) came from the engine.
-pub async fn page_of_users(state: &AppState, workspace: WorkspaceId, page: &PageRequest, keys: Vec<PageKey>) -> ApiResult<Json<Value>> {
+pub async fn page_of_users(
+    state: &AppState,
+    workspace: WorkspaceId,
+    page: &PageRequest,
+    keys: Vec<PageKey>,
+) -> ApiResult<Json<Value>> {
     let ids: Vec<_> = keys.iter().map(|k| k.id).collect();
     let rows = state.store.users_by_ids(workspace, &ids).await?;
     let key_of: HashMap<_, _> = keys.iter().map(|k| (k.id, *k)).collect();
     let engine = state.engine();
     let graph = engine.graph(workspace);
-    Ok(Json(envelope(page, rows, |r| key_of.get(&r.id.0).copied().unwrap_or_else(|| r.page_key(page.sort)), |r| render::user(r, graph))))
+    Ok(Json(envelope(
+        page,
+        rows,
+        |r| {
+            key_of
+                .get(&r.id.0)
+                .copied()
+                .unwrap_or_else(|| r.page_key(page.sort))
+        },
+        |r| render::user(r, graph),
+    )))
 }
 
-async fn list(State(state): State<AppState>, auth: Auth, Params(query): Params) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let rows = state.store.list_users(auth.workspace, &probe(&page)).await?;
+    let rows = state
+        .store
+        .list_users(auth.workspace, &probe(&page))
+        .await?;
     let engine = state.engine();
     let graph = engine.graph(auth.workspace);
-    Ok(Json(envelope(&page, rows, |r| r.page_key(page.sort), |r| render::user(r, graph))))
+    Ok(Json(envelope(
+        &page,
+        rows,
+        |r| r.page_key(page.sort),
+        |r| render::user(r, graph),
+    )))
 }
 
-async fn upsert(State(state): State<AppState>, auth: Auth, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn upsert(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let external_id = body.required_external_id("externalId")?;
     let fields = fields(&body)?;
-    support::write(&state, &auth, Write::UpsertUser { external_id, fields }).await
+    support::write(
+        &state,
+        &auth,
+        Write::UpsertUser {
+            external_id,
+            fields,
+        },
+    )
+    .await
 }
 
-async fn fetch(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = state.store.find_user(auth.workspace, &RecordRef(id)).await?.ok_or_else(|| ApiError::not_found("user"))?;
+async fn fetch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = state
+        .store
+        .find_user(auth.workspace, &RecordRef(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     let engine = state.engine();
     Ok(Json(render::user(&row, engine.graph(auth.workspace))))
 }
 
-async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let fields = fields(&body)?;
     if body.0.contains_key("externalId") {
-        let current = state.store.find_user(auth.workspace, &RecordRef(id.clone())).await?;
-        support::refuse_changed_external_id(&body, current.as_ref().map(|r| r.external_id.as_str()))?;
+        let current = state
+            .store
+            .find_user(auth.workspace, &RecordRef(id.clone()))
+            .await?;
+        support::refuse_changed_external_id(
+            &body,
+            current.as_ref().map(|r| r.external_id.as_str()),
+        )?;
     }
-    support::write(&state, &auth, Write::UpdateUser { target: RecordRef(id), fields }).await
+    support::write(
+        &state,
+        &auth,
+        Write::UpdateUser {
+            target: RecordRef(id),
+            fields,
+        },
+    )
+    .await
 }
 
-async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    support::delete(&state, &auth, &id, Write::DeleteUser { target: RecordRef(id.clone()) }).await
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    support::delete(
+        &state,
+        &auth,
+        &id,
+        Write::DeleteUser {
+            target: RecordRef(id.clone()),
+        },
+    )
+    .await
 }
 
 /// `?email=`, `?externalId=` or `?emailSubdomain=`: exactly one.
-async fn search(State(state): State<AppState>, auth: Auth, Params(query): Params) -> ApiResult<Json<Value>> {
-    let given: Vec<&str> = ["email", "externalId", "emailSubdomain"].into_iter().filter(|k| query.contains_key(*k)).collect();
+async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(query): Params,
+) -> ApiResult<Json<Value>> {
+    let given: Vec<&str> = ["email", "externalId", "emailSubdomain"]
+        .into_iter()
+        .filter(|k| query.contains_key(*k))
+        .collect();
     if given.len() != 1 {
-        return Err(ApiError::new(ErrorCode::InvalidQuery, "give exactly one of `email`, `externalId`, `emailSubdomain`"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "give exactly one of `email`, `externalId`, `emailSubdomain`",
+        ));
     }
     let ws = auth.workspace;
     let rows: Vec<UserRow> = match given[0] {
@@ -102,16 +197,31 @@ async fn search(State(state): State<AppState>, auth: Auth, Params(query): Params
             let email = Email::parse("email", &query["email"])?;
             state.store.users_by_email(ws, &email.normalized()).await?
         }
-        "externalId" => state.store.find_user(ws, &RecordRef(query["externalId"].clone())).await?.into_iter().filter(|u| u.external_id == query["externalId"]).collect(),
+        "externalId" => state
+            .store
+            .find_user(ws, &RecordRef(query["externalId"].clone()))
+            .await?
+            .into_iter()
+            .filter(|u| u.external_id == query["externalId"])
+            .collect(),
         _ => {
-            let domain = query["emailSubdomain"].trim().trim_start_matches('@').to_lowercase();
+            let domain = query["emailSubdomain"]
+                .trim()
+                .trim_start_matches('@')
+                .to_lowercase();
             if domain.is_empty() || domain.contains(['%', '_', '@']) {
-                return Err(ApiError::field(ErrorCode::InvalidQuery, "emailSubdomain", "`emailSubdomain` must be a domain such as example.com"));
+                return Err(ApiError::field(
+                    ErrorCode::InvalidQuery,
+                    "emailSubdomain",
+                    "`emailSubdomain` must be a domain such as example.com",
+                ));
             }
             state.store.users_by_email_domain(ws, &domain).await?
         }
     };
     let engine = state.engine();
     let graph = engine.graph(ws);
-    Ok(Json(json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() }),
+    ))
 }

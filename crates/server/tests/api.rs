@@ -1,0 +1,14 @@
+//! HTTP-level tests of the REST API. One test binary (faster linking); each module is a
+//! feature. Every scenario runs on each storage backend that `backends()` offers.
+
+mod api {
+    pub mod accounts;
+    pub mod admins_fields;
+    pub mod auth;
+    pub mod errors;
+    pub mod helpers;
+    pub mod organizations;
+    pub mod pagination;
+    pub mod system;
+    pub mod users;
+}

@@ -1,0 +1,104 @@
+use serde_json::Value;
+
+use crate::on_every_backend;
+
+/// Every route the server has: the OpenAPI document must describe each one.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/openapi.json"),
+    ("get", "/resources/organizations"),
+    ("post", "/resources/organizations"),
+    ("get", "/resources/organizations/{id}"),
+    ("put", "/resources/organizations/{id}"),
+    ("patch", "/resources/organizations/{id}"),
+    ("delete", "/resources/organizations/{id}"),
+    ("get", "/resources/organizations/{id}/accounts"),
+    ("get", "/resources/organizations/{id}/users"),
+    ("get", "/resources/accounts"),
+    ("post", "/resources/accounts"),
+    ("get", "/resources/accounts/{id}"),
+    ("put", "/resources/accounts/{id}"),
+    ("patch", "/resources/accounts/{id}"),
+    ("delete", "/resources/accounts/{id}"),
+    ("get", "/resources/accounts/{id}/users"),
+    ("get", "/resources/users"),
+    ("post", "/resources/users"),
+    ("get", "/resources/users/search"),
+    ("get", "/resources/users/{id}"),
+    ("put", "/resources/users/{id}"),
+    ("patch", "/resources/users/{id}"),
+    ("delete", "/resources/users/{id}"),
+    ("get", "/resources/admins"),
+    ("post", "/resources/admins"),
+    ("get", "/resources/admins/search"),
+    ("get", "/resources/admins/{id}"),
+    ("put", "/resources/admins/{id}"),
+    ("patch", "/resources/admins/{id}"),
+    ("delete", "/resources/admins/{id}"),
+    ("get", "/resources/customFields"),
+    ("post", "/resources/customFields"),
+    ("get", "/resources/customFields/{id}"),
+    ("put", "/resources/customFields/{id}"),
+    ("patch", "/resources/customFields/{id}"),
+    ("delete", "/resources/customFields/{id}"),
+];
+
+on_every_backend!(
+    openapi_describes_every_route_and_every_route_exists,
+    |app| {
+        let resp = app
+            .client
+            .get(app.url("/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let doc: Value = resp.json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().unwrap();
+        for (method, path) in ROUTES {
+            assert!(
+                paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+                "openapi.json lacks {method} {path}"
+            );
+            // The route exists: it answers something other than the not-found fallback.
+            let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+            let req = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete))
+                .basic_auth(&app.key, Some(""))
+                .json(&serde_json::json!({}));
+            let body: Value = req
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            assert_ne!(
+                body["message"], "no such endpoint; see /openapi.json",
+                "{method} {path} is not routed"
+            );
+        }
+        let described: usize = paths
+            .values()
+            .map(|p| {
+                p.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                    .count()
+            })
+            .sum();
+        assert_eq!(
+            described,
+            ROUTES.len(),
+            "openapi.json describes a route the server does not have"
+        );
+    }
+);
+
+on_every_backend!(healthz, |app| {
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+});
