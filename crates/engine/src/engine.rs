@@ -28,6 +28,11 @@ impl Engine {
         self.graphs.entry(workspace).or_default()
     }
 
+    /// Every workspace's graph.
+    pub fn graphs(&self) -> impl Iterator<Item = (&WorkspaceId, &Graph)> {
+        self.graphs.iter()
+    }
+
     pub fn apply(&mut self, workspace: WorkspaceId, change: &GraphChange) {
         self.graph_mut(workspace).apply(change);
     }

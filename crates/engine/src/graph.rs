@@ -162,6 +162,32 @@ impl<T> Table<T> {
     }
 }
 
+/// Estimated heap bytes held by a graph, by record kind (benchmarks report these).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GraphBytes {
+    pub organizations: usize,
+    pub accounts: usize,
+    pub users: usize,
+}
+
+/// Heap bytes of a hash table with room for `capacity` entries of `entry` bytes: hashbrown
+/// keeps a power-of-two number of buckets at most 7/8 full, plus one control byte a bucket.
+fn table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 8 { capacity + 1 } else { (capacity * 8 / 7).next_power_of_two() };
+    buckets * (entry + 1)
+}
+
+impl<T> Table<T> {
+    fn own_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Option<T>>()
+            + self.free.capacity() * std::mem::size_of::<Slot>()
+            + table_bytes(self.index.capacity(), std::mem::size_of::<(Uuid, Slot)>())
+    }
+}
+
 /// The hierarchy of one workspace.
 #[derive(Debug, Default)]
 pub struct Graph {
@@ -206,6 +232,23 @@ impl Graph {
             GraphChange::DeleteAccount { id } => self.delete_account(*id),
             GraphChange::DeleteUser { id } => self.delete_user(*id),
         }
+    }
+
+    /// Estimated heap bytes of the graph, by record kind. Link sets are charged to the side
+    /// that owns them (an account's user set to accounts, a user's account list to users).
+    pub fn heap_bytes(&self) -> GraphBytes {
+        let slot = std::mem::size_of::<Slot>();
+        let orgs = self.orgs.own_bytes()
+            + self.orgs.nodes.iter().flatten().map(|o| {
+                table_bytes(o.accounts.capacity(), slot)
+                    + table_bytes(o.direct_users.capacity(), slot)
+                    + table_bytes(o.user_paths.capacity(), 2 * slot)
+            }).sum::<usize>();
+        let accounts = self.accounts.own_bytes()
+            + self.accounts.nodes.iter().flatten().map(|a| table_bytes(a.users.capacity(), slot)).sum::<usize>();
+        let users = self.users.own_bytes()
+            + self.users.nodes.iter().flatten().map(|u| (u.accounts.capacity() + u.orgs.capacity()) * slot).sum::<usize>();
+        GraphBytes { organizations: orgs, accounts, users }
     }
 
     // ---- questions -------------------------------------------------------------------------

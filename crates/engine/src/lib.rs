@@ -19,5 +19,5 @@ pub mod page;
 pub mod time;
 
 pub use engine::Engine;
-pub use graph::{Graph, GraphChange};
+pub use graph::{Graph, GraphBytes, GraphChange};
 pub use time::{Clock, FixedClock, Millis, SystemClock};

@@ -8,6 +8,7 @@
 //! task that groups concurrent requests into one transaction (group commit), so each write is
 //! durable when acknowledged while the cost of the commit is shared.
 
+pub mod bench;
 mod error;
 mod migrations;
 mod ops;
@@ -268,6 +269,18 @@ impl Store {
     /// Rebuilds the customer graph of every workspace from the durable record.
     pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {
         dispatch!(self.load_engine(engine))
+    }
+
+    // ---- benchmarks -------------------------------------------------------------------------
+
+    /// Bulk-loads synthetic data (see [`bench::SyntheticData`]); benchmarks only.
+    pub async fn bench_seed(&self, ws: WorkspaceId, data: &bench::SyntheticData, now: Millis) -> Result<()> {
+        dispatch!(self.bench_seed(ws, data, now))
+    }
+
+    /// One single-row insert transaction: the baseline write benchmarks compare against.
+    pub async fn bench_raw_insert(&self, ws: WorkspaceId, external_id: &str, now: Millis) -> Result<()> {
+        dispatch!(self.bench_raw_insert(ws, external_id, now))
     }
 
     // ---- writes -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ macro_rules! backend_ops {
         use $crate::error::{Result, StoreError};
         use $crate::rows::*;
         use $crate::write::*;
+        use $crate::bench::BenchValue;
 
         pub(crate) type Pool = sqlx::Pool<$db>;
         type Conn = $conn;
@@ -976,6 +977,91 @@ macro_rules! backend_ops {
             sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *conn).await?;
             changes.push(GraphChange::DeleteOrganization { id: org });
             Ok(Outcome { written: Written::Deleted, created: false, changes })
+        }
+
+        // ---- benchmark support --------------------------------------------------------------
+
+        /// Inserts `rows` rows of `cols` columns with multi-row VALUES, `chunk` rows a statement.
+        async fn insert_many(conn: &mut Conn, table: &str, cols: &str, width: usize, rows: &[Vec<BenchValue>]) -> SqlResult<()> {
+            const CHUNK: usize = 400;
+            for chunk in rows.chunks(CHUNK) {
+                let mut sql = format!("INSERT INTO {table} ({cols}) VALUES ");
+                for (r, _) in chunk.iter().enumerate() {
+                    if r > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    for c in 0..width {
+                        if c > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("${}", r * width + c + 1));
+                    }
+                    sql.push(')');
+                }
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            BenchValue::Id(u) => q.bind(*u),
+                            BenchValue::OptId(u) => q.bind(*u),
+                            BenchValue::Int(i) => q.bind(*i),
+                            BenchValue::Text(t) => q.bind(t.clone()),
+                            BenchValue::Bool(b) => q.bind(*b),
+                        };
+                    }
+                }
+                q.execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
+        /// Bulk-loads a synthetic customer base straight into the tables (not through the
+        /// writer): for benchmarks that need a million users in seconds.
+        pub(crate) async fn bench_seed(pool: &Pool, ws: WorkspaceId, data: &$crate::bench::SyntheticData, now: Millis) -> Result<()> {
+            let mut tx = pool.begin_with($begin).await?;
+            let t = now.0;
+            let orgs: Vec<Vec<BenchValue>> = data.orgs.iter().enumerate().map(|(i, id)| vec![
+                BenchValue::Id(*id), BenchValue::Id(ws.0), BenchValue::Text(format!("org-{i}")), BenchValue::Text(format!("Organization {i}")),
+                BenchValue::Text(format!(r#"{{"tier":"t{}","arr":{}}}"#, i % 3, 1000 + i)), BenchValue::Int(t), BenchValue::Int(t + i as i64),
+            ]).collect();
+            insert_many(&mut tx, "organizations", "id, workspace_id, external_id, name, traits, created_at, updated_at", 7, &orgs).await?;
+            for (n, chunk) in data.accounts.chunks(20_000).enumerate() {
+                let rows: Vec<Vec<BenchValue>> = chunk.iter().enumerate().map(|(j, (id, org))| {
+                    let i = n * 20_000 + j;
+                    vec![BenchValue::Id(*id), BenchValue::Id(ws.0), BenchValue::Text(format!("acct-{i}")), BenchValue::Text(format!("Account {i}")),
+                         BenchValue::Text(format!(r#"{{"plan":"p{}","mrr":{},"seats":{}}}"#, i % 4, 100 + i % 900, 5 + i % 50)),
+                         BenchValue::OptId(*org), BenchValue::Int(t), BenchValue::Int(t + i as i64)]
+                }).collect();
+                insert_many(&mut tx, "accounts", "id, workspace_id, external_id, name, traits, organization_id, created_at, updated_at", 8, &rows).await?;
+            }
+            for (n, chunk) in data.users.chunks(20_000).enumerate() {
+                let rows: Vec<Vec<BenchValue>> = chunk.iter().enumerate().map(|(j, (id, _))| {
+                    let i = n * 20_000 + j;
+                    vec![BenchValue::Id(*id), BenchValue::Id(ws.0), BenchValue::Text(format!("user-{i}")), BenchValue::Text(format!("User {i}")),
+                         BenchValue::Text(format!("user{i}@example.com")), BenchValue::Text(format!("user{i}@example.com")),
+                         BenchValue::Text(format!(r#"{{"role":"r{}"}}"#, i % 5)), BenchValue::Bool(false), BenchValue::Int(t), BenchValue::Int(t + i as i64)]
+                }).collect();
+                insert_many(&mut tx, "users", "id, workspace_id, external_id, name, email, email_norm, traits, unsubscribed, created_at, updated_at", 10, &rows).await?;
+                let links: Vec<Vec<BenchValue>> = chunk.iter().map(|(id, account)| vec![BenchValue::Id(*account), BenchValue::Id(*id), BenchValue::Int(0)]).collect();
+                insert_many(&mut tx, "account_users", "account_id, user_id, position", 3, &links).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// The baseline for write benchmarks: one account row inserted in its own transaction,
+        /// with no reads, no merge and no engine.
+        pub(crate) async fn bench_raw_insert(pool: &Pool, ws: WorkspaceId, external_id: &str, now: Millis) -> Result<()> {
+            let mut tx = pool.begin_with($begin).await?;
+            sqlx::query(
+                "INSERT INTO accounts (id, workspace_id, external_id, name, traits, organization_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
+            )
+            .bind(Uuid::now_v7()).bind(ws.0).bind(external_id).bind(external_id).bind(r#"{"plan":"p1","mrr":100}"#).bind(now.0).bind(now.0)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
         }
 
         /// How many migrations the database has applied.

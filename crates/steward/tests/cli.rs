@@ -1,0 +1,351 @@
+//! The `steward` binary as a user runs it: a real process, real signals, a real crash.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_steward");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `steward serve` and waits for /healthz.
+async fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(data_dir)
+    .args(extra)
+    .env_remove("STEWARD_DATABASE_URL")
+    .env_remove("STEWARD_API_KEY")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("spawn steward");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        if let Ok(resp) = reqwest::get(format!("{base}/healthz")).await {
+            if resp.status() == 200 {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "steward did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server { child, base }
+}
+
+async fn call(
+    base: &str,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .basic_auth(key, Some(""));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "stw_test_bootstrap_key";
+    let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
+    // Concurrent writes, so the writer groups them into shared commits.
+    let writes = (0..50).map(|i| {
+        let base = server.base.clone();
+        async move {
+            call(
+                &base,
+                key,
+                reqwest::Method::POST,
+                "/resources/accounts",
+                Some(json!({"externalId": format!("a{i}"), "name": format!("A{i}")})),
+            )
+            .await
+            .0
+        }
+    });
+    let statuses = futures_join_all(writes).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    drop(server); // SIGKILL: no shutdown, no flush.
+
+    let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
+    for i in 0..50 {
+        let (status, _) = call(
+            &server.base,
+            key,
+            reqwest::Method::GET,
+            &format!("/resources/accounts/a{i}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            status, 200,
+            "a{i} was acknowledged before the crash but is gone"
+        );
+    }
+}
+
+async fn futures_join_all<F: std::future::Future<Output = u16> + Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<u16> {
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn sigterm_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[], &[("STEWARD_API_KEY", "k1")]).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            assert!(exit.success(), "exit status {exit}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn workspace_and_key_commands_and_isolation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("STEWARD_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["workspace", "create", "production"]);
+    run(&["workspace", "create", "sandbox"]);
+    let dup = Command::new(BIN)
+        .args(["workspace", "create", "sandbox", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !dup.status.success(),
+        "a duplicate workspace name is refused"
+    );
+    let prod = run(&[
+        "api-key",
+        "create",
+        "--workspace",
+        "production",
+        "--name",
+        "ci",
+    ])
+    .trim()
+    .to_owned();
+    let sandbox = run(&["api-key", "create", "--workspace", "sandbox"])
+        .trim()
+        .to_owned();
+    let reader = run(&[
+        "api-key",
+        "create",
+        "--workspace",
+        "production",
+        "--role",
+        "read",
+    ])
+    .trim()
+    .to_owned();
+    assert!(prod.starts_with("stw_") && prod != sandbox);
+    assert!(run(&["workspace", "list"]).contains("production"));
+
+    let server = start(dir.path(), &[], &[]).await;
+    let (status, _) = call(
+        &server.base,
+        &prod,
+        reqwest::Method::POST,
+        "/resources/organizations",
+        Some(json!({"externalId": "o", "name": "O"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        call(
+            &server.base,
+            &sandbox,
+            reqwest::Method::GET,
+            "/resources/organizations/o",
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &server.base,
+            &reader,
+            reqwest::Method::GET,
+            "/resources/organizations/o",
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &server.base,
+            &reader,
+            reqwest::Method::DELETE,
+            "/resources/organizations/o",
+            None
+        )
+        .await
+        .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn demo_workspace_has_the_seed_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("STEWARD_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    // The key is printed on stdout before the server listens.
+    let mut stdout = server.child.stdout.take().unwrap();
+    let key = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut text = String::new();
+        let mut buf = [0u8; 256];
+        while !text.contains("curl") {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "steward exited before printing the demo key");
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        text.split_whitespace()
+            .find(|w| w.starts_with("stw_"))
+            .unwrap()
+            .to_owned()
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    while reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, district) = call(
+        &server.base,
+        &key,
+        reqwest::Method::GET,
+        "/resources/organizations/district-springfield",
+        None,
+    )
+    .await;
+    assert_eq!(district["accountsCount"], 6);
+    assert!(district["usersCount"].as_u64().unwrap() > 60);
+    let (_, globex) = call(
+        &server.base,
+        &key,
+        reqwest::Method::GET,
+        "/resources/organizations/globex",
+        None,
+    )
+    .await;
+    assert_eq!(globex["accountsCount"], 4);
+    let (_, page) = call(
+        &server.base,
+        &key,
+        reqwest::Method::GET,
+        "/resources/accounts?limit=100",
+        None,
+    )
+    .await;
+    assert!(page["results"].as_array().unwrap().len() >= 30);
+    let standalone = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["organizationId"].is_null())
+        .count();
+    assert!(standalone >= 20, "standalone accounts: {standalone}");
+    let _ = &mut server;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test: all crates, on SQLite and, when PostgreSQL is installed, on a throwaway
+# PostgreSQL server started here. CI sets STEWARD_REQUIRE_POSTGRES=1 so a missing server fails
+# instead of being skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  eval "$(scripts/test-postgres.sh)"
+  echo "PostgreSQL for tests: $STEWARD_TEST_POSTGRES_URL"
+else
+  echo "PostgreSQL is not installed: storage tests run on SQLite only (apt-get install -y postgresql)"
+fi
+cargo test --workspace --locked "$@"
