@@ -121,12 +121,9 @@ impl Checker<'_> {
                         ),
                     )
                 })?;
+                let (then, otherwise) = (fit(then, ty), fit(otherwise, ty));
                 (
-                    Node::If(
-                        Box::new(cond),
-                        Box::new(then.node),
-                        Box::new(otherwise.node),
-                    ),
+                    Node::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
                     ty,
                 )
             }
@@ -651,7 +648,11 @@ impl Checker<'_> {
                 let mut ty = Type::Any;
                 let has_date = args.iter().any(|a| a.ty == Date);
                 for arg in &args {
-                    let arg_ty = if has_date && arg.ty == Str { Date } else { arg.ty };
+                    let arg_ty = if has_date && arg.ty == Str {
+                        Date
+                    } else {
+                        arg.ty
+                    };
                     ty = unify(ty, arg_ty).ok_or_else(|| {
                         mismatch(
                             arg.span,
@@ -675,7 +676,7 @@ impl Checker<'_> {
                         .map(|a| self.expect_date(a, &what))
                         .collect::<Result<_, _>>()?
                 } else {
-                    args.into_iter().map(|a| a.node).collect()
+                    args.into_iter().map(|a| fit(a, ty)).collect()
                 };
                 return Ok((Node::Call(func, nodes), ty));
             }
@@ -693,6 +694,16 @@ fn one(args: Vec<Typed>) -> Typed {
     args.into_iter()
         .next()
         .unwrap_or_else(|| unreachable!("arity checked"))
+}
+
+/// `typed` where a value of type `ty` is promised: untyped values are fitted
+/// at run time.
+fn fit(typed: Typed, ty: Type) -> Node {
+    if typed.ty == Type::Any && ty != Type::Any && !typed.is_null_literal {
+        Node::Fit(Box::new(typed.node), ty)
+    } else {
+        typed.node
+    }
 }
 
 /// The common type of two branches or arguments; `Any` yields to the other.

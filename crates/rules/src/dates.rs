@@ -26,14 +26,8 @@ impl DateText {
         if let Ok(instant) = text.parse::<Timestamp>() {
             return Some(DateText::Instant(instant));
         }
-        if let Ok(datetime) = text.parse::<DateTime>() {
-            return Some(DateText::Civil(datetime));
-        }
-        // A bare date parses as a DateTime at midnight above; this catches
-        // nothing extra today but keeps the intent explicit.
-        text.parse::<Date>()
-            .ok()
-            .map(|date| DateText::Civil(date.to_datetime(jiff::civil::Time::midnight())))
+        // jiff reads a bare date (`2024-01-31`) as that day's midnight.
+        text.parse::<DateTime>().ok().map(DateText::Civil)
     }
 
     pub(crate) fn resolve(&self, tz: &TimeZone) -> Option<Timestamp> {

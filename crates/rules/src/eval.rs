@@ -150,6 +150,7 @@ pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value
             record,
             ctx,
         ),
+        Node::Fit(inner, ty) => coerce(eval(inner, record, ctx), *ty, &ctx.time_zone),
         Node::ToDate(inner) => match eval(inner, record, ctx) {
             Value::Date(d) => Value::Date(d),
             Value::String(s) => parse_date(&s, &ctx.time_zone).map_or(Value::Null, Value::Date),

@@ -461,13 +461,16 @@ impl Operator {
             Operator::ContainsAny(items) => ("contains_any", strings(items)),
             Operator::ContainsAll(items) => ("contains_all", strings(items)),
             Operator::ContainsNone(items) => ("contains_none", strings(items)),
-            Operator::Eq(n) => ("eq", Some(json!(n))),
-            Operator::Ne(n) => ("ne", Some(json!(n))),
-            Operator::Gt(n) => ("gt", Some(json!(n))),
-            Operator::Gte(n) => ("gte", Some(json!(n))),
-            Operator::Lt(n) => ("lt", Some(json!(n))),
-            Operator::Lte(n) => ("lte", Some(json!(n))),
-            Operator::Between(low, high) => ("between", Some(json!([low, high]))),
+            Operator::Eq(n) => ("eq", Some(number_json(*n))),
+            Operator::Ne(n) => ("ne", Some(number_json(*n))),
+            Operator::Gt(n) => ("gt", Some(number_json(*n))),
+            Operator::Gte(n) => ("gte", Some(number_json(*n))),
+            Operator::Lt(n) => ("lt", Some(number_json(*n))),
+            Operator::Lte(n) => ("lte", Some(number_json(*n))),
+            Operator::Between(low, high) => (
+                "between",
+                Some(Json::Array(vec![number_json(*low), number_json(*high)])),
+            ),
             Operator::Before(d) => ("before", Some(json!(d))),
             Operator::After(d) => ("after", Some(json!(d))),
             Operator::On(d) => ("on", Some(json!(d))),
@@ -480,11 +483,21 @@ impl Operator {
     }
 }
 
+/// Whole numbers print as integers (`100`, not `100.0`), as a client wrote them.
+fn number_json(n: f64) -> Json {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if n.fract() == 0.0 && n.abs() < EXACT {
+        json!(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
 impl Scalar {
     fn to_json(&self) -> Json {
         match self {
             Scalar::String(s) => json!(s),
-            Scalar::Number(n) => json!(n),
+            Scalar::Number(n) => number_json(*n),
             Scalar::Bool(b) => json!(b),
         }
     }

@@ -62,6 +62,10 @@ pub(crate) enum Node {
     },
     /// Reads a string (or an untyped value) as a date.
     ToDate(Box<Node>),
+    /// An untyped value used where the checker promised a type (an `if`
+    /// branch, a `coalesce` argument): values of another kind become null,
+    /// so a program's declared type always holds.
+    Fit(Box<Node>, Type),
 }
 
 impl Node {
@@ -73,7 +77,11 @@ impl Node {
             Node::List(items) | Node::Logic(_, items) | Node::Call(_, items) => {
                 items.iter().collect()
             }
-            Node::Not(x) | Node::Neg(x) | Node::ToDate(x) | Node::IsSet { subject: x, .. } => {
+            Node::Not(x)
+            | Node::Neg(x)
+            | Node::ToDate(x)
+            | Node::Fit(x, _)
+            | Node::IsSet { subject: x, .. } => {
                 vec![x]
             }
             Node::Arith(_, a, b)

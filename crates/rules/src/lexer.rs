@@ -123,13 +123,11 @@ impl Lexer<'_> {
         Some(c)
     }
 
+    /// An error covering the source from `start` to what was consumed.
     fn error(&self, start: usize, message: impl Into<String>) -> RuleError {
         RuleError::at(
             ErrorCode::Syntax,
-            Span::new(
-                start,
-                self.pos.max(start + 1).min(self.src.len().max(start)),
-            ),
+            Span::new(start, self.pos.max(start)),
             message,
         )
     }

@@ -74,7 +74,13 @@
 //! predicates, `+ -`, `* / %`, prefix `! -`. `if ... else e` extends as far
 //! right as possible. Only `true`, `false`, `null` and `if` are reserved;
 //! other keywords (`in`, `is`, `where`, `days`, ...) are recognised only in
-//! operator position, and any name can be written in backticks.
+//! operator position, and any name can be written in backticks. `-` directly
+//! before a number is part of the literal (`-5`), and `x not in l` is
+//! shorthand for `!(x in l)`; both print in their canonical form. After
+//! `in`, `last`/`next` start a window when an operand follows them.
+//! Printing ([`Expr`]'s `Display`) adds only the parentheses the grammar
+//! needs and quotes names that look like keywords, so printed text always
+//! parses back to the same tree.
 //!
 //! ## Names
 //!
@@ -158,6 +164,24 @@
 //! Evaluation never panics and never fails: division or `%` by zero, results
 //! that are not finite, date overflow, and values of the wrong kind all give
 //! null.
+//!
+//! # Wiring it into the engine
+//!
+//! The engine implements [`Schema`] (field and relation lookup per
+//! [`Scope`], with engine-chosen ids so evaluation can skip hashing names)
+//! and [`Record`] (`get` a field, visit `related` records). It compiles each
+//! rule once per schema version, keeps the [`Program`], and then per write:
+//!
+//! 1. finds affected programs through [`Program::dependencies`] (own fields,
+//!    fields on related records with the relation path, relation
+//!    memberships);
+//! 2. re-evaluates them with [`Program::eval`] / [`Program::matches`];
+//! 3. for programs that read the clock, schedules a timer at
+//!    [`Program::next_change`].
+//!
+//! Formula traits that read other formula traits are computed in the order
+//! given by [`formula_order`], which also rejects cycles. [`memory`] has
+//! simple map-based implementations for tests and previews.
 //!
 //! # JSON form
 //!

@@ -132,8 +132,11 @@ fn visit(node: &Node, record: &dyn Record, out: &mut Earliest<'_>) -> Clock {
         .filter(|i| clocks[*i] != Clock::Fixed)
         .collect();
     if moving.is_empty() {
-        if let Node::Window(op, subject, days) = node {
-            window_flips(*op, subject, days, record, out);
+        match node {
+            Node::Window(op, subject, days) => window_flips(*op, subject, days, record, out),
+            // These read today's date themselves.
+            Node::Call(Func::DaysSince | Func::DaysUntil, _) => out.next_midnight(),
+            _ => {}
         }
         return Clock::Fixed;
     }
@@ -164,7 +167,7 @@ fn visit(node: &Node, record: &dyn Record, out: &mut Earliest<'_>) -> Clock {
                 out.flip_at(crossing);
             }
         }
-        Node::ToDate(_) => return clocks[0],
+        Node::ToDate(_) | Node::Fit(..) => return clocks[0],
         _ => out.poll(),
     }
     Clock::Fixed

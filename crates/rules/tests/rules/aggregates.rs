@@ -30,10 +30,17 @@ fn org_value(source: &str) -> Value {
 #[test]
 fn count_sum_avg_min_max() {
     assert_eq!(value("count(users)"), num(3.0));
-    assert_eq!(value("count(users where lastSeenTimestamp in last 30 days)"), num(1.0));
+    assert_eq!(
+        value("count(users where lastSeenTimestamp in last 30 days)"),
+        num(1.0)
+    );
     assert_eq!(value("count(users where npsLastScore >= 9)"), num(1.0));
     assert_eq!(value("sum(users, npsLastScore)"), num(15.0));
-    assert_eq!(value("avg(users, npsLastScore)"), num(7.5), "nulls are skipped");
+    assert_eq!(
+        value("avg(users, npsLastScore)"),
+        num(7.5),
+        "nulls are skipped"
+    );
     assert_eq!(value("min(users, npsLastScore)"), num(6.0));
     assert_eq!(value("max(users, npsLastScore)"), num(9.0));
     assert_eq!(
@@ -61,17 +68,29 @@ fn empty_aggregations() {
 #[test]
 fn organization_rollups() {
     assert_eq!(org_value("sum(accounts, mrr)"), num(400.0));
-    assert_eq!(org_value("sum(accounts where status == \"subscribed\", mrr)"), num(350.0));
-    assert_eq!(org_value("count(accounts where status != \"churned\")"), num(3.0));
+    assert_eq!(
+        org_value("sum(accounts where status == \"subscribed\", mrr)"),
+        num(350.0)
+    );
+    assert_eq!(
+        org_value("count(accounts where status != \"churned\")"),
+        num(3.0)
+    );
     assert_eq!(org_value("avg(accounts, mrr)"), num(400.0 / 3.0));
     // Nested: users per account, summed.
     assert_eq!(org_value("sum(accounts, count(users))"), num(3.0));
-    assert_eq!(org_value("sum(accounts, count(users where isAdmin))"), num(2.0));
+    assert_eq!(
+        org_value("sum(accounts, count(users where isAdmin))"),
+        num(2.0)
+    );
     assert_eq!(
         org_value("count(accounts where count(users) > 1 && mrr > 10)"),
         num(1.0)
     );
-    assert_eq!(org_value("max(accounts, mrr) - min(accounts, mrr)"), num(200.0));
+    assert_eq!(
+        org_value("max(accounts, mrr) - min(accounts, mrr)"),
+        num(200.0)
+    );
     // Scalar min/max still work next to aggregations.
     assert_eq!(org_value("min(sum(accounts, mrr), 300)"), num(300.0));
 }
@@ -84,6 +103,9 @@ fn relation_paths() {
         .with_related("accounts", sibling.clone())
         .with_related("accounts", sibling);
     let account = MemoryRecord::new().with_related("organization", org);
-    assert_eq!(value_on("sum(organization.accounts, mrr)", &account), num(14.0));
+    assert_eq!(
+        value_on("sum(organization.accounts, mrr)", &account),
+        num(14.0)
+    );
     assert_eq!(value_on("count(organization)", &account), num(1.0));
 }

@@ -12,7 +12,10 @@ fn unknown_names_suggest_the_nearest() {
     assert_eq!(error.code, ErrorCode::UnknownField);
     assert_eq!(error.span, Some(0..4));
     assert_eq!(error.message, "unknown trait `mrrr`, did you mean `mrr`?");
-    assert_eq!(error_text("mrrr + 1"), "unknown trait `mrrr`, did you mean `mrr`? at 0..4");
+    assert_eq!(
+        error_text("mrrr + 1"),
+        "unknown trait `mrrr`, did you mean `mrr`? at 0..4"
+    );
 
     assert_eq!(
         error_text("organization.mrrr"),
@@ -50,40 +53,94 @@ fn type_errors_name_the_spot() {
         error_text("nextRenewalDate - 1"),
         "`-` expects numbers, found date; use date_add(d, days) or date_diff_days(a, b) at 0..15"
     );
-    assert_eq!(error_text("mrr == \"x\""), "`==` cannot compare number with string at 0..10");
+    assert_eq!(
+        error_text("mrr == \"x\""),
+        "`==` cannot compare number with string at 0..10"
+    );
     assert_eq!(
         error_text("tags < tags"),
         "`<` expects numbers, dates or strings, found list at 0..4"
     );
-    assert_eq!(error_text("!mrr"), "`!` expects a boolean, found number at 1..4");
-    assert_eq!(error_text("mrr && isTrial"), "`&&` expects a boolean, found number at 0..3");
+    assert_eq!(
+        error_text("!mrr"),
+        "`!` expects a boolean, found number at 1..4"
+    );
+    assert_eq!(
+        error_text("mrr && isTrial"),
+        "`&&` expects a boolean, found number at 0..3"
+    );
     assert_eq!(
         error_text("plan in \"pro\""),
         "`in` expects a list on the right, found string; to search text use contains(text, part) at 8..13"
     );
-    assert_eq!(error_text("mrr in tags"), "`in` expects a string, found number at 0..3");
+    assert_eq!(
+        error_text("mrr in tags"),
+        "`in` expects a string, found number at 0..3"
+    );
     assert_eq!(
         error_text("if isTrial then 1 else \"x\""),
         "`if` branches have different types: number and string at 23..26"
     );
-    assert_eq!(error_text("if mrr then 1 else 2"), "`if` expects a boolean, found number at 3..6");
-    assert_eq!(error_text("lower(mrr)"), "`lower` expects a string, found number at 6..9");
-    assert_eq!(error_text("lower(name, name)"), "`lower` takes 1 argument, got 2 at 0..17");
-    assert_eq!(error_text("round()"), "`round` takes 1 to 2 arguments, got 0 at 0..7");
-    assert_eq!(error_text("coalesce()"), "`coalesce` takes at least 1 arguments, got 0 at 0..10");
+    assert_eq!(
+        error_text("if mrr then 1 else 2"),
+        "`if` expects a boolean, found number at 3..6"
+    );
+    assert_eq!(
+        error_text("lower(mrr)"),
+        "`lower` expects a string, found number at 6..9"
+    );
+    assert_eq!(
+        error_text("lower(name, name)"),
+        "`lower` takes 1 argument, got 2 at 0..17"
+    );
+    assert_eq!(
+        error_text("round()"),
+        "`round` takes 1 to 2 arguments, got 0 at 0..7"
+    );
+    assert_eq!(
+        error_text("coalesce()"),
+        "`coalesce` takes at least 1 arguments, got 0 at 0..10"
+    );
     assert_eq!(
         error_text("coalesce(mrr, name)"),
         "`coalesce` arguments must share a type: found number and string at 14..18"
     );
-    assert_eq!(error_text("len(mrr)"), "`len` expects a string or a list, found number at 4..7");
-    assert_eq!(error_text("min(name, plan)"), "`min` expects numbers or dates, found string at 0..15");
-    assert_eq!(error_text("days_since(mrr)"), "`days_since` expects a date, found number at 11..14");
-    assert_eq!(error_text("mrr between \"a\" and 2"), "`between` expects numbers or dates, found string at 12..15");
-    assert_eq!(error_text("mrr in last 3 days"), "a date window expects a date, found number at 0..3");
-    assert_eq!(error_text("mrr on \"2024-01-01\""), "`on` expects a date, found number at 0..3");
-    assert_eq!(error_text("[mrr]"), "a list expects a string, found number at 1..4");
-    assert_eq!(error_text("sum(users, name)"), "`sum` expects a number, found string at 11..15");
-    assert_eq!(error_text("max(users, name)"), "`max` expects numbers or dates, found string at 11..15");
+    assert_eq!(
+        error_text("len(mrr)"),
+        "`len` expects a string or a list, found number at 4..7"
+    );
+    assert_eq!(
+        error_text("min(name, plan)"),
+        "`min` expects numbers or dates, found string at 0..15"
+    );
+    assert_eq!(
+        error_text("days_since(mrr)"),
+        "`days_since` expects a date, found number at 11..14"
+    );
+    assert_eq!(
+        error_text("mrr between \"a\" and 2"),
+        "`between` expects numbers or dates, found string at 12..15"
+    );
+    assert_eq!(
+        error_text("mrr in last 3 days"),
+        "a date window expects a date, found number at 0..3"
+    );
+    assert_eq!(
+        error_text("mrr on \"2024-01-01\""),
+        "`on` expects a date, found number at 0..3"
+    );
+    assert_eq!(
+        error_text("[mrr]"),
+        "a list expects a string, found number at 1..4"
+    );
+    assert_eq!(
+        error_text("sum(users, name)"),
+        "`sum` expects a number, found string at 11..15"
+    );
+    assert_eq!(
+        error_text("max(users, name)"),
+        "`max` expects numbers or dates, found string at 11..15"
+    );
     assert_eq!(
         error_text("count(users where npsLastScore)"),
         "`where` expects a boolean, found number at 18..30"
@@ -131,7 +188,10 @@ fn invalid_literals_are_caught_when_checking() {
     let error = formula_error("churnedAt < \"next tuesday\"");
     assert_eq!(error.code, ErrorCode::InvalidLiteral);
     assert_eq!(error.span, Some(12..26));
-    assert_eq!(formula_error("date(\"2024-13-01\")").code, ErrorCode::InvalidLiteral);
+    assert_eq!(
+        formula_error("date(\"2024-13-01\")").code,
+        ErrorCode::InvalidLiteral
+    );
     assert_eq!(
         error_text("lastSeenTimestamp in last 1.5 days"),
         "the number of days must be a whole number, zero or more at 26..29"
@@ -168,7 +228,10 @@ fn formulas_infer_their_type() {
 fn filters_must_be_boolean() {
     let error = compile_filter("mrr * 2", &Scope::Account, &schema()).unwrap_err();
     assert_eq!(error.code, ErrorCode::TypeMismatch);
-    assert_eq!(error.message, "a filter must be true or false, but this is number");
+    assert_eq!(
+        error.message,
+        "a filter must be true or false, but this is number"
+    );
     // Untyped values are allowed and checked when evaluated.
     assert!(compile_filter("notes", &Scope::Account, &schema()).is_ok());
 }

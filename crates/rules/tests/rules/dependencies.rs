@@ -1,6 +1,6 @@
 use steward_rules::memory::{MemoryRecord, MemorySchema};
 use steward_rules::{
-    EvalContext, ErrorCode, FieldDependency, Program, RelationDependency, Scope, Timestamp, Type,
+    ErrorCode, EvalContext, FieldDependency, Program, RelationDependency, Scope, Timestamp, Type,
     compile_filter, compile_formula, formula_order,
 };
 
@@ -23,7 +23,8 @@ fn relation(via: &[&str], target: Scope) -> RelationDependency {
 
 #[test]
 fn own_fields() {
-    let program = compile_formula("mrr * 12 + coalesce(arr, 0)", &Scope::Account, &schema()).unwrap();
+    let program =
+        compile_formula("mrr * 12 + coalesce(arr, 0)", &Scope::Account, &schema()).unwrap();
     let deps = program.dependencies();
     assert_eq!(deps.own_fields().collect::<Vec<_>>(), ["arr", "mrr"]);
     assert!(deps.relations.is_empty());
@@ -68,13 +69,28 @@ fn nested_aggregations_report_full_paths() {
     )
     .unwrap();
     let deps = program.dependencies();
-    assert!(deps.fields.contains(&field(&["accounts"], Scope::Account, "status")));
-    assert!(deps.fields.contains(&field(&["accounts", "users"], Scope::User, "isAdmin")));
-    assert!(deps.relations.contains(&relation(&["accounts"], Scope::Account)));
-    assert!(deps.relations.contains(&relation(&["accounts", "users"], Scope::User)));
+    assert!(
+        deps.fields
+            .contains(&field(&["accounts"], Scope::Account, "status"))
+    );
+    assert!(
+        deps.fields
+            .contains(&field(&["accounts", "users"], Scope::User, "isAdmin"))
+    );
+    assert!(
+        deps.relations
+            .contains(&relation(&["accounts"], Scope::Account))
+    );
+    assert!(
+        deps.relations
+            .contains(&relation(&["accounts", "users"], Scope::User))
+    );
     assert!(!deps.reads_clock);
     let json = serde_json::to_value(deps).unwrap();
-    assert_eq!(json["fields"][1]["via"], serde_json::json!(["accounts", "users"]));
+    assert_eq!(
+        json["fields"][1]["via"],
+        serde_json::json!(["accounts", "users"])
+    );
     assert_eq!(json["fields"][1]["scope"], serde_json::json!("user"));
 }
 
@@ -107,7 +123,13 @@ fn seen(at: &str) -> MemoryRecord {
 
 #[test]
 fn next_change_for_windows() {
-    let just_after = |t: &str| Some(ts(t).checked_add(jiff::SignedDuration::from_nanos(1)).unwrap());
+    let just_after = |t: &str| {
+        Some(
+            ts(t)
+                .checked_add(jiff::SignedDuration::from_nanos(1))
+                .unwrap(),
+        )
+    };
     let recent = seen("2024-06-10T08:00:00Z");
     assert_eq!(
         next_change("lastSeenTimestamp in last 14 days", &recent, &ctx()),
@@ -137,8 +159,18 @@ fn next_change_for_windows() {
     );
     // Everything already in the past: nothing left to schedule.
     let old = seen("2020-01-01T00:00:00Z");
-    assert_eq!(next_change("lastSeenTimestamp in last 14 days", &old, &ctx()), None);
-    assert_eq!(next_change("lastSeenTimestamp in last 14 days", &MemoryRecord::new(), &ctx()), None);
+    assert_eq!(
+        next_change("lastSeenTimestamp in last 14 days", &old, &ctx()),
+        None
+    );
+    assert_eq!(
+        next_change(
+            "lastSeenTimestamp in last 14 days",
+            &MemoryRecord::new(),
+            &ctx()
+        ),
+        None
+    );
     assert_eq!(next_change("mrr > 1", &recent, &ctx()), None);
 }
 
@@ -150,7 +182,11 @@ fn next_change_for_the_clock_itself() {
         Some(ts("2024-06-16T00:00:00Z"))
     );
     assert_eq!(
-        next_change("days_since(lastSeenTimestamp)", &record, &ctx().with_time_zone(new_york())),
+        next_change(
+            "days_since(lastSeenTimestamp)",
+            &record,
+            &ctx().with_time_zone(new_york())
+        ),
         Some(ts("2024-06-16T04:00:00Z"))
     );
     assert_eq!(
@@ -171,7 +207,11 @@ fn next_change_for_the_clock_itself() {
 #[test]
 fn next_change_across_relations() {
     assert_eq!(
-        next_change("count(users where lastSeenTimestamp in last 30 days)", &account(), &ctx()),
+        next_change(
+            "count(users where lastSeenTimestamp in last 30 days)",
+            &account(),
+            &ctx()
+        ),
         Some(ts("2024-07-14T09:00:00.000000001Z"))
     );
 }
@@ -181,12 +221,21 @@ fn evaluating_at_next_change_sees_the_change() {
     for (source, at) in [
         ("lastSeenTimestamp in last 14 days", "2024-06-10T08:00:00Z"),
         ("lastSeenTimestamp in last 14 days", "2024-06-20T00:00:00Z"),
-        ("lastSeenTimestamp more than 2 days ago", "2024-06-14T00:00:00Z"),
+        (
+            "lastSeenTimestamp more than 2 days ago",
+            "2024-06-14T00:00:00Z",
+        ),
         ("nextRenewalDate in next 7 days", "2024-06-14T00:00:00Z"),
-        ("nextRenewalDate more than 7 days from now", "2024-06-14T00:00:00Z"),
+        (
+            "nextRenewalDate more than 7 days from now",
+            "2024-06-14T00:00:00Z",
+        ),
         ("nextRenewalDate < now()", "2024-06-14T00:00:00Z"),
         ("nextRenewalDate <= now()", "2024-06-14T00:00:00Z"),
-        ("nextRenewalDate < date_add(now(), 10)", "2024-06-14T00:00:00Z"),
+        (
+            "nextRenewalDate < date_add(now(), 10)",
+            "2024-06-14T00:00:00Z",
+        ),
         ("days_since(lastSeenTimestamp)", "2024-06-14T00:00:00Z"),
     ] {
         for tz in [steward_rules::TimeZone::UTC, new_york()] {
@@ -202,7 +251,8 @@ fn evaluating_at_next_change_sees_the_change() {
                 let when = program.next_change(&record, &awake).unwrap();
                 assert!(when > awake.now, "{source}: no progress");
                 let just_before = EvalContext::new(
-                    when.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap(),
+                    when.checked_sub(jiff::SignedDuration::from_nanos(1))
+                        .unwrap(),
                 )
                 .with_time_zone(tz.clone());
                 assert_eq!(
@@ -251,7 +301,10 @@ fn formula_cycles_are_named() {
     let b = account_formula("a + 1");
     let error = formula_order(&[("a", &a), ("b", &b)]).unwrap_err();
     assert_eq!(error.code, ErrorCode::FormulaCycle);
-    assert_eq!(error.message, "formula traits depend on each other in a cycle: a -> b -> a");
+    assert_eq!(
+        error.message,
+        "formula traits depend on each other in a cycle: a -> b -> a"
+    );
 
     let selfish = account_formula("a + 1");
     assert_eq!(
@@ -262,20 +315,31 @@ fn formula_cycles_are_named() {
     let c = account_formula("mrr");
     let x = account_formula("c + b");
     let error = formula_order(&[("c", &c), ("x", &x), ("b", &b), ("a", &a)]).unwrap_err();
-    assert_eq!(error.message, "formula traits depend on each other in a cycle: b -> a -> b");
+    assert_eq!(
+        error.message,
+        "formula traits depend on each other in a cycle: b -> a -> b"
+    );
 }
 
 #[test]
 fn formula_cycles_cross_scopes() {
     let score = account_formula("organization.total / 2");
-    let total = compile_formula("sum(accounts, score)", &Scope::Organization, &formula_schema()).unwrap();
+    let total = compile_formula(
+        "sum(accounts, score)",
+        &Scope::Organization,
+        &formula_schema(),
+    )
+    .unwrap();
     let error = formula_order(&[("score", &score), ("total", &total)]).unwrap_err();
     assert_eq!(
         error.message,
         "formula traits depend on each other in a cycle: account.score -> organization.total -> account.score"
     );
     let plain_score = account_formula("mrr");
-    assert_eq!(formula_order(&[("total", &total), ("score", &plain_score)]).unwrap(), [1, 0]);
+    assert_eq!(
+        formula_order(&[("total", &total), ("score", &plain_score)]).unwrap(),
+        [1, 0]
+    );
 }
 
 #[test]

@@ -35,7 +35,9 @@ fn arithmetic_with_null_is_null() {
 fn comparisons() {
     assert!(matches("mrr == 500"));
     assert!(matches("mrr != 499"));
-    assert!(matches("mrr > 499 && mrr >= 500 && mrr < 501 && mrr <= 500"));
+    assert!(matches(
+        "mrr > 499 && mrr >= 500 && mrr < 501 && mrr <= 500"
+    ));
     assert!(!matches("mrr > 500"));
     assert!(matches("plan == \"pro\""));
     assert!(matches("name < \"Zed\""));
@@ -43,7 +45,10 @@ fn comparisons() {
     assert!(matches("nextRenewalDate > lastSeenTimestamp"));
     assert!(matches("nextRenewalDate == \"2024-07-01T00:00:00Z\""));
     assert!(matches("nextRenewalDate == \"2024-07-01\""));
-    assert!(matches("tags == [\"vip\", \"beta\"]"), "lists compare as sets");
+    assert!(
+        matches("tags == [\"vip\", \"beta\"]"),
+        "lists compare as sets"
+    );
 }
 
 #[test]
@@ -90,11 +95,20 @@ fn three_valued_logic() {
 
 #[test]
 fn conditionals() {
-    assert_eq!(value("if mrr > 100 then \"big\" else \"small\""), string("big"));
-    assert_eq!(value("if mrr > 1000 then \"big\" else \"small\""), string("small"));
+    assert_eq!(
+        value("if mrr > 100 then \"big\" else \"small\""),
+        string("big")
+    );
+    assert_eq!(
+        value("if mrr > 1000 then \"big\" else \"small\""),
+        string("small")
+    );
     // A null condition takes the else branch.
     assert_eq!(value("if arr > 1 then 1 else 2"), num(2.0));
-    assert_eq!(value("if isTrial then 1 else if mrr > 1 then 2 else 3"), num(2.0));
+    assert_eq!(
+        value("if isTrial then 1 else if mrr > 1 then 2 else 3"),
+        num(2.0)
+    );
 }
 
 #[test]
@@ -109,7 +123,10 @@ fn membership() {
     let blank = MemoryRecord::new();
     assert_eq!(value_on("plan in [\"a\"]", &blank), Value::Null);
     assert_eq!(value_on("plan not in [\"a\"]", &blank), Value::Null);
-    assert_eq!(value("coalesce(plan, null) in [\"pro\"]"), Value::Bool(true));
+    assert_eq!(
+        value("coalesce(plan, null) in [\"pro\"]"),
+        Value::Bool(true)
+    );
 }
 
 #[test]
@@ -160,8 +177,12 @@ fn record_values_are_fitted_to_the_schema() {
 #[test]
 fn custom_objects_are_relations_like_any_other() {
     assert_eq!(value("sum(deals, amount)"), num(1200.0));
-    let program = compile_formula("amount * 2", &Scope::CustomObject("deals".into()), &schema())
-        .unwrap();
+    let program = compile_formula(
+        "amount * 2",
+        &Scope::CustomObject("deals".into()),
+        &schema(),
+    )
+    .unwrap();
     let deal = MemoryRecord::new().with("amount", 21.0);
     assert_eq!(program.eval(&deal, &ctx()), num(42.0));
 }
@@ -169,7 +190,10 @@ fn custom_objects_are_relations_like_any_other() {
 #[test]
 fn values_convert_to_and_from_json() {
     let json = serde_json::json!(["a", "b"]);
-    assert_eq!(Value::from_json(&json), Value::List(vec!["a".into(), "b".into()]));
+    assert_eq!(
+        Value::from_json(&json),
+        Value::List(vec!["a".into(), "b".into()])
+    );
     assert_eq!(Value::from_json(&serde_json::json!([1, "b"])), Value::Null);
     assert_eq!(Value::from_json(&serde_json::json!({"a": 1})), Value::Null);
     assert_eq!(Value::from_json(&serde_json::json!(2.5)), num(2.5));

@@ -4,7 +4,11 @@ use steward_rules::{ErrorCode, Expr, ExprKind, MAX_DEPTH, MAX_INPUT_LEN, parse};
 fn canonical(source: &str) -> String {
     let expr = parse(source).unwrap_or_else(|e| panic!("{source}: {e}"));
     let printed = expr.to_string();
-    assert_eq!(parse(&printed).unwrap(), expr, "{source} printed as {printed}");
+    assert_eq!(
+        parse(&printed).unwrap(),
+        expr,
+        "{source} printed as {printed}"
+    );
     printed
 }
 
@@ -93,7 +97,10 @@ fn names_with_odd_characters_use_backticks() {
         parse("vitally.custom.nextStep").unwrap().kind,
         ExprKind::Path(vec!["vitally".into(), "custom".into(), "nextStep".into()])
     );
-    assert_eq!(canonical("`utm-source` == \"ads\""), "`utm-source` == \"ads\"");
+    assert_eq!(
+        canonical("`utm-source` == \"ads\""),
+        "`utm-source` == \"ads\""
+    );
     assert_eq!(canonical("`a\\`b`"), "`a\\`b`");
 }
 
@@ -152,7 +159,10 @@ fn syntax_errors_explain_themselves() {
         "invalid number `14d` (write durations as `in last 14 days`)"
     );
     assert_eq!(syntax_error("\"open").0, "unterminated string");
-    assert_eq!(syntax_error("x in last 3").0, "expected `days`, found end of input");
+    assert_eq!(
+        syntax_error("x in last 3").0,
+        "expected `days`, found end of input"
+    );
     assert_eq!(
         syntax_error("x more than 3 days").0,
         "expected `ago` or `from now`, found end of input"
@@ -173,7 +183,10 @@ fn syntax_errors_explain_themselves() {
         syntax_error(r#""\q""#).0,
         "unknown escape; use \\\" \\\\ \\` \\n \\t \\r or \\u{...}"
     );
-    assert_eq!(syntax_error("").0, "expected an expression, found end of input");
+    assert_eq!(
+        syntax_error("").0,
+        "expected an expression, found end of input"
+    );
 }
 
 #[test]
@@ -198,7 +211,11 @@ fn limits_stop_hostile_input() {
     let wide = vec!["a"; 2000].join(" && ");
     assert!(parse(&wide).is_ok());
 
-    let ok_depth = format!("{}1{}", "(".repeat(MAX_DEPTH - 1), ")".repeat(MAX_DEPTH - 1));
+    let ok_depth = format!(
+        "{}1{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
     assert!(parse(&ok_depth).is_ok());
 }
 
@@ -208,4 +225,23 @@ fn equality_ignores_spans() {
     let b: Expr = parse("  mrr  +  1 ").unwrap();
     assert_eq!(a, b);
     assert_ne!(a.span, b.span);
+}
+
+#[test]
+fn fuzz_seeds_are_valid_expressions() {
+    use steward_rules::memory::MemorySchema;
+    use steward_rules::{Program, Scope};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse");
+    let schema = MemorySchema::demo();
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let expr = parse(&source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        let compiles = [Scope::Organization, Scope::Account, Scope::User]
+            .iter()
+            .any(|scope| Program::formula(&expr, scope, &schema).is_ok());
+        assert!(compiles, "{source} does not check in any scope");
+        seeds += 1;
+    }
+    assert!(seeds >= 10);
 }

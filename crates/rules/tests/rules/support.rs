@@ -70,8 +70,7 @@ pub fn account() -> MemoryRecord {
 }
 
 pub fn formula(source: &str) -> Program {
-    compile_formula(source, &Scope::Account, &schema())
-        .unwrap_or_else(|e| panic!("{source}: {e}"))
+    compile_formula(source, &Scope::Account, &schema()).unwrap_or_else(|e| panic!("{source}: {e}"))
 }
 
 /// Evaluates a formula on the sample account at the pinned time.

@@ -73,7 +73,7 @@ CREATE TABLE account_users (
     position    INTEGER NOT NULL,
     PRIMARY KEY (account_id, user_id)
 );
-CREATE INDEX account_users_by_user ON account_users (user_id);
+CREATE INDEX account_users_by_user ON account_users (user_id, position);
 
 CREATE TABLE organization_users (
     organization_id  BLOB NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
@@ -81,7 +81,7 @@ CREATE TABLE organization_users (
     position         INTEGER NOT NULL,
     PRIMARY KEY (organization_id, user_id)
 );
-CREATE INDEX organization_users_by_user ON organization_users (user_id);
+CREATE INDEX organization_users_by_user ON organization_users (user_id, position);
 
 -- Team members (Vitally's "admins").
 CREATE TABLE admins (
