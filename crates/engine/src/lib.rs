@@ -15,9 +15,11 @@ pub mod domain;
 pub mod engine;
 pub mod graph;
 pub mod ids;
+pub mod metrics;
 pub mod page;
 pub mod time;
 
 pub use engine::Engine;
 pub use graph::{Graph, GraphBytes, GraphChange};
+pub use metrics::{EventInput, EventKind, Metrics, MetricsBytes};
 pub use time::{Clock, FixedClock, Millis, SystemClock};

@@ -10,6 +10,7 @@ use steward_store::Store;
 use tokio::net::TcpListener;
 
 use crate::auth::KeyCache;
+use crate::rate_limit::RateLimiter;
 use crate::writer::Writer;
 
 /// Everything a handler can reach. Cheap to clone.
@@ -20,6 +21,7 @@ pub struct AppState {
     pub writer: Writer,
     pub keys: Arc<KeyCache>,
     pub clock: Arc<dyn Clock>,
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppState {
@@ -33,6 +35,14 @@ impl AppState {
 pub struct ServerConfig {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    /// Requests a minute allowed per API key; `None` for no limit.
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+impl ServerConfig {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, rate_limit_per_minute: None }
+    }
 }
 
 /// Rebuilds the engine from storage and starts the writer.
@@ -46,12 +56,14 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     );
     let engine = Arc::new(RwLock::new(engine));
     let writer = Writer::spawn(config.store.clone(), engine.clone(), config.clock.clone());
+    let rate_limiter = config.rate_limit_per_minute.filter(|n| *n > 0).map(|n| Arc::new(RateLimiter::new(n)));
     Ok(AppState {
         store: config.store,
         engine,
         writer,
         keys: Arc::new(KeyCache::default()),
         clock: config.clock,
+        rate_limiter,
     })
 }
 

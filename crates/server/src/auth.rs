@@ -135,7 +135,11 @@ impl FromRequestParts<AppState> for Auth {
                     "Authorization header is not `Basic <key>` or `Bearer <key>`",
                 )
             })?;
-        state.keys.authenticate(&state.store, &key).await
+        let auth = state.keys.authenticate(&state.store, &key).await?;
+        if let Some(limiter) = &state.rate_limiter {
+            limiter.check(&hash_key(&key), std::time::Instant::now())?;
+        }
+        Ok(auth)
     }
 }
 

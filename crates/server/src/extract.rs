@@ -120,6 +120,10 @@ impl Body {
         Ok(match self.raw(field) {
             Member::Absent => Member::Absent,
             Member::Null => Member::Null,
+            // PostgreSQL cannot store NUL in text; refuse it on every backend alike.
+            Member::Set(Value::String(s)) if s.contains('\0') => {
+                return Err(FieldError::new(field, format!("`{field}` must not contain NUL characters")).into());
+            }
             Member::Set(Value::String(s)) => Member::Set(s.clone()),
             Member::Set(_) => {
                 return Err(FieldError::new(field, format!("`{field}` must be a string")).into());

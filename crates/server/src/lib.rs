@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod pagination;
+pub mod rate_limit;
 pub mod render;
 mod routes;
 pub mod writer;

@@ -66,6 +66,9 @@ struct ServeArgs {
     /// Ensures a workspace named `default` exists with this admin API key.
     #[arg(long, env = "STEWARD_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// Requests a minute allowed per API key (0: no limit). Beyond it: 429 with Retry-After.
+    #[arg(long, env = "STEWARD_RATE_LIMIT")]
+    rate_limit: Option<u32>,
     /// Load the demo workspace and print a key for it.
     #[arg(long)]
     demo: bool,
@@ -138,8 +141,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Workspace(WorkspaceCommand::Create { name, storage }) => {
+            let name = steward_engine::domain::RecordName::parse("name", &name).map_err(|e| anyhow::anyhow!("workspace {e}"))?;
             let store = storage.open().await?;
-            let ws = store.create_workspace(&name, clock.now()).await?;
+            let ws = store.create_workspace(name.as_str(), clock.now()).await?;
             println!("created workspace {} ({})", ws.name, ws.id);
             Ok(())
         }
@@ -181,10 +185,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         steward_server::keys::bootstrap_key(&store, key, clock.now()).await?;
         tracing::info!("workspace `default` has the key from STEWARD_API_KEY");
     }
-    let state = build_state(ServerConfig {
-        store: store.clone(),
-        clock,
-    })
+    let state = build_state(ServerConfig { store: store.clone(), clock, rate_limit_per_minute: args.rate_limit })
     .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;

@@ -34,6 +34,15 @@ use migrations::Dialect;
 use rows::*;
 use write::{Outcome, RecordRef, Write, WriteError};
 
+/// Whose events to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventOwner {
+    User(steward_engine::ids::UserId),
+    Account(steward_engine::ids::AccountId),
+    /// The organization's own events and its accounts' events.
+    Organization(steward_engine::ids::OrganizationId),
+}
+
 /// The storage backend in use.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -150,8 +159,11 @@ impl Store {
         dispatch!(self.find_workspace(name))
     }
 
+    /// Workspaces sorted by name (byte order, the same on every backend).
     pub async fn list_workspaces(&self) -> Result<Vec<WorkspaceRow>> {
-        dispatch!(self.list_workspaces())
+        let mut rows = dispatch!(self.list_workspaces())?;
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(rows)
     }
 
     pub async fn create_api_key(&self, key: &ApiKeyRow) -> Result<()> {
@@ -217,12 +229,12 @@ impl Store {
     }
 
     /// Custom trait definitions, sorted by label (as Vitally's `/customFields`).
-    pub async fn list_custom_fields(
-        &self,
-        ws: WorkspaceId,
-        model: Option<&str>,
-    ) -> Result<Vec<CustomFieldRow>> {
-        dispatch!(self.list_custom_fields(ws, model))
+    pub async fn list_custom_fields(&self, ws: WorkspaceId, model: Option<&str>) -> Result<Vec<CustomFieldRow>> {
+        // Sorted here, not by the database: PostgreSQL's order depends on the server's
+        // collation, and the API must answer the same on every backend.
+        let mut rows = dispatch!(self.list_custom_fields(ws, model))?;
+        rows.sort_by(|a, b| a.label.cmp(&b.label).then(a.id.cmp(&b.id)));
+        Ok(rows)
     }
 
     /// Records by id, in the order given; ids that do not exist are left out.
@@ -262,6 +274,17 @@ impl Store {
         email_norm: &str,
     ) -> Result<Option<AdminRow>> {
         dispatch!(self.admin_by_email(ws, email_norm))
+    }
+
+    /// A page of a record's events, newest first; `limit` as asked (callers add one to learn
+    /// whether another page follows).
+    pub async fn list_events(&self, ws: WorkspaceId, owner: EventOwner, limit: usize, after: Option<steward_engine::page::PageKey>) -> Result<Vec<write::RecordedEvent>> {
+        dispatch!(self.list_events(ws, owner, limit, after))
+    }
+
+    /// Every stored event, oldest first (engine rebuild).
+    pub async fn for_each_event(&self, visit: &mut (dyn FnMut(WorkspaceId, write::RecordedEvent) + Send)) -> Result<()> {
+        dispatch!(self.for_each_event(visit))
     }
 
     // ---- the engine -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ macro_rules! backend_ops {
         use sqlx::{AssertSqlSafe, Row as _};
         use steward_engine::domain::{merge_traits, ExternalId, FieldError, TraitPatch, Traits};
         use steward_engine::ids::*;
-        use steward_engine::page::{PageRequest, SortBy};
+        use steward_engine::page::{PageKey, PageRequest, SortBy};
         use steward_engine::time::Millis;
         use steward_engine::{Engine, GraphChange};
         use uuid::Uuid;
@@ -476,6 +476,15 @@ macro_rules! backend_ops {
 
         async fn apply_one(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
             match write {
+                Write::Ingest(ops) => ingest(conn, ws, now, ops).await,
+                other => apply_plain(conn, ws, now, other).await,
+            }
+        }
+
+        /// Every write but `Ingest` (which is made of these).
+        async fn apply_plain(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
+            match write {
+                Write::Ingest(_) => Err(WriteError::Conflict("an ingestion batch cannot contain another".to_owned())),
                 Write::UpsertOrganization { external_id, fields } => {
                     let existing = find_by_external(conn, &ORGS, ws, external_id.as_str()).await?;
                     save_organization(conn, ws, now, existing, Some(external_id), fields).await
@@ -500,7 +509,7 @@ macro_rules! backend_ops {
                     let account = find_by_ref(conn, &ACCOUNTS, ws, target).await?.ok_or(WriteError::NotFound("account"))?;
                     let mut changes = delete_account(conn, account.id).await?;
                     changes.push(GraphChange::DeleteAccount { id: account.id });
-                    Ok(Outcome { written: Written::Deleted, created: false, changes })
+                    Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes })
                 }
                 Write::UpsertUser { external_id, fields } => {
                     let existing = find_by_external(conn, &USERS, ws, external_id.as_str()).await?;
@@ -512,8 +521,9 @@ macro_rules! backend_ops {
                 }
                 Write::DeleteUser { target } => {
                     let user = find_by_ref(conn, &USERS, ws, target).await?.ok_or(WriteError::NotFound("user"))?;
+                    detach_user_events(conn, user.id.0).await?;
                     sqlx::query("DELETE FROM users WHERE id = $1").bind(user.id.0).execute(&mut *conn).await?;
-                    Ok(Outcome { written: Written::Deleted, created: false, changes: vec![GraphChange::DeleteUser { id: user.id }] })
+                    Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: vec![GraphChange::DeleteUser { id: user.id }] })
                 }
                 Write::CreateAdmin { name, email, license_status } => {
                     let row = AdminRow {
@@ -532,7 +542,7 @@ macro_rules! backend_ops {
                     .bind(&row.license_status).bind(now.0).bind(now.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
-                    Ok(Outcome { written: Written::Admin(row), created: true, changes: Vec::new() })
+                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: true, changes: Vec::new() })
                 }
                 Write::UpdateAdmin { target, fields } => {
                     let mut row = find_by_id(conn, &ADMINS, ws, target.0).await?.ok_or(WriteError::NotFound("team member"))?;
@@ -547,14 +557,14 @@ macro_rules! backend_ops {
                     .bind(now.0).bind(row.id.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
-                    Ok(Outcome { written: Written::Admin(row), created: false, changes: Vec::new() })
+                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: false, changes: Vec::new() })
                 }
                 Write::DeleteAdmin { target } => {
                     let done = sqlx::query("DELETE FROM admins WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
                     if done.rows_affected() == 0 {
                         return Err(WriteError::NotFound("team member"));
                     }
-                    Ok(Outcome { written: Written::Deleted, created: false, changes: Vec::new() })
+                    Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: Vec::new() })
                 }
                 Write::CreateCustomField { model, key, label, field_type, description, options } => {
                     let row = CustomFieldRow {
@@ -576,7 +586,7 @@ macro_rules! backend_ops {
                     .bind(&row.description).bind(row.options.to_string()).bind(now.0).bind(now.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a custom field `{key}` already exists on {model}"))?;
-                    Ok(Outcome { written: Written::CustomField(row), created: true, changes: Vec::new() })
+                    Ok(Outcome { events: Vec::new(), written: Written::CustomField(row), created: true, changes: Vec::new() })
                 }
                 Write::UpdateCustomField { target, fields } => {
                     let mut row = find_by_id(conn, &FIELDS, ws, target.0).await?.ok_or(WriteError::NotFound("custom field"))?;
@@ -591,14 +601,14 @@ macro_rules! backend_ops {
                     .bind(&row.label).bind(&row.field_type).bind(&row.description).bind(row.options.to_string())
                     .bind(now.0).bind(row.id.0)
                     .execute(&mut *conn).await?;
-                    Ok(Outcome { written: Written::CustomField(row), created: false, changes: Vec::new() })
+                    Ok(Outcome { events: Vec::new(), written: Written::CustomField(row), created: false, changes: Vec::new() })
                 }
                 Write::DeleteCustomField { target } => {
                     let done = sqlx::query("DELETE FROM custom_fields WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
                     if done.rows_affected() == 0 {
                         return Err(WriteError::NotFound("custom field"));
                     }
-                    Ok(Outcome { written: Written::Deleted, created: false, changes: Vec::new() })
+                    Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: Vec::new() })
                 }
             }
         }
@@ -624,20 +634,20 @@ macro_rules! backend_ops {
                         }
                     }
                     if !changed {
-                        return Ok(Outcome { written: Written::Organization(row), created: false, changes: Vec::new() });
+                        return Ok(Outcome { events: Vec::new(), written: Written::Organization(row), created: false, changes: Vec::new() });
                     }
                     row.updated_at = now;
                     sqlx::query("UPDATE organizations SET name = $1, traits = $2, updated_at = $3 WHERE id = $4")
                         .bind(&row.name).bind(traits_text(&row.traits)).bind(now.0).bind(row.id.0)
                         .execute(&mut *conn).await?;
                     let change = GraphChange::UpsertOrganization { id: row.id, created_at: row.created_at, updated_at: now };
-                    Ok(Outcome { written: Written::Organization(row), created: false, changes: vec![change] })
+                    Ok(Outcome { events: Vec::new(), written: Written::Organization(row), created: false, changes: vec![change] })
                 }
                 None => {
                     let external_id = external_id.expect("an upsert names the external id");
                     let row = insert_organization(conn, ws, now, external_id, fields).await?;
                     let change = GraphChange::UpsertOrganization { id: row.id, created_at: now, updated_at: now };
-                    Ok(Outcome { written: Written::Organization(row), created: true, changes: vec![change] })
+                    Ok(Outcome { events: Vec::new(), written: Written::Organization(row), created: true, changes: vec![change] })
                 }
             }
         }
@@ -730,20 +740,20 @@ macro_rules! backend_ops {
                         }
                     }
                     if !changed {
-                        return Ok(Outcome { written: Written::Account(row), created: false, changes });
+                        return Ok(Outcome { events: Vec::new(), written: Written::Account(row), created: false, changes });
                     }
                     row.updated_at = now;
                     sqlx::query("UPDATE accounts SET name = $1, traits = $2, organization_id = $3, updated_at = $4 WHERE id = $5")
                         .bind(&row.name).bind(traits_text(&row.traits)).bind(row.organization_id.map(|o| o.0)).bind(now.0).bind(row.id.0)
                         .execute(&mut *conn).await?;
                     changes.push(GraphChange::UpsertAccount { id: row.id, organization: row.organization_id, created_at: row.created_at, updated_at: now });
-                    Ok(Outcome { written: Written::Account(row), created: false, changes })
+                    Ok(Outcome { events: Vec::new(), written: Written::Account(row), created: false, changes })
                 }
                 None => {
                     let external_id = external_id.expect("an upsert names the external id");
                     let row = insert_account(conn, ws, now, external_id, organization.flatten(), fields).await?;
                     changes.push(GraphChange::UpsertAccount { id: row.id, organization: row.organization_id, created_at: now, updated_at: now });
-                    Ok(Outcome { written: Written::Account(row), created: true, changes })
+                    Ok(Outcome { events: Vec::new(), written: Written::Account(row), created: true, changes })
                 }
             }
         }
@@ -829,6 +839,13 @@ macro_rules! backend_ops {
                 }
                 None => old_orgs.clone(),
             };
+            let mut orgs = orgs;
+            for r in &fields.add_organizations {
+                let id = resolve_organization(conn, ws, now, r, "organizationId", fields.missing_parent, &mut changes).await?;
+                if !orgs.contains(&id) {
+                    orgs.push(id);
+                }
+            }
             let links_changed = accounts != old_accounts || orgs != old_orgs;
 
             let mut row = match existing {
@@ -869,7 +886,7 @@ macro_rules! backend_ops {
                 row.unsubscribed = unsubscribed;
             }
             if !created && !changed && !links_changed {
-                return Ok(Outcome { written: Written::User(row), created, changes });
+                return Ok(Outcome { events: Vec::new(), written: Written::User(row), created, changes });
             }
             row.updated_at = now;
             let email_norm = row.email.as_ref().map(|e| e.to_lowercase());
@@ -912,7 +929,7 @@ macro_rules! backend_ops {
                 created_at: row.created_at,
                 updated_at: now,
             });
-            Ok(Outcome { written: Written::User(row), created, changes })
+            Ok(Outcome { events: Vec::new(), written: Written::User(row), created, changes })
         }
 
         /// Deletes an account and the users that belong to it alone (no other account, no
@@ -928,8 +945,12 @@ macro_rules! backend_ops {
             .fetch_all(&mut *conn).await?
             .iter().map(|r| r.try_get("user_id")).collect::<SqlResult<_>>()?;
             for user in &orphans {
+                detach_user_events(conn, *user).await?;
                 sqlx::query("DELETE FROM users WHERE id = $1").bind(*user).execute(&mut *conn).await?;
             }
+            // The account's events stay with their users; the account's own history goes.
+            sqlx::query("UPDATE events SET account_id = NULL, organization_id = NULL WHERE account_id = $1").bind(account.0).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
             sqlx::query("DELETE FROM accounts WHERE id = $1").bind(account.0).execute(&mut *conn).await?;
             Ok(orphans.into_iter().map(|u| GraphChange::DeleteUser { id: UserId(u) }).collect())
         }
@@ -954,6 +975,7 @@ macro_rules! backend_ops {
                 // Their direct link goes first, so that deleting the accounts sees them as orphans.
                 sqlx::query("DELETE FROM organization_users WHERE organization_id = $1").bind(org.0).execute(&mut *conn).await?;
                 for user in &direct_only {
+                    detach_user_events(conn, *user).await?;
                     sqlx::query("DELETE FROM users WHERE id = $1").bind(*user).execute(&mut *conn).await?;
                     changes.push(GraphChange::DeleteUser { id: UserId(*user) });
                 }
@@ -974,9 +996,182 @@ macro_rules! backend_ops {
                     });
                 }
             }
+            sqlx::query("UPDATE events SET organization_id = NULL WHERE organization_id = $1").bind(org.0).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
             sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *conn).await?;
             changes.push(GraphChange::DeleteOrganization { id: org });
-            Ok(Outcome { written: Written::Deleted, created: false, changes })
+            Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes })
+        }
+
+        // ---- ingestion ----------------------------------------------------------------------
+
+        /// A deleted user's events stay in the log (they are part of their account's history),
+        /// no longer tied to the user; events tied to nothing else go.
+        async fn detach_user_events(conn: &mut Conn, user: Uuid) -> SqlResult<()> {
+            sqlx::query("UPDATE events SET user_id = NULL WHERE user_id = $1").bind(user).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
+            Ok(())
+        }
+
+        async fn ingest(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp]) -> std::result::Result<Outcome, WriteError> {
+            let mut changes = Vec::new();
+            let mut events = Vec::new();
+            let (mut applied, mut duplicates) = (0, 0);
+            for op in ops {
+                let fresh = sqlx::query("INSERT INTO messages (workspace_id, message_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(ws.0).bind(&op.message_id).bind(now.0)
+                    .execute(&mut *conn).await?
+                    .rows_affected() == 1;
+                if !fresh {
+                    duplicates += 1;
+                    continue;
+                }
+                applied += 1;
+                match &op.action {
+                    IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write).await?.changes),
+                    IngestAction::Unlink { user, account } => {
+                        let user = find_by_external(conn, &USERS, ws, user.as_str()).await?;
+                        let account = find_by_external(conn, &ACCOUNTS, ws, account.as_str()).await?;
+                        if let (Some(user), Some(account)) = (user, account) {
+                            let fields = UserFields { remove_accounts: vec![RecordRef(account.id.to_string())], ..UserFields::default() };
+                            changes.extend(save_user(conn, ws, now, Some(user), None, &fields).await?.changes);
+                        }
+                    }
+                    IngestAction::Event(event) => events.push(record_event(conn, ws, now, event, &mut changes).await?),
+                    IngestAction::Ignore => {}
+                }
+            }
+            Ok(Outcome { written: Written::Ingested { applied, duplicates }, created: false, changes, events })
+        }
+
+        /// Finds a record by external id, creating it (named after the id) when missing.
+        async fn ensure_user(conn: &mut Conn, ws: WorkspaceId, now: Millis, external_id: &ExternalId, changes: &mut Vec<GraphChange>) -> std::result::Result<UserId, WriteError> {
+            if let Some(user) = find_by_external(conn, &USERS, ws, external_id.as_str()).await? {
+                return Ok(user.id);
+            }
+            let outcome = save_user(conn, ws, now, None, Some(external_id), &UserFields::default()).await?;
+            changes.extend(outcome.changes);
+            match outcome.written {
+                Written::User(row) => Ok(row.id),
+                _ => unreachable!("save_user writes a user"),
+            }
+        }
+
+        async fn ensure_account(conn: &mut Conn, ws: WorkspaceId, now: Millis, external_id: &ExternalId, changes: &mut Vec<GraphChange>) -> std::result::Result<AccountId, WriteError> {
+            if let Some(account) = find_by_external(conn, &ACCOUNTS, ws, external_id.as_str()).await? {
+                return Ok(account.id);
+            }
+            let row = insert_account(conn, ws, now, external_id, None, &AccountFields::default()).await?;
+            changes.push(GraphChange::UpsertAccount { id: row.id, organization: None, created_at: now, updated_at: now });
+            Ok(row.id)
+        }
+
+        async fn ensure_organization(conn: &mut Conn, ws: WorkspaceId, now: Millis, external_id: &ExternalId, changes: &mut Vec<GraphChange>) -> std::result::Result<OrganizationId, WriteError> {
+            if let Some(org) = find_by_external(conn, &ORGS, ws, external_id.as_str()).await? {
+                return Ok(org.id);
+            }
+            let row = insert_organization(conn, ws, now, external_id, &OrganizationFields::default()).await?;
+            changes.push(GraphChange::UpsertOrganization { id: row.id, created_at: now, updated_at: now });
+            Ok(row.id)
+        }
+
+        /// Resolves an event's records (creating the ones it names that do not exist) and
+        /// appends it to the log.
+        async fn record_event(conn: &mut Conn, ws: WorkspaceId, now: Millis, event: &EventWrite, changes: &mut Vec<GraphChange>) -> std::result::Result<RecordedEvent, WriteError> {
+            let user = match &event.user {
+                Some(ext) => Some(ensure_user(conn, ws, now, ext, changes).await?),
+                None => None,
+            };
+            let account = match (&event.account, user) {
+                (Some(ext), _) => Some(ensure_account(conn, ws, now, ext, changes).await?),
+                // The account the user was most recently linked to.
+                (None, Some(user)) => sqlx::query("SELECT account_id FROM account_users WHERE user_id = $1 ORDER BY position DESC LIMIT 1")
+                    .bind(user.0).fetch_optional(&mut *conn).await?
+                    .map(|r| r.try_get("account_id").map(AccountId)).transpose()?,
+                (None, None) => None,
+            };
+            let organization = match (&event.organization, account) {
+                (Some(ext), _) => Some(ensure_organization(conn, ws, now, ext, changes).await?),
+                (None, Some(account)) => sqlx::query("SELECT organization_id FROM accounts WHERE id = $1")
+                    .bind(account.0).fetch_optional(&mut *conn).await?
+                    .map(|r| r.try_get::<Option<Uuid>, _>("organization_id")).transpose()?.flatten().map(OrganizationId),
+                (None, None) => None,
+            };
+            let recorded = RecordedEvent {
+                id: Uuid::now_v7(),
+                kind: event.kind,
+                name: event.name.clone(),
+                user,
+                account,
+                organization,
+                at: event.at,
+                received_at: now,
+                properties: event.properties.clone(),
+            };
+            sqlx::query(
+                "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(recorded.id).bind(ws.0).bind(recorded.kind.as_str()).bind(&recorded.name)
+            .bind(recorded.user.map(|u| u.0)).bind(recorded.account.map(|a| a.0)).bind(recorded.organization.map(|o| o.0))
+            .bind(recorded.at.0).bind(now.0).bind(serde_json::Value::Object(recorded.properties.clone()).to_string())
+            .execute(&mut *conn).await?;
+            Ok(recorded)
+        }
+
+        fn decode_event(r: &$row) -> SqlResult<RecordedEvent> {
+            let kind: String = r.try_get("kind")?;
+            Ok(RecordedEvent {
+                id: r.try_get("id")?,
+                kind: EventKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("event kind {kind:?}").into()))?,
+                name: r.try_get("name")?,
+                user: r.try_get::<Option<Uuid>, _>("user_id")?.map(UserId),
+                account: r.try_get::<Option<Uuid>, _>("account_id")?.map(AccountId),
+                organization: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
+                at: Millis(r.try_get("occurred_at")?),
+                received_at: Millis(r.try_get("received_at")?),
+                properties: json_column(r, "properties")?,
+            })
+        }
+
+        const EVENT_COLS: &str = "id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties";
+
+        /// A page of a record's events, newest first by event time.
+        pub(crate) async fn list_events(pool: &Pool, ws: WorkspaceId, owner: $crate::EventOwner, limit: usize, after: Option<PageKey>) -> Result<Vec<RecordedEvent>> {
+            let (filter, id) = match owner {
+                $crate::EventOwner::User(u) => ("user_id = $2", u.0),
+                $crate::EventOwner::Account(a) => ("account_id = $2", a.0),
+                // Its accounts' events, and events sent for the organization itself.
+                $crate::EventOwner::Organization(o) => (
+                    "(organization_id = $2 OR account_id IN (SELECT id FROM accounts WHERE organization_id = $2))",
+                    o.0,
+                ),
+            };
+            let rows = match after {
+                Some(after) => {
+                    let sql = format!(
+                        "SELECT {EVENT_COLS} FROM events WHERE workspace_id = $1 AND {filter} AND (occurred_at, id) < ($3, $4) \
+                         ORDER BY occurred_at DESC, id DESC LIMIT $5"
+                    );
+                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(id).bind(after.at.0).bind(after.id).bind(limit as i64).fetch_all(pool).await?
+                }
+                None => {
+                    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE workspace_id = $1 AND {filter} ORDER BY occurred_at DESC, id DESC LIMIT $3");
+                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(id).bind(limit as i64).fetch_all(pool).await?
+                }
+            };
+            Ok(rows.iter().map(decode_event).collect::<SqlResult<_>>()?)
+        }
+
+        /// Streams every event of every workspace, oldest first, into `visit` (engine rebuild).
+        pub(crate) async fn for_each_event(pool: &Pool, visit: &mut (dyn FnMut(WorkspaceId, RecordedEvent) + Send)) -> Result<()> {
+            use futures::TryStreamExt;
+            let sql = format!("SELECT workspace_id, {EVENT_COLS} FROM events ORDER BY occurred_at, id");
+            let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(pool);
+            while let Some(r) = rows.try_next().await? {
+                visit(WorkspaceId(r.try_get("workspace_id")?), decode_event(&r)?);
+            }
+            Ok(())
         }
 
         // ---- benchmark support --------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 use steward_engine::GraphChange;
 use steward_engine::domain::{Email, ExternalId, FieldError, RecordName, TraitPatch};
-use steward_engine::ids::{AdminId, CustomFieldId};
+use steward_engine::ids::{AccountId, AdminId, CustomFieldId, OrganizationId, UserId};
 use steward_engine::time::Millis;
 
 use crate::rows::{AccountRow, AdminRow, CustomFieldRow, OrganizationRow, UserRow};
@@ -58,6 +58,8 @@ pub struct UserFields {
     pub add_accounts: Vec<RecordRef>,
     /// Accounts to remove from the current set (unlink).
     pub remove_accounts: Vec<RecordRef>,
+    /// Organizations to link directly, keeping the current links (ingestion).
+    pub add_organizations: Vec<RecordRef>,
     pub joined_at: Option<Option<Millis>>,
     pub unsubscribed: Option<bool>,
     pub missing_parent: MissingParent,
@@ -144,6 +146,88 @@ pub enum Write {
     DeleteCustomField {
         target: CustomFieldId,
     },
+    /// The messages of one ingestion request, applied together (all or nothing). Each message
+    /// is applied at most once per workspace: a message id seen before is skipped.
+    Ingest(Vec<IngestOp>),
+}
+
+/// One ingested message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngestOp {
+    /// The message's `messageId`, or a hash of its content when it has none.
+    pub message_id: String,
+    pub action: IngestAction,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum IngestAction {
+    /// An upsert of an organization, account or user (referenced parents are created).
+    Record(Write),
+    /// Removes a user from an account; a no-op when either is unknown.
+    Unlink { user: ExternalId, account: ExternalId },
+    /// An event for the log and the usage metrics.
+    Event(EventWrite),
+    /// Accepted and recorded as seen, with no effect (Segment `alias`, anonymous messages).
+    Ignore,
+}
+
+/// What kind of activity an event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A named product event (Segment/Vitally `track`): counted per name.
+    Track,
+    /// A page view (Segment `page`): user activity, not counted per name.
+    Page,
+    /// A screen view (Segment `screen`): user activity, not counted per name.
+    Screen,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Track => "track",
+            Self::Page => "page",
+            Self::Screen => "screen",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "track" => Some(Self::Track),
+            "page" => Some(Self::Page),
+            "screen" => Some(Self::Screen),
+            _ => None,
+        }
+    }
+}
+
+/// An event as ingested. Records are named by external id; missing ones are created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventWrite {
+    pub kind: EventKind,
+    pub name: String,
+    pub user: Option<ExternalId>,
+    /// The account named by the message; without one, the user's most recent account.
+    pub account: Option<ExternalId>,
+    /// The organization named by the message; without one, the account's organization.
+    pub organization: Option<ExternalId>,
+    /// When it happened (the message timestamp, else when it was received).
+    pub at: Millis,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An event stored in the log, as the engine and the API see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedEvent {
+    pub id: uuid::Uuid,
+    pub kind: EventKind,
+    pub name: String,
+    pub user: Option<UserId>,
+    pub account: Option<AccountId>,
+    pub organization: Option<OrganizationId>,
+    pub at: Millis,
+    pub received_at: Millis,
+    pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The record a write left behind.
@@ -155,6 +239,8 @@ pub enum Written {
     Admin(AdminRow),
     CustomField(CustomFieldRow),
     Deleted,
+    /// An ingestion request: how many messages were new and how many replays were skipped.
+    Ingested { applied: usize, duplicates: usize },
 }
 
 /// The result of one write that storage accepted.
@@ -166,6 +252,8 @@ pub struct Outcome {
     pub created: bool,
     /// What the engine must apply once the batch has committed.
     pub changes: Vec<GraphChange>,
+    /// Events the write stored, for the engine's usage metrics.
+    pub events: Vec<RecordedEvent>,
 }
 
 /// Why storage refused one write of a batch; the rest of the batch is unaffected.

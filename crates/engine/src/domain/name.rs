@@ -16,6 +16,9 @@ impl RecordName {
                 format!("`{field}` must not be blank"),
             ));
         }
+        if raw.contains('\0') {
+            return Err(FieldError::new(field, format!("`{field}` must not contain NUL characters")));
+        }
         if raw.chars().count() > Self::MAX_LEN {
             return Err(FieldError::new(
                 field,
@@ -53,6 +56,7 @@ mod tests {
     #[test]
     fn blank_names_are_refused() {
         assert!(RecordName::parse("name", "  ").is_err());
+        assert!(RecordName::parse("name", "a\0b").is_err());
         assert_eq!(
             RecordName::parse("name", "Acme EMEA").unwrap().as_str(),
             "Acme EMEA"

@@ -58,6 +58,7 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
         Written::Admin(row) => render::admin(row),
         Written::CustomField(row) => render::custom_field(row),
         Written::Deleted => json!({ "deleted": true }),
+        Written::Ingested { applied, duplicates } => json!({ "applied": applied, "duplicates": duplicates }),
     }
 }
 

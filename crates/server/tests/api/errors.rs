@@ -47,6 +47,11 @@ on_every_backend!(bad_input_is_a_400_naming_the_field, |app| {
         );
         assert!(err["message"].as_str().unwrap().contains(field), "{err}");
     }
+    // PostgreSQL cannot store NUL: refused on every backend, never a 500.
+    let (status, err) = app.post("/resources/users", json!({"externalId": "u", "name": "a\u{0}b"})).await;
+    assert_eq!((status, error_of(&err)), (400, ("invalid_field", Some("name"))));
+    let (status, err) = app.post("/resources/accounts", json!({"externalId": "a", "name": "a\u{0}b"})).await;
+    assert_eq!((status, error_of(&err)), (400, ("invalid_field", Some("name"))));
     let (status, err) = app
         .post(
             "/resources/users",
