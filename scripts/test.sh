@@ -10,4 +10,9 @@ if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 else
   echo "PostgreSQL is not installed: storage tests run on SQLite only (apt-get install -y postgresql)"
 fi
+# Segment's Python library (for the end-to-end ingestion test), if .ci/run or you made the
+# venv: python3 -m venv .venv && .venv/bin/pip install segment-analytics-python
+if [ -z "${STEWARD_TEST_PYTHON:-}" ] && [ -x .venv/bin/python ]; then
+  export STEWARD_TEST_PYTHON="$PWD/.venv/bin/python"
+fi
 cargo test --workspace --locked "$@"

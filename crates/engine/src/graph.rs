@@ -176,7 +176,11 @@ fn table_bytes(capacity: usize, entry: usize) -> usize {
     if capacity == 0 {
         return 0;
     }
-    let buckets = if capacity < 8 { capacity + 1 } else { (capacity * 8 / 7).next_power_of_two() };
+    let buckets = if capacity < 8 {
+        capacity + 1
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    };
     buckets * (entry + 1)
 }
 
@@ -239,16 +243,38 @@ impl Graph {
     pub fn heap_bytes(&self) -> GraphBytes {
         let slot = std::mem::size_of::<Slot>();
         let orgs = self.orgs.own_bytes()
-            + self.orgs.nodes.iter().flatten().map(|o| {
-                table_bytes(o.accounts.capacity(), slot)
-                    + table_bytes(o.direct_users.capacity(), slot)
-                    + table_bytes(o.user_paths.capacity(), 2 * slot)
-            }).sum::<usize>();
+            + self
+                .orgs
+                .nodes
+                .iter()
+                .flatten()
+                .map(|o| {
+                    table_bytes(o.accounts.capacity(), slot)
+                        + table_bytes(o.direct_users.capacity(), slot)
+                        + table_bytes(o.user_paths.capacity(), 2 * slot)
+                })
+                .sum::<usize>();
         let accounts = self.accounts.own_bytes()
-            + self.accounts.nodes.iter().flatten().map(|a| table_bytes(a.users.capacity(), slot)).sum::<usize>();
+            + self
+                .accounts
+                .nodes
+                .iter()
+                .flatten()
+                .map(|a| table_bytes(a.users.capacity(), slot))
+                .sum::<usize>();
         let users = self.users.own_bytes()
-            + self.users.nodes.iter().flatten().map(|u| (u.accounts.capacity() + u.orgs.capacity()) * slot).sum::<usize>();
-        GraphBytes { organizations: orgs, accounts, users }
+            + self
+                .users
+                .nodes
+                .iter()
+                .flatten()
+                .map(|u| (u.accounts.capacity() + u.orgs.capacity()) * slot)
+                .sum::<usize>();
+        GraphBytes {
+            organizations: orgs,
+            accounts,
+            users,
+        }
     }
 
     // ---- questions -------------------------------------------------------------------------
@@ -529,18 +555,18 @@ impl Graph {
         };
         let mut account_slots: Vec<Slot> = Vec::with_capacity(accounts.len());
         for a in accounts {
-            if let Some(s) = self.accounts.slot(a.0) {
-                if !account_slots.contains(&s) {
-                    account_slots.push(s);
-                }
+            if let Some(s) = self.accounts.slot(a.0)
+                && !account_slots.contains(&s)
+            {
+                account_slots.push(s);
             }
         }
         let mut org_slots: Vec<Slot> = Vec::with_capacity(organizations.len());
         for o in organizations {
-            if let Some(s) = self.orgs.slot(o.0) {
-                if !org_slots.contains(&s) {
-                    org_slots.push(s);
-                }
+            if let Some(s) = self.orgs.slot(o.0)
+                && !org_slots.contains(&s)
+            {
+                org_slots.push(s);
             }
         }
         self.unlink_user(slot);

@@ -41,7 +41,11 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, rate_limit_per_minute: None }
+        Self {
+            store,
+            clock,
+            rate_limit_per_minute: None,
+        }
     }
 }
 
@@ -50,13 +54,25 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let started = Instant::now();
     let mut engine = Engine::new();
     config.store.load_engine(&mut engine).await?;
+    let mut events = 0u64;
+    config
+        .store
+        .for_each_event(&mut |workspace, event| {
+            engine.record_event(workspace, &crate::usage::event_input(&event));
+            events += 1;
+        })
+        .await?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
+        events,
         "engine rebuilt from storage"
     );
     let engine = Arc::new(RwLock::new(engine));
     let writer = Writer::spawn(config.store.clone(), engine.clone(), config.clock.clone());
-    let rate_limiter = config.rate_limit_per_minute.filter(|n| *n > 0).map(|n| Arc::new(RateLimiter::new(n)));
+    let rate_limiter = config
+        .rate_limit_per_minute
+        .filter(|n| *n > 0)
+        .map(|n| Arc::new(RateLimiter::new(n)));
     Ok(AppState {
         store: config.store,
         engine,

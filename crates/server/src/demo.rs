@@ -6,7 +6,10 @@
 use serde_json::{Map, Value, json};
 use steward_engine::domain::{Email, ExternalId, RecordName, TraitPatch};
 use steward_store::rows::KeyRole;
-use steward_store::write::{AccountFields, OrganizationFields, RecordRef, UserFields, Write};
+use steward_store::write::{
+    AccountFields, EventKind, EventWrite, IngestAction, IngestOp, OrganizationFields, RecordRef,
+    UserFields, Write,
+};
 
 use crate::app::AppState;
 use crate::keys;
@@ -298,6 +301,87 @@ pub fn demo_writes() -> Vec<Write> {
     w
 }
 
+/// Three months of product events up to `now`, as ingestion messages. Most accounts are
+/// healthy; a few have gone quiet in the last weeks, so the metrics tell different stories.
+pub fn demo_events(now: steward_engine::time::Millis) -> Vec<IngestOp> {
+    const DAY: i64 = 86_400_000;
+    let mut dice = Dice(7);
+    let mut ops = Vec::new();
+    let mut users: Vec<(String, String, &'static [&'static str], u64)> = Vec::new();
+    for write in demo_writes() {
+        if let Write::UpsertUser {
+            external_id,
+            fields,
+        } = write
+        {
+            let Some(account) = fields.accounts.as_ref().and_then(|a| a.first()) else {
+                continue;
+            };
+            let account = account.0.clone();
+            let names: &'static [&'static str] = if account.starts_with("school") {
+                &[
+                    "Logged In",
+                    "Lesson Assigned",
+                    "Grade Posted",
+                    "Report Viewed",
+                ]
+            } else if account.starts_with("globex") || account.starts_with("initech") {
+                &[
+                    "Logged In",
+                    "Dashboard Viewed",
+                    "Report Exported",
+                    "Invite Sent",
+                    "Workflow Run",
+                ]
+            } else {
+                &[
+                    "Logged In",
+                    "Project Created",
+                    "Dashboard Viewed",
+                    "Invite Sent",
+                ]
+            };
+            // Accounts that went quiet: their users stop 20 to 40 days ago.
+            let quiet =
+                ["acct-103", "acct-108", "acct-115", "initech-labs"].contains(&account.as_str());
+            let stop_days_ago = if quiet { dice.range(20, 40) } else { 0 };
+            users.push((external_id.into_string(), account, names, stop_days_ago));
+        }
+    }
+    for (i, (user, account, names, stop)) in users.iter().enumerate() {
+        let busy = dice.range(10, 60);
+        for day in (*stop as i64)..90 {
+            if dice.range(0, 99) >= busy {
+                continue;
+            }
+            for n in 0..dice.range(1, 4) {
+                let at = now.0 - day * DAY - dice.range(0, 8 * 3_600_000) as i64;
+                let name = names[(dice.next() as usize) % names.len()];
+                let name = if n == 0 { "Logged In" } else { name };
+                let event = EventWrite {
+                    kind: EventKind::Track,
+                    name: name.to_owned(),
+                    user: Some(ExternalId::parse("userId", user).expect("demo id")),
+                    account: Some(ExternalId::parse("accountId", account).expect("demo id")),
+                    organization: None,
+                    at: steward_engine::time::Millis(at),
+                    properties: json!({"source": "demo"})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                };
+                // Keyed by calendar day: loading the demo again later skips the days it has.
+                let day_number = (now.0 - day * DAY).div_euclid(DAY);
+                ops.push(IngestOp {
+                    message_id: format!("demo:{i}:{day_number}:{n}"),
+                    actions: vec![IngestAction::Event(event)],
+                });
+            }
+        }
+    }
+    ops
+}
+
 /// Loads the demo workspace (idempotent) and returns a new admin key for it.
 pub async fn load(state: &AppState) -> anyhow::Result<String> {
     let now = state.clock.now();
@@ -317,6 +401,14 @@ pub async fn load(state: &AppState) -> anyhow::Result<String> {
         for result in results {
             result.map_err(|e| anyhow::anyhow!("demo write failed: {}", e.message))?;
         }
+    }
+    let events = demo_events(now);
+    for chunk in events.chunks(2_000) {
+        state
+            .writer
+            .write(ws.id, Write::Ingest(chunk.to_vec()))
+            .await
+            .map_err(|e| anyhow::anyhow!("demo events failed: {}", e.message))?;
     }
     let key = crate::auth::generate_key();
     keys::register_key(&state.store, &ws, &key, Some("demo"), KeyRole::Admin, now).await?;

@@ -57,10 +57,9 @@ pub async fn read_bytes<S: Send + Sync>(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
     {
-        if len > limit {
-            return Err(too_large(limit));
-        }
+        return Err(too_large(limit));
     }
     axum::body::to_bytes(req.into_body(), limit)
         .await
@@ -122,7 +121,11 @@ impl Body {
             Member::Null => Member::Null,
             // PostgreSQL cannot store NUL in text; refuse it on every backend alike.
             Member::Set(Value::String(s)) if s.contains('\0') => {
-                return Err(FieldError::new(field, format!("`{field}` must not contain NUL characters")).into());
+                return Err(FieldError::new(
+                    field,
+                    format!("`{field}` must not contain NUL characters"),
+                )
+                .into());
             }
             Member::Set(Value::String(s)) => Member::Set(s.clone()),
             Member::Set(_) => {

@@ -9,11 +9,13 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod ingest;
 pub mod keys;
 pub mod pagination;
 pub mod rate_limit;
 pub mod render;
 mod routes;
+pub mod usage;
 pub mod writer;
 
 pub use app::{AppState, ServerConfig, build_state, launch_with_tcp_listener, router};

@@ -20,7 +20,10 @@ struct Bucket {
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one request's token for `key_hash`, or says how long to wait.
@@ -28,8 +31,13 @@ impl RateLimiter {
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        let bucket = buckets.entry(*key_hash).or_insert(Bucket { tokens: capacity, last: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * per_second).min(capacity);
+        let bucket = buckets.entry(*key_hash).or_insert(Bucket {
+            tokens: capacity,
+            last: now,
+        });
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.last).as_secs_f64() * per_second)
+            .min(capacity);
         bucket.last = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -38,7 +46,10 @@ impl RateLimiter {
         let wait = ((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64;
         let mut error = ApiError::new(
             ErrorCode::RateLimited,
-            format!("more than {} requests a minute with this key; retry in {wait} s", self.per_minute),
+            format!(
+                "more than {} requests a minute with this key; retry in {wait} s",
+                self.per_minute
+            ),
         );
         error.retry_after_secs = Some(wait);
         Err(error)

@@ -1,16 +1,50 @@
 //! Records as JSON, in the shape of Vitally's REST API.
 
 use serde_json::{Value, json};
-use steward_engine::Graph;
+use steward_engine::ids::WorkspaceId;
+use steward_engine::metrics::{Metrics, Seen};
+use steward_engine::time::Millis;
+use steward_engine::{Engine, Graph};
 use steward_store::rows::{AccountRow, AdminRow, CustomFieldRow, OrganizationRow, UserRow};
 
-/// Derived data comes from the engine; a workspace with no records yet has no graph.
-fn with_graph<T>(graph: Option<&Graph>, f: impl FnOnce(&Graph) -> T, default: T) -> T {
-    graph.map_or(default, f)
+/// What rendering reads from the engine for one workspace, at one moment.
+pub struct View<'a> {
+    pub graph: Option<&'a Graph>,
+    pub metrics: Option<&'a Metrics>,
+    pub now: Millis,
 }
 
-pub fn organization(row: &OrganizationRow, graph: Option<&Graph>) -> Value {
+impl<'a> View<'a> {
+    pub fn of(engine: &'a Engine, workspace: WorkspaceId, now: Millis) -> Self {
+        Self {
+            graph: engine.graph(workspace),
+            metrics: engine.metrics(workspace),
+            now,
+        }
+    }
+}
+
+/// Derived data comes from the engine; a workspace with no records yet has no graph.
+fn with_graph<T>(view: &View<'_>, f: impl FnOnce(&Graph) -> T, default: T) -> T {
+    view.graph.map_or(default, f)
+}
+
+fn seen(view: &View<'_>, f: impl FnOnce(&Metrics, Option<&Graph>) -> Seen) -> Seen {
+    view.metrics.map(|m| f(m, view.graph)).unwrap_or_default()
+}
+
+fn iso(t: Option<Millis>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_iso()))
+}
+
+pub fn organization(row: &OrganizationRow, graph: &View<'_>) -> Value {
+    let seen = seen(graph, |m, g| {
+        g.map(|g| m.organization_seen(row.id, g))
+            .unwrap_or_default()
+    });
     json!({
+        "firstSeenTimestamp": iso(seen.first),
+        "lastSeenTimestamp": iso(seen.last),
         "id": row.id,
         "externalId": row.external_id,
         "name": row.name,
@@ -22,8 +56,11 @@ pub fn organization(row: &OrganizationRow, graph: Option<&Graph>) -> Value {
     })
 }
 
-pub fn account(row: &AccountRow, graph: Option<&Graph>) -> Value {
+pub fn account(row: &AccountRow, graph: &View<'_>) -> Value {
+    let seen = seen(graph, |m, _| m.account_seen(row.id));
     json!({
+        "firstSeenTimestamp": iso(seen.first),
+        "lastSeenTimestamp": iso(seen.last),
         "id": row.id,
         "externalId": row.external_id,
         "name": row.name,
@@ -35,8 +72,11 @@ pub fn account(row: &AccountRow, graph: Option<&Graph>) -> Value {
     })
 }
 
-pub fn user(row: &UserRow, graph: Option<&Graph>) -> Value {
+pub fn user(row: &UserRow, graph: &View<'_>) -> Value {
+    let seen = seen(graph, |m, _| m.user_seen(row.id));
     json!({
+        "firstKnown": iso(seen.first),
+        "lastSeenTimestamp": iso(seen.last),
         "id": row.id,
         "externalId": row.external_id,
         "name": row.name,

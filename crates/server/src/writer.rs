@@ -76,6 +76,9 @@ async fn run(
                             for change in &outcome.changes {
                                 engine.apply(*workspace, change);
                             }
+                            for event in &outcome.events {
+                                engine.record_event(*workspace, &crate::usage::event_input(event));
+                            }
                         }
                     }
                 }

@@ -7,6 +7,7 @@ mod api {
     pub mod auth;
     pub mod errors;
     pub mod helpers;
+    pub mod ingest;
     pub mod organizations;
     pub mod pagination;
     pub mod system;

@@ -141,7 +141,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Workspace(WorkspaceCommand::Create { name, storage }) => {
-            let name = steward_engine::domain::RecordName::parse("name", &name).map_err(|e| anyhow::anyhow!("workspace {e}"))?;
+            let name = steward_engine::domain::RecordName::parse("name", &name)
+                .map_err(|e| anyhow::anyhow!("workspace {e}"))?;
             let store = storage.open().await?;
             let ws = store.create_workspace(name.as_str(), clock.now()).await?;
             println!("created workspace {} ({})", ws.name, ws.id);
@@ -185,7 +186,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         steward_server::keys::bootstrap_key(&store, key, clock.now()).await?;
         tracing::info!("workspace `default` has the key from STEWARD_API_KEY");
     }
-    let state = build_state(ServerConfig { store: store.clone(), clock, rate_limit_per_minute: args.rate_limit })
+    let state = build_state(ServerConfig {
+        store: store.clone(),
+        clock,
+        rate_limit_per_minute: args.rate_limit,
+    })
     .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;

@@ -52,10 +52,10 @@ async fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server 
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     loop {
-        if let Ok(resp) = reqwest::get(format!("{base}/healthz")).await {
-            if resp.status() == 200 {
-                break;
-            }
+        if let Ok(resp) = reqwest::get(format!("{base}/healthz")).await
+            && resp.status() == 200
+        {
+            break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -348,4 +348,67 @@ async fn demo_workspace_has_the_seed_examples() {
         .count();
     assert!(standalone >= 20, "standalone accounts: {standalone}");
     let _ = &mut server;
+}
+
+/// Segment's real Python library against a running server. Needs a Python with
+/// `segment-analytics-python` in `STEWARD_TEST_PYTHON` (`.ci/run` makes one); skipped without
+/// it unless `STEWARD_REQUIRE_SEGMENT=1`.
+#[tokio::test]
+async fn segment_python_library_end_to_end() {
+    let python = match std::env::var("STEWARD_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            assert!(
+                std::env::var("STEWARD_REQUIRE_SEGMENT").as_deref() != Ok("1"),
+                "STEWARD_TEST_PYTHON is not set"
+            );
+            eprintln!("skipped: STEWARD_TEST_PYTHON is not set (see .ci/run)");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = "stw_segment_write_key";
+    let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/segment_client.py");
+    for gzip in [false, true] {
+        let mut cmd = Command::new(&python);
+        cmd.arg(script).arg(&server.base).arg(key);
+        if gzip {
+            cmd.arg("--gzip");
+        }
+        let out = cmd.output().expect("run python");
+        assert!(
+            out.status.success(),
+            "segment client failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let get = |path: &'static str| {
+        let base = server.base.clone();
+        async move { call(&base, key, reqwest::Method::GET, path, None).await }
+    };
+    let (status, user) = get("/resources/users/py-user-1").await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["name"], "Grace Hopper");
+    assert_eq!(user["email"], "grace@navy.example");
+    assert_eq!(user["traits"]["rank"], "rear admiral");
+    assert_eq!(user["joinDate"], "2024-03-01T00:00:00.000Z");
+    let (_, account) = get("/resources/accounts/py-acct-1").await;
+    assert_eq!(account["name"], "Navy Labs");
+    assert_eq!(account["traits"]["mrr"], 990);
+    assert_eq!(account["usersCount"], 1, "py-user-2 was never linked");
+    assert!(account["lastSeenTimestamp"].is_string());
+    // Sent twice (plain and gzip) with fresh message ids each time: four tracks, one account.
+    let (_, metrics) = get("/resources/accounts/py-acct-1/metrics").await;
+    assert_eq!(metrics["events"]["Compiler Run"]["total"], 4, "{metrics}");
+    let (_, events) = get("/resources/users/py-user-1/events").await;
+    let kinds: Vec<&str> = events["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "page").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "track").count(), 4);
 }

@@ -25,9 +25,29 @@ impl SyntheticData {
     pub fn generate(orgs: usize, accounts: usize, users: usize) -> Self {
         let org_ids: Vec<Uuid> = (0..orgs).map(|_| Uuid::now_v7()).collect();
         let account_ids: Vec<(Uuid, Option<Uuid>)> = (0..accounts)
-            .map(|i| (Uuid::now_v7(), if i % 10 == 9 || org_ids.is_empty() { None } else { Some(org_ids[i % org_ids.len()]) }))
+            .map(|i| {
+                (
+                    Uuid::now_v7(),
+                    if i % 10 == 9 || org_ids.is_empty() {
+                        None
+                    } else {
+                        Some(org_ids[i % org_ids.len()])
+                    },
+                )
+            })
             .collect();
-        let user_ids = (0..users).map(|i| (Uuid::now_v7(), account_ids[(i * 7919) % account_ids.len()].0)).collect();
-        Self { orgs: org_ids, accounts: account_ids, users: user_ids }
+        let user_ids = (0..users)
+            .map(|i| {
+                (
+                    Uuid::now_v7(),
+                    account_ids[(i * 7919) % account_ids.len()].0,
+                )
+            })
+            .collect();
+        Self {
+            orgs: org_ids,
+            accounts: account_ids,
+            users: user_ids,
+        }
     }
 }

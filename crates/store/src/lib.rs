@@ -229,7 +229,11 @@ impl Store {
     }
 
     /// Custom trait definitions, sorted by label (as Vitally's `/customFields`).
-    pub async fn list_custom_fields(&self, ws: WorkspaceId, model: Option<&str>) -> Result<Vec<CustomFieldRow>> {
+    pub async fn list_custom_fields(
+        &self,
+        ws: WorkspaceId,
+        model: Option<&str>,
+    ) -> Result<Vec<CustomFieldRow>> {
         // Sorted here, not by the database: PostgreSQL's order depends on the server's
         // collation, and the API must answer the same on every backend.
         let mut rows = dispatch!(self.list_custom_fields(ws, model))?;
@@ -278,12 +282,21 @@ impl Store {
 
     /// A page of a record's events, newest first; `limit` as asked (callers add one to learn
     /// whether another page follows).
-    pub async fn list_events(&self, ws: WorkspaceId, owner: EventOwner, limit: usize, after: Option<steward_engine::page::PageKey>) -> Result<Vec<write::RecordedEvent>> {
+    pub async fn list_events(
+        &self,
+        ws: WorkspaceId,
+        owner: EventOwner,
+        limit: usize,
+        after: Option<steward_engine::page::PageKey>,
+    ) -> Result<Vec<write::RecordedEvent>> {
         dispatch!(self.list_events(ws, owner, limit, after))
     }
 
     /// Every stored event, oldest first (engine rebuild).
-    pub async fn for_each_event(&self, visit: &mut (dyn FnMut(WorkspaceId, write::RecordedEvent) + Send)) -> Result<()> {
+    pub async fn for_each_event(
+        &self,
+        visit: &mut (dyn FnMut(WorkspaceId, write::RecordedEvent) + Send),
+    ) -> Result<()> {
         dispatch!(self.for_each_event(visit))
     }
 
@@ -297,12 +310,22 @@ impl Store {
     // ---- benchmarks -------------------------------------------------------------------------
 
     /// Bulk-loads synthetic data (see [`bench::SyntheticData`]); benchmarks only.
-    pub async fn bench_seed(&self, ws: WorkspaceId, data: &bench::SyntheticData, now: Millis) -> Result<()> {
+    pub async fn bench_seed(
+        &self,
+        ws: WorkspaceId,
+        data: &bench::SyntheticData,
+        now: Millis,
+    ) -> Result<()> {
         dispatch!(self.bench_seed(ws, data, now))
     }
 
     /// One single-row insert transaction: the baseline write benchmarks compare against.
-    pub async fn bench_raw_insert(&self, ws: WorkspaceId, external_id: &str, now: Millis) -> Result<()> {
+    pub async fn bench_raw_insert(
+        &self,
+        ws: WorkspaceId,
+        external_id: &str,
+        now: Millis,
+    ) -> Result<()> {
         dispatch!(self.bench_raw_insert(ws, external_id, now))
     }
 

@@ -1027,7 +1027,8 @@ macro_rules! backend_ops {
                     continue;
                 }
                 applied += 1;
-                match &op.action {
+                for action in &op.actions {
+                match action {
                     IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write).await?.changes),
                     IngestAction::Unlink { user, account } => {
                         let user = find_by_external(conn, &USERS, ws, user.as_str()).await?;
@@ -1039,6 +1040,7 @@ macro_rules! backend_ops {
                     }
                     IngestAction::Event(event) => events.push(record_event(conn, ws, now, event, &mut changes).await?),
                     IngestAction::Ignore => {}
+                }
                 }
             }
             Ok(Outcome { written: Written::Ingested { applied, duplicates }, created: false, changes, events })

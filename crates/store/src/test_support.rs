@@ -25,7 +25,9 @@ pub fn backends() -> Vec<Backend> {
     match std::env::var("STEWARD_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => out.push(Backend::Postgres),
         _ if std::env::var("STEWARD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("STEWARD_REQUIRE_POSTGRES=1 but STEWARD_TEST_POSTGRES_URL is not set; run scripts/test-postgres.sh")
+            panic!(
+                "STEWARD_REQUIRE_POSTGRES=1 but STEWARD_TEST_POSTGRES_URL is not set; run scripts/test-postgres.sh"
+            )
         }
         _ => {}
     }
@@ -37,20 +39,40 @@ pub async fn fresh(backend: Backend) -> TestStore {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let store = Store::open_sqlite_dir(dir.path()).await.expect("open sqlite");
-            TestStore { store, backend, _dir: Some(dir) }
+            let store = Store::open_sqlite_dir(dir.path())
+                .await
+                .expect("open sqlite");
+            TestStore {
+                store,
+                backend,
+                _dir: Some(dir),
+            }
         }
         Backend::Postgres => {
-            let admin_url = std::env::var("STEWARD_TEST_POSTGRES_URL").expect("STEWARD_TEST_POSTGRES_URL");
+            let admin_url =
+                std::env::var("STEWARD_TEST_POSTGRES_URL").expect("STEWARD_TEST_POSTGRES_URL");
             let name = format!("steward_test_{}", uuid::Uuid::now_v7().simple());
             {
                 use sqlx::Connection;
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to test PostgreSQL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create test database");
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to test PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
             }
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
-            let store = Store::open_url(&format!("{base}/{name}")).await.expect("open postgres");
-            TestStore { store, backend, _dir: None }
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(base, _)| base);
+            let store = Store::open_url(&format!("{base}/{name}"))
+                .await
+                .expect("open postgres");
+            TestStore {
+                store,
+                backend,
+                _dir: None,
+            }
         }
     }
 }

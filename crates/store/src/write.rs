@@ -156,7 +156,9 @@ pub enum Write {
 pub struct IngestOp {
     /// The message's `messageId`, or a hash of its content when it has none.
     pub message_id: String,
-    pub action: IngestAction,
+    /// What the message does, in order (a Segment `group` upserts the account, then links the
+    /// user to it).
+    pub actions: Vec<IngestAction>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -164,7 +166,10 @@ pub enum IngestAction {
     /// An upsert of an organization, account or user (referenced parents are created).
     Record(Write),
     /// Removes a user from an account; a no-op when either is unknown.
-    Unlink { user: ExternalId, account: ExternalId },
+    Unlink {
+        user: ExternalId,
+        account: ExternalId,
+    },
     /// An event for the log and the usage metrics.
     Event(EventWrite),
     /// Accepted and recorded as seen, with no effect (Segment `alias`, anonymous messages).
@@ -240,7 +245,10 @@ pub enum Written {
     CustomField(CustomFieldRow),
     Deleted,
     /// An ingestion request: how many messages were new and how many replays were skipped.
-    Ingested { applied: usize, duplicates: usize },
+    Ingested {
+        applied: usize,
+        duplicates: usize,
+    },
 }
 
 /// The result of one write that storage accepted.

@@ -17,7 +17,10 @@ impl RecordName {
             ));
         }
         if raw.contains('\0') {
-            return Err(FieldError::new(field, format!("`{field}` must not contain NUL characters")));
+            return Err(FieldError::new(
+                field,
+                format!("`{field}` must not contain NUL characters"),
+            ));
         }
         if raw.chars().count() > Self::MAX_LEN {
             return Err(FieldError::new(

@@ -44,6 +44,7 @@ mod day;
 mod day_set;
 mod names;
 mod read;
+mod seen;
 mod tallies;
 mod types;
 mod usage;
@@ -56,6 +57,7 @@ mod tests;
 use foldhash::HashMap;
 
 pub use names::EventNameId;
+pub use seen::Seen;
 pub use types::{
     AccountMetrics, EventInput, EventKind, EventStats, MetricsBytes, OrganizationMetrics,
     UserMetrics,

@@ -52,7 +52,7 @@ async fn list(
         .list_accounts(auth.workspace, &probe(&page))
         .await?;
     let engine = state.engine();
-    let graph = engine.graph(auth.workspace);
+    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
     Ok(Json(envelope(
         &page,
         rows,
@@ -91,7 +91,10 @@ async fn fetch(
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
     let engine = state.engine();
-    Ok(Json(render::account(&row, engine.graph(auth.workspace))))
+    Ok(Json(render::account(
+        &row,
+        &crate::render::View::of(&engine, auth.workspace, state.clock.now()),
+    )))
 }
 
 async fn update(

@@ -3,6 +3,7 @@
 mod accounts;
 mod admins;
 mod custom_fields;
+mod events;
 mod organizations;
 mod support;
 mod system;
@@ -22,10 +23,12 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(users::routes())
         .merge(admins::routes())
-        .merge(custom_fields::routes());
+        .merge(custom_fields::routes())
+        .merge(events::routes());
     Router::new()
         .nest("/resources", resources)
         .merge(system::routes())
+        .merge(crate::ingest::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

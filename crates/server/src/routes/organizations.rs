@@ -46,7 +46,7 @@ async fn list(
         .list_organizations(auth.workspace, &probe(&page))
         .await?;
     let engine = state.engine();
-    let graph = engine.graph(auth.workspace);
+    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
     Ok(Json(envelope(
         &page,
         rows,
@@ -87,7 +87,7 @@ async fn fetch(
     let engine = state.engine();
     Ok(Json(render::organization(
         &row,
-        engine.graph(auth.workspace),
+        &crate::render::View::of(&engine, auth.workspace, state.clock.now()),
     )))
 }
 
@@ -163,7 +163,7 @@ async fn accounts(
     let rows = state.store.accounts_by_ids(auth.workspace, &ids).await?;
     let key_of: HashMap<_, _> = keys.iter().map(|k| (k.id, *k)).collect();
     let engine = state.engine();
-    let graph = engine.graph(auth.workspace);
+    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
     Ok(Json(envelope(
         &page,
         rows,

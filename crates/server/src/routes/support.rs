@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use serde_json::{Value, json};
-use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
 use steward_store::write::{Write, Written};
 
@@ -50,7 +49,7 @@ impl Params {
 /// Renders what a write left behind, with derived data from the engine.
 pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Written) -> Value {
     let engine = state.engine();
-    let graph: Option<&Graph> = engine.graph(workspace);
+    let graph = &crate::render::View::of(&engine, workspace, state.clock.now());
     match written {
         Written::Organization(row) => render::organization(row, graph),
         Written::Account(row) => render::account(row, graph),
@@ -58,7 +57,10 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
         Written::Admin(row) => render::admin(row),
         Written::CustomField(row) => render::custom_field(row),
         Written::Deleted => json!({ "deleted": true }),
-        Written::Ingested { applied, duplicates } => json!({ "applied": applied, "duplicates": duplicates }),
+        Written::Ingested {
+            applied,
+            duplicates,
+        } => json!({ "applied": applied, "duplicates": duplicates }),
     }
 }
 

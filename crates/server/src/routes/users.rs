@@ -65,7 +65,7 @@ pub async fn page_of_users(
     let rows = state.store.users_by_ids(workspace, &ids).await?;
     let key_of: HashMap<_, _> = keys.iter().map(|k| (k.id, *k)).collect();
     let engine = state.engine();
-    let graph = engine.graph(workspace);
+    let graph = &crate::render::View::of(&engine, workspace, state.clock.now());
     Ok(Json(envelope(
         page,
         rows,
@@ -90,7 +90,7 @@ async fn list(
         .list_users(auth.workspace, &probe(&page))
         .await?;
     let engine = state.engine();
-    let graph = engine.graph(auth.workspace);
+    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
     Ok(Json(envelope(
         &page,
         rows,
@@ -128,7 +128,10 @@ async fn fetch(
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     let engine = state.engine();
-    Ok(Json(render::user(&row, engine.graph(auth.workspace))))
+    Ok(Json(render::user(
+        &row,
+        &crate::render::View::of(&engine, auth.workspace, state.clock.now()),
+    )))
 }
 
 async fn update(
@@ -220,7 +223,7 @@ async fn search(
         }
     };
     let engine = state.engine();
-    let graph = engine.graph(ws);
+    let graph = &crate::render::View::of(&engine, ws, state.clock.now());
     Ok(Json(
         json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() }),
     ))

@@ -143,16 +143,49 @@ async fn beyond_the_rate_limit_answers_429_with_retry_after() {
     let mut config = steward_server::ServerConfig::new(store.store.clone(), Arc::new(clock));
     config.rate_limit_per_minute = Some(5);
     let state = steward_server::build_state(config).await.unwrap();
-    let ws = steward_server::keys::find_or_create_workspace(&state.store, "acme", super::helpers::START).await.unwrap();
-    steward_server::keys::register_key(&state.store, &ws, "stw_limited", None, KeyRole::Admin, super::helpers::START).await.unwrap();
+    let ws =
+        steward_server::keys::find_or_create_workspace(&state.store, "acme", super::helpers::START)
+            .await
+            .unwrap();
+    steward_server::keys::register_key(
+        &state.store,
+        &ws,
+        "stw_limited",
+        None,
+        KeyRole::Admin,
+        super::helpers::START,
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/resources/accounts", listener.local_addr().unwrap());
-    tokio::spawn(steward_server::launch_with_tcp_listener(state, listener, std::future::pending()));
+    let url = format!(
+        "http://{}/resources/accounts",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(steward_server::launch_with_tcp_listener(
+        state,
+        listener,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     for _ in 0..5 {
-        assert_eq!(client.get(&url).bearer_auth("stw_limited").send().await.unwrap().status(), 200);
+        assert_eq!(
+            client
+                .get(&url)
+                .bearer_auth("stw_limited")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
-    let resp = client.get(&url).bearer_auth("stw_limited").send().await.unwrap();
+    let resp = client
+        .get(&url)
+        .bearer_auth("stw_limited")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 429);
     assert!(resp.headers().get("retry-after").is_some());
     let body: serde_json::Value = resp.json().await.unwrap();

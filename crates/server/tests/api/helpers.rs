@@ -26,7 +26,10 @@ pub struct TestApp {
 pub async fn spawn(backend: Backend) -> TestApp {
     let test_store = test_support::fresh(backend).await;
     let clock = FixedClock::at(START);
-    let state = build_state(ServerConfig::new(test_store.store.clone(), Arc::new(clock.clone())))
+    let state = build_state(ServerConfig::new(
+        test_store.store.clone(),
+        Arc::new(clock.clone()),
+    ))
     .await
     .expect("state");
     let ws = keys::find_or_create_workspace(&state.store, "acme", START)

@@ -122,8 +122,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // 1. Start-up.
     let rss_before = rss_bytes();
     let t = Instant::now();
-    let state = build_state(ServerConfig::new(store.clone(), Arc::new(SystemClock)))
-    .await?;
+    let state = build_state(ServerConfig::new(store.clone(), Arc::new(SystemClock))).await?;
     let startup = t.elapsed();
     let rss_after = rss_bytes();
     let bytes = {

@@ -1,0 +1,100 @@
+"""Generates the OpenAPI document: python3 scripts/gen-openapi.py > crates/server/openapi.json
+
+The server serves crates/server/openapi.json; the API tests check that it describes every route.
+"""
+import json
+err = {"$ref": "#/components/responses/Error"}
+def errors(*codes):
+    return {str(c): err for c in codes}
+def page_params():
+    return [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/from"}, {"$ref": "#/components/parameters/sortBy"}]
+idp = {"name": "id", "in": "path", "required": True, "description": "Steward's id or the record's externalId", "schema": {"type": "string"}}
+def ref(name): return {"$ref": f"#/components/schemas/{name}"}
+def ok(schema, desc="OK"): return {"200": {"description": desc, "content": {"application/json": {"schema": schema}}}}
+def body(schema): return {"required": True, "content": {"application/json": {"schema": schema}}}
+def listing(name): return {"type": "object", "properties": {"results": {"type": "array", "items": ref(name)}, "next": {"type": ["string", "null"], "description": "cursor for `from`; null on the last page"}}, "required": ["results", "next"]}
+deleted = {"type": "object", "properties": {"id": {"type": "string"}, "deleted": {"type": "boolean"}}}
+sec = [{"basic": []}, {"bearer": []}]
+paths = {}
+def resource(coll, schema, write_schema, tag, create_desc, extra_get=None, id_desc=None, delete_params=None):
+    paths[f"/resources/{coll}"] = {
+        "get": {"tags": [tag], "summary": f"List {coll}, newest first", "parameters": page_params(), "responses": {**ok(listing(schema)), **errors(400, 401)}},
+        "post": {"tags": [tag], "summary": create_desc, "requestBody": body(ref(write_schema)), "responses": {**ok(ref(schema)), **errors(400, 401, 403, 409, 413)}},
+    }
+    p = dict(idp)
+    if id_desc: p = {**idp, "description": id_desc}
+    paths[f"/resources/{coll}/{{id}}"] = {
+        "parameters": [p],
+        "get": {"tags": [tag], "summary": f"Get one", "responses": {**ok(ref(schema)), **errors(401, 404)}},
+        "put": {"tags": [tag], "summary": "Update (traits merge; a trait set to null is deleted)", "requestBody": body(ref(write_schema)), "responses": {**ok(ref(schema)), **errors(400, 401, 403, 404, 409, 413)}},
+        "patch": {"tags": [tag], "summary": "Same as PUT", "requestBody": body(ref(write_schema)), "responses": {**ok(ref(schema)), **errors(400, 401, 403, 404, 409, 413)}},
+        "delete": {"tags": [tag], "summary": "Delete", "parameters": delete_params or [], "responses": {**ok(deleted), **errors(401, 403, 404)}},
+    }
+resource("organizations", "Organization", "OrganizationWrite", "organizations", "Create, or update the organization with this externalId",
+         delete_params=[{"name": "cascade", "in": "query", "schema": {"type": "boolean"}, "description": "also delete the accounts (and their users that belong nowhere else); by default accounts are detached"}])
+resource("accounts", "Account", "AccountWrite", "accounts", "Create, or update the account with this externalId")
+resource("users", "User", "UserWrite", "users", "Create, or update the user with this externalId")
+resource("admins", "Admin", "AdminWrite", "admins", "Create a team member", id_desc="the team member's id")
+resource("customFields", "CustomField", "CustomFieldWrite", "customFields", "Define a custom trait", id_desc="the custom field's id")
+paths["/resources/customFields"]["get"] = {"tags": ["customFields"], "summary": "Custom trait definitions, a bare array sorted by label", "parameters": [{"name": "model", "in": "query", "schema": {"type": "string", "enum": ["organizations", "accounts", "users"]}}], "responses": {**ok({"type": "array", "items": ref("CustomField")}), **errors(400, 401)}}
+for parent, child, schema in [("organizations", "accounts", "Account"), ("organizations", "users", "User"), ("accounts", "users", "User")]:
+    paths[f"/resources/{parent}/{{id}}/{child}"] = {"parameters": [idp], "get": {"tags": [parent], "summary": f"The {child} of one of the {parent}" + (" (direct and through its accounts)" if (parent, child) == ("organizations", "users") else ""), "parameters": page_params(), "responses": {**ok(listing(schema)), **errors(400, 401, 404)}}}
+paths["/resources/users/search"] = {"get": {"tags": ["users"], "summary": "Find users by exactly one of email, externalId, emailSubdomain", "parameters": [
+    {"name": "email", "in": "query", "schema": {"type": "string"}}, {"name": "externalId", "in": "query", "schema": {"type": "string"}}, {"name": "emailSubdomain", "in": "query", "schema": {"type": "string"}, "description": "domain; matches it and its subdomains"}],
+    "responses": {**ok({"type": "object", "properties": {"results": {"type": "array", "items": ref("User")}}}), **errors(400, 401)}}}
+paths["/resources/admins/search"] = {"get": {"tags": ["admins"], "summary": "Find a team member by e-mail (answers the object itself)", "parameters": [{"name": "email", "in": "query", "required": True, "schema": {"type": "string"}}], "responses": {**ok(ref("Admin")), **errors(400, 401, 404)}}}
+paths["/healthz"] = {"get": {"tags": ["system"], "summary": "200 once the server is ready", "security": [], "responses": ok({"type": "object", "properties": {"status": {"type": "string"}}})}}
+paths["/openapi.json"] = {"get": {"tags": ["system"], "summary": "This document", "security": [], "responses": ok({"type": "object"})}}
+
+ts = {"type": "string", "format": "date-time", "description": "ISO-8601 UTC with milliseconds and Z"}
+traits = {"type": "object", "additionalProperties": True, "description": "custom key/values; values keep their JSON types"}
+schemas = {
+  "Error": {"type": "object", "required": ["error", "code", "message"], "properties": {
+      "error": {"type": "string", "description": "stable snake_case code", "enum": ["invalid_json", "invalid_field", "missing_field", "invalid_reference", "invalid_query", "invalid_cursor", "unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type", "rate_limited", "internal", "unavailable"]},
+      "code": {"type": "string", "description": "same as error (for Segment-spec clients)"},
+      "message": {"type": "string", "description": "human-readable, names the field at fault"},
+      "field": {"type": "string", "description": "the input field at fault, when there is one"}}},
+  "Organization": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "createdAt": ts, "updatedAt": ts, "accountsCount": {"type": "integer"}, "firstSeenTimestamp": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}, "usersCount": {"type": "integer", "description": "distinct users, direct and through accounts"}}},
+  "OrganizationWrite": {"type": "object", "required": ["externalId", "name"], "description": "externalId and name are required on POST; on PUT every member is optional and externalId cannot change", "properties": {"externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits}},
+  "Account": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "organizationId": {"type": ["string", "null"]}, "createdAt": ts, "updatedAt": ts, "usersCount": {"type": "integer"}, "firstSeenTimestamp": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}}},
+  "AccountWrite": {"type": "object", "required": ["externalId", "name"], "properties": {"externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "organizationId": {"type": ["string", "null"], "description": "the organization's id or externalId; null detaches"}, "accountOwnerId": {"type": "null", "description": "only null (removes the owner)"}}},
+  "User": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "externalId": {"type": "string"}, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]}, "avatar": {"type": ["string", "null"]}, "traits": traits, "joinDate": {"type": ["string", "null"], "format": "date-time"}, "unsubscribedFromConversations": {"type": "boolean"}, "firstKnown": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}, "accountIds": {"type": "array", "items": {"type": "string"}}, "organizationIds": {"type": "array", "items": {"type": "string"}, "description": "direct links and the organizations of the user's accounts"}, "createdAt": ts, "updatedAt": ts}},
+  "UserWrite": {"type": "object", "required": ["externalId"], "properties": {"externalId": {"type": "string"}, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]}, "avatar": {"type": ["string", "null"]}, "traits": traits, "accountIds": {"type": "array", "items": {"type": "string"}, "description": "ids or externalIds; replaces the user's accounts"}, "organizationIds": {"type": "array", "items": {"type": "string"}, "description": "direct organization links; replaces them"}, "joinDate": {"type": ["string", "null"]}, "unsubscribedFromConversations": {"type": "boolean"}}},
+  "Admin": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}, "licenseStatus": {"type": "string", "enum": ["active", "deactivated", "auto-created"]}, "createdAt": ts, "updatedAt": ts}},
+  "AdminWrite": {"type": "object", "required": ["name", "email"], "properties": {"name": {"type": "string"}, "email": {"type": "string"}, "licenseStatus": {"type": "string", "enum": ["active", "deactivated", "auto-created"]}}},
+  "CustomField": {"type": "object", "properties": {"id": {"type": "string"}, "model": {"type": "string"}, "key": {"type": "string"}, "path": {"type": "string", "description": "the trait key (same as key)"}, "label": {"type": "string"}, "type": {"type": "string"}, "description": {"type": ["string", "null"]}, "options": {"type": "array", "items": {"type": "object", "properties": {"label": {"type": "string"}, "value": {"type": "string"}}}}, "createdAt": ts, "updatedAt": ts}},
+  "CustomFieldWrite": {"type": "object", "required": ["model", "key", "type"], "properties": {"model": {"type": "string", "enum": ["organizations", "accounts", "users"]}, "key": {"type": "string"}, "label": {"type": "string"}, "type": {"type": "string", "enum": ["string", "number", "boolean", "date", "textarea", "picklist", "multiselect", "teamMember"]}, "description": {"type": ["string", "null"]}, "options": {"type": "array", "items": {"type": "object", "properties": {"label": {"type": "string"}, "value": {"type": "string"}}, "required": ["value"]}}}},
+}
+event_schema = {"type": "object", "properties": {"id": {"type": "string"}, "type": {"type": "string", "enum": ["track", "page", "screen"]}, "event": {"type": "string"}, "userId": {"type": ["string", "null"]}, "accountId": {"type": ["string", "null"]}, "organizationId": {"type": ["string", "null"]}, "timestamp": ts, "receivedAt": ts, "properties": {"type": "object"}}}
+stats = {"type": "object", "additionalProperties": {"type": "object", "properties": {"total": {"type": "integer"}, "last30Days": {"type": "integer"}, "previous30Days": {"type": "integer"}, "lastSeenAt": {"type": ["string", "null"]}}}, "description": "per event name"}
+group_metrics = {"type": "object", "properties": {"firstSeenTimestamp": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}, "activeUsersLast30Days": {"type": "integer"}, "activeUsersShareLast30Days": {"type": ["number", "null"]}, "usersCount": {"type": "integer"}, "events": stats}}
+user_metrics = {"type": "object", "properties": {"firstKnown": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}, "sessions": {"type": "integer", "description": "distinct active days"}, "events": stats}}
+for coll, m in [("users", user_metrics), ("accounts", group_metrics), ("organizations", group_metrics)]:
+    paths[f"/resources/{coll}/{{id}}/events"] = {"parameters": [idp], "get": {"tags": ["events"], "summary": "The record's events, newest first by event time" + (" (its accounts' and its own)" if coll == "organizations" else ""), "parameters": [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/from"}], "responses": {**ok({"type": "object", "properties": {"results": {"type": "array", "items": event_schema}, "next": {"type": ["string", "null"]}}}), **errors(400, 401, 404)}}}
+    paths[f"/resources/{coll}/{{id}}/metrics"] = {"parameters": [idp], "get": {"tags": ["events"], "summary": "Default usage metrics; windows are relative to now", "responses": {**ok(m), **errors(401, 404)}}}
+seg_ok = ok({"type": "object", "properties": {"success": {"type": "boolean"}}})
+seg_body = {"required": True, "description": "Segment's tracking-API format; gzip accepted (Content-Encoding: gzip); at most 500 KB a request, 32 KB a message", "content": {"application/json": {"schema": {"type": "object"}}}}
+seg_sec = [{"basic": []}, {"bearer": []}, {}]
+paths["/v1/batch"] = {"post": {"tags": ["segment"], "summary": "Segment batch: {batch: [...], writeKey?}", "security": seg_sec, "requestBody": seg_body, "responses": {**seg_ok, **errors(400, 401, 403, 413, 429)}}}
+for k in ["identify", "group", "track", "page", "screen", "alias"]:
+    paths[f"/v1/{k}"] = {"post": {"tags": ["segment"], "summary": f"One Segment {k} message", "security": seg_sec, "requestBody": seg_body, "responses": {**seg_ok, **errors(400, 401, 403, 413, 429)}}}
+an_ok = ok({"type": "object", "properties": {"message": {"type": "string", "enum": ["Success."]}}})
+for k in ["organization", "account", "user", "track", "unlink", "customobjectinstance", "batch"]:
+    desc = "A bare array of at most 100 messages, each with `type`" if k == "batch" else f"Vitally analytics `{k}` message (needs `timestamp` or `messageId`)"
+    paths[f"/analytics/v1/{k}"] = {"post": {"tags": ["analytics"], "summary": desc + (" (not supported yet: answers 400)" if k == "customobjectinstance" else ""), "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array" if k == "batch" else "object"}}}}, "responses": {**an_ok, **errors(400, 401, 403, 413, 429)}}}
+
+doc = {
+  "openapi": "3.1.0",
+  "info": {"title": "Steward API", "version": "0.1.0", "description": "Steward's REST API, wire-compatible with Vitally's `/resources` API. Authenticate with `Authorization: Basic base64(<key>:)`, `Basic <key>` or `Bearer <key>`. Every error is `{error, code, message, field?}`."},
+  "security": sec,
+  "paths": paths,
+  "components": {
+     "securitySchemes": {"basic": {"type": "http", "scheme": "basic", "description": "the API key as user name, empty password"}, "bearer": {"type": "http", "scheme": "bearer"}},
+     "parameters": {
+        "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}},
+        "from": {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "the `next` cursor of the previous page"},
+        "sortBy": {"name": "sortBy", "in": "query", "schema": {"type": "string", "enum": ["updatedAt", "createdAt"], "default": "updatedAt"}, "description": "newest first; use createdAt for complete exports while others write"}},
+     "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": ref("Error")}}}},
+     "schemas": schemas}
+}
+print(json.dumps(doc, indent=1))
