@@ -10,11 +10,13 @@
 
 pub mod bench;
 mod error;
+mod load;
 mod migrations;
 mod ops;
 mod postgres;
 pub mod rows;
 mod sqlite;
+mod sqlite_bulk;
 pub mod write;
 
 use std::path::Path;
@@ -304,7 +306,10 @@ impl Store {
 
     /// Rebuilds the customer graph of every workspace from the durable record.
     pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {
-        dispatch!(self.load_engine(engine))
+        match &self.inner {
+            Inner::Sqlite(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await,
+            Inner::Postgres(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await,
+        }
     }
 
     // ---- benchmarks -------------------------------------------------------------------------
@@ -327,6 +332,17 @@ impl Store {
         now: Millis,
     ) -> Result<()> {
         dispatch!(self.bench_raw_insert(ws, external_id, now))
+    }
+
+    /// One transaction inserting these events (id, name, time, properties JSON) with one
+    /// statement: the raw-insert baseline of the ingestion benchmark.
+    pub async fn bench_raw_events(
+        &self,
+        ws: WorkspaceId,
+        batch: &[(Uuid, String, i64, String)],
+        now: Millis,
+    ) -> Result<()> {
+        dispatch!(self.bench_raw_events(ws, batch, now))
     }
 
     // ---- writes -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ macro_rules! backend_ops {
         use steward_engine::ids::*;
         use steward_engine::page::{PageKey, PageRequest, SortBy};
         use steward_engine::time::Millis;
-        use steward_engine::{Engine, GraphChange};
+        use steward_engine::GraphChange;
         use uuid::Uuid;
 
         use $crate::error::{Result, StoreError};
@@ -377,79 +377,6 @@ macro_rules! backend_ops {
                 role: KeyRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("api key role {role:?}")))?,
                 created_at: Millis(r.try_get("created_at")?),
             }))
-        }
-
-        // ---- engine rebuild -----------------------------------------------------------------
-
-        /// Loads the customer graph of every workspace from the durable record.
-        pub(crate) async fn load_engine(pool: &Pool, engine: &mut Engine) -> Result<()> {
-            use futures::TryStreamExt;
-            let mut conn = pool.acquire().await?;
-
-            let mut rows = sqlx::query("SELECT workspace_id, id, created_at, updated_at FROM organizations").fetch(&mut *conn);
-            while let Some(r) = rows.try_next().await? {
-                engine.apply(WorkspaceId(r.try_get("workspace_id")?), &GraphChange::UpsertOrganization {
-                    id: OrganizationId(r.try_get("id")?),
-                    created_at: Millis(r.try_get("created_at")?),
-                    updated_at: Millis(r.try_get("updated_at")?),
-                });
-            }
-            drop(rows);
-
-            let mut rows = sqlx::query("SELECT workspace_id, id, organization_id, created_at, updated_at FROM accounts").fetch(&mut *conn);
-            while let Some(r) = rows.try_next().await? {
-                engine.apply(WorkspaceId(r.try_get("workspace_id")?), &GraphChange::UpsertAccount {
-                    id: AccountId(r.try_get("id")?),
-                    organization: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
-                    created_at: Millis(r.try_get("created_at")?),
-                    updated_at: Millis(r.try_get("updated_at")?),
-                });
-            }
-            drop(rows);
-
-            // Direct organization links are rare; hold them while users stream past.
-            let mut direct: std::collections::HashMap<Uuid, Vec<OrganizationId>> = Default::default();
-            let mut rows = sqlx::query("SELECT user_id, organization_id FROM organization_users ORDER BY user_id, position").fetch(&mut *conn);
-            while let Some(r) = rows.try_next().await? {
-                direct.entry(r.try_get("user_id")?).or_default().push(OrganizationId(r.try_get("organization_id")?));
-            }
-            drop(rows);
-
-            // One row per (user, account) link, grouped by user, links in the order they were made.
-            let mut rows = sqlx::query(
-                "SELECT u.workspace_id, u.id, u.created_at, u.updated_at, au.account_id \
-                 FROM users u LEFT JOIN account_users au ON au.user_id = u.id ORDER BY u.id, au.position",
-            )
-            .fetch(&mut *conn);
-            let mut current: Option<(WorkspaceId, UserId, Millis, Millis, Vec<AccountId>)> = None;
-            let flush = |engine: &mut Engine, user: (WorkspaceId, UserId, Millis, Millis, Vec<AccountId>), direct: &mut std::collections::HashMap<Uuid, Vec<OrganizationId>>| {
-                let (ws, id, created_at, updated_at, accounts) = user;
-                let organizations = direct.remove(&id.0).unwrap_or_default();
-                engine.apply(ws, &GraphChange::UpsertUser { id, accounts, organizations, created_at, updated_at });
-            };
-            while let Some(r) = rows.try_next().await? {
-                let id = UserId(r.try_get("id")?);
-                let account: Option<Uuid> = r.try_get("account_id")?;
-                match &mut current {
-                    Some(user) if user.1 == id => user.4.extend(account.map(AccountId)),
-                    _ => {
-                        if let Some(done) = current.take() {
-                            flush(engine, done, &mut direct);
-                        }
-                        current = Some((
-                            WorkspaceId(r.try_get("workspace_id")?),
-                            id,
-                            Millis(r.try_get("created_at")?),
-                            Millis(r.try_get("updated_at")?),
-                            account.map(AccountId).into_iter().collect(),
-                        ));
-                    }
-                }
-            }
-            if let Some(done) = current.take() {
-                flush(engine, done, &mut direct);
-            }
-            Ok(())
         }
 
         // ---- writes -------------------------------------------------------------------------
@@ -1257,6 +1184,19 @@ macro_rules! backend_ops {
             )
             .bind(Uuid::now_v7()).bind(ws.0).bind(external_id).bind(external_id).bind(r#"{"plan":"p1","mrr":100}"#).bind(now.0).bind(now.0)
             .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// The baseline for ingestion benchmarks: `events` rows inserted with one multi-row
+        /// statement in one transaction, as the raw cost of storing a batch.
+        pub(crate) async fn bench_raw_events(pool: &Pool, ws: WorkspaceId, batch: &[(Uuid, String, i64, String)], now: Millis) -> Result<()> {
+            let mut tx = pool.begin_with($begin).await?;
+            let rows: Vec<Vec<BenchValue>> = batch.iter().map(|(id, name, at, props)| vec![
+                BenchValue::Id(*id), BenchValue::Id(ws.0), BenchValue::Text("track".into()), BenchValue::Text(name.clone()),
+                BenchValue::Int(*at), BenchValue::Int(now.0), BenchValue::Text(props.clone()),
+            ]).collect();
+            insert_many(&mut tx, "events", "id, workspace_id, kind, name, occurred_at, received_at, properties", 7, &rows).await?;
             tx.commit().await?;
             Ok(())
         }

@@ -202,22 +202,25 @@ async fn segment_batch(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    handle(&state, &headers, body, Api::Segment, |value, received| {
-        let messages = value
-            .get("batch")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                ApiError::field(
-                    ErrorCode::MissingField,
-                    "batch",
-                    "`batch` must be an array of messages",
-                )
-            })?;
-        messages
-            .iter()
-            .enumerate()
-            .map(|(i, m)| segment::message(m, format!("batch[{i}]"), None, received))
-            .collect()
-    })
-    .await
+    handle(&state, &headers, body, Api::Segment, parse_segment_batch).await
+}
+
+/// Parses and maps a Segment batch body without applying it (the benchmark's parse-only
+/// ceiling runs exactly this).
+pub fn parse_segment_batch(value: &Value, received: Millis) -> Result<Vec<IngestOp>, ApiError> {
+    let messages = value
+        .get("batch")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            ApiError::field(
+                ErrorCode::MissingField,
+                "batch",
+                "`batch` must be an array of messages",
+            )
+        })?;
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| segment::message(m, format!("batch[{i}]"), None, received))
+        .collect()
 }

@@ -7,6 +7,7 @@
 //!    the same backend.
 
 mod http;
+mod ingest;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,9 +39,15 @@ pub struct BenchArgs {
     /// Benchmark PostgreSQL at this URL (an empty database) instead of a fresh SQLite file.
     #[arg(long)]
     database_url: Option<String>,
+    /// Which benchmarks: `foundation` (start-up, reads, upserts), `ingest`, or `all`.
+    #[arg(long, default_value = "all", value_parser = ["all", "foundation", "ingest"])]
+    suite: String,
+    /// Keep-alive connections for the ingestion benchmark.
+    #[arg(long, default_value_t = 4)]
+    ingest_clients: usize,
 }
 
-fn rss_bytes() -> usize {
+pub(crate) fn rss_bytes() -> usize {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| {
@@ -52,7 +59,7 @@ fn rss_bytes() -> usize {
 }
 
 /// A server answering every request with the same bytes: the HTTP ceiling.
-async fn ceiling(body: Vec<u8>) -> anyhow::Result<std::net::SocketAddr> {
+pub(crate) async fn ceiling(body: Vec<u8>) -> anyhow::Result<std::net::SocketAddr> {
     let body = Arc::new(body);
     let app = Router::new().fallback(get(move || {
         let body = body.clone();
@@ -90,6 +97,24 @@ fn report(name: &str, run: &http::Run, base: &http::Run) -> serde_json::Value {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.suite != "ingest" {
+        foundation(&args).await?;
+    }
+    if args.suite != "foundation" {
+        ingest::run(&args).await?;
+    }
+    Ok(())
+}
+
+async fn open_store(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Store> {
+    Ok(match &args.database_url {
+        Some(url) => Store::open_url(url).await?,
+        None => Store::open_sqlite_dir(dir).await?,
+    })
+}
+
+async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
+    let args = args.clone();
     let clock = SystemClock;
     let dir = tempfile::tempdir()?;
     let store = match &args.database_url {
@@ -279,13 +304,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// A spread of indexes that differs per client.
-fn pick(client: usize, n: usize, len: usize) -> usize {
+pub(crate) fn pick(client: usize, n: usize, len: usize) -> usize {
     let x = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (n as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     ((x ^ (x >> 31)) % len.max(1) as u64) as usize
 }
 
-fn uuid_suffix() -> String {
+pub(crate) fn uuid_suffix() -> String {
     steward_engine::ids::WorkspaceId::generate().to_string()[..8].to_owned()
 }
 

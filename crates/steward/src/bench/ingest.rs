@@ -1,0 +1,137 @@
+//! The ingestion benchmark: sustained `POST /v1/batch` (100 events a batch, keep-alive
+//! connections, durable), against two ceilings measured in the same run: an endpoint that only
+//! parses the same batches, and raw batched inserts of the same rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use serde_json::json;
+use steward_engine::{Clock, SystemClock};
+use steward_server::{ServerConfig, build_state, keys, router};
+use steward_store::bench::SyntheticData;
+use steward_store::rows::KeyRole;
+
+use super::{BenchArgs, http, open_store, pick, uuid_suffix};
+
+const BATCH: usize = 100;
+const USERS: usize = 10_000;
+const ACCOUNTS: usize = 1_000;
+
+/// One Segment batch of 100 track events with unique message ids.
+fn batch_body(client: usize, n: usize, now_iso: &str) -> String {
+    let mut messages = Vec::with_capacity(BATCH);
+    for i in 0..BATCH {
+        let user = pick(client, n * BATCH + i, USERS);
+        messages.push(json!({
+            "type": "track", "userId": format!("user-{user}"), "event": format!("Feature {}", i % 12),
+            "messageId": format!("{client}-{n}-{i}"), "timestamp": now_iso,
+            "properties": {"plan": "pro", "count": i}, "context": {"groupId": format!("acct-{}", user % ACCOUNTS)},
+        }));
+    }
+    json!({"batch": messages, "sentAt": now_iso}).to_string()
+}
+
+async fn parse_only_ceiling() -> anyhow::Result<std::net::SocketAddr> {
+    let app = Router::new().route(
+        "/v1/batch",
+        post(|body: axum::body::Bytes| async move {
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let ops = steward_server::ingest::parse_segment_batch(&value, SystemClock.now())
+                .map(|o| o.len())
+                .unwrap_or(0);
+            axum::Json(json!({"success": ops > 0}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = open_store(args, dir.path()).await?;
+    let clock = SystemClock;
+    let ws =
+        keys::find_or_create_workspace(&store, &format!("ingest-{}", uuid_suffix()), clock.now())
+            .await?;
+    let key = steward_server::auth::generate_key();
+    keys::register_key(&store, &ws, &key, None, KeyRole::Admin, clock.now()).await?;
+    store
+        .bench_seed(
+            ws.id,
+            &SyntheticData::generate(100, ACCOUNTS, USERS),
+            clock.now(),
+        )
+        .await?;
+    let state = build_state(ServerConfig::new(store.clone(), Arc::new(SystemClock))).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let duration = Duration::from_secs(args.seconds);
+    let clients = args.ingest_clients;
+    let now_iso = Arc::new(clock.now().to_iso());
+    println!(
+        "\ningestion: {} events a batch, {clients} keep-alive connections, {} s a run, on {}",
+        BATCH,
+        args.seconds,
+        store.backend()
+    );
+
+    let (k, t) = (key.clone(), now_iso.clone());
+    let steward = http::drive(addr, clients, duration, move |c, n| {
+        http::post("/v1/batch", &k, &batch_body(c, n, &t))
+    })
+    .await;
+    let parse_addr = parse_only_ceiling().await?;
+    let (k, t) = (key.clone(), now_iso.clone());
+    let parse = http::drive(parse_addr, clients, duration, move |c, n| {
+        http::post("/v1/batch", &k, &batch_body(c, n + 1_000_000, &t))
+    })
+    .await;
+
+    let raw_store = store.clone();
+    let ws_id = ws.id;
+    let raw_batches = http::drive_tasks(clients, duration, move |t, n| {
+        let store = raw_store.clone();
+        async move {
+            let at = SystemClock.now();
+            let rows: Vec<_> = (0..BATCH)
+                .map(|i| {
+                    (
+                        uuid::Uuid::now_v7(),
+                        format!("Feature {}", i % 12),
+                        at.0,
+                        format!(r#"{{"plan":"pro","count":{i},"t":{t},"n":{n}}}"#),
+                    )
+                })
+                .collect();
+            store.bench_raw_events(ws_id, &rows, at).await.is_ok()
+        }
+    })
+    .await;
+
+    let events = steward.throughput() * BATCH as f64;
+    let parse_events = parse.throughput() * BATCH as f64;
+    let raw_events = raw_batches * BATCH as f64;
+    let ceiling = parse_events.min(raw_events);
+    println!(
+        "POST /v1/batch           {events:>9.0} events/s  p50 {:>6.0} µs  p99 {:>6.0} µs{}\\n  ceilings: parse only {parse_events:>9.0} events/s | raw batched insert {raw_events:>9.0} events/s\\n  ratio to the lower ceiling {:.2} (target >= 0.5); target on SQLite >= 100000 events/s",
+        steward.percentile_us(0.5),
+        steward.percentile_us(0.99),
+        if steward.errors > 0 {
+            format!("  errors {}", steward.errors)
+        } else {
+            String::new()
+        },
+        events / ceiling,
+    );
+    println!(
+        "{}",
+        json!({"ingest": {"backend": store.backend(), "events_per_s": events, "parse_only_events_per_s": parse_events, "raw_insert_events_per_s": raw_events, "ratio": events / ceiling, "p50_us": steward.percentile_us(0.5), "p99_us": steward.percentile_us(0.99)}})
+    );
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Rebuilding the engine's customer graph from storage at start-up.
+//!
+//! One load, two row sources: PostgreSQL streams rows through sqlx; SQLite steps them on the
+//! calling thread (see `sqlite_bulk`), because sqlx's per-row hand-off would dominate a
+//! million-user start-up.
+
+use std::collections::HashMap;
+
+use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
+use steward_engine::time::Millis;
+use steward_engine::{Engine, GraphChange};
+use uuid::Uuid;
+
+use crate::error::{Result, StoreError};
+
+/// A row of a bulk query, read by column position.
+pub(crate) trait BulkRow {
+    fn uuid(&self, col: usize) -> Option<Uuid>;
+    fn i64(&self, col: usize) -> i64;
+}
+
+/// Something that runs a query and shows each row to a callback.
+pub(crate) trait BulkSource {
+    async fn for_each(
+        &mut self,
+        sql: &str,
+        visit: &mut dyn FnMut(&dyn BulkRow) -> Result<()>,
+    ) -> Result<()>;
+}
+
+fn required(row: &dyn BulkRow, col: usize) -> Result<Uuid> {
+    row.uuid(col)
+        .ok_or_else(|| StoreError::Corrupt(format!("expected a UUID in column {col}")))
+}
+
+pub(crate) async fn load_engine(source: &mut impl BulkSource, engine: &mut Engine) -> Result<()> {
+    let started = std::time::Instant::now();
+
+    // Pre-size each workspace's tables: a million users would otherwise rehash ~20 times.
+    source
+        .for_each(
+            "SELECT w.id, (SELECT COUNT(*) FROM organizations o WHERE o.workspace_id = w.id), \
+             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = w.id), \
+             (SELECT COUNT(*) FROM users u WHERE u.workspace_id = w.id) FROM workspaces w",
+            &mut |r| {
+                let ws = WorkspaceId(required(r, 0)?);
+                engine.graph_mut(ws).reserve(
+                    r.i64(1) as usize,
+                    r.i64(2) as usize,
+                    r.i64(3) as usize,
+                );
+                Ok(())
+            },
+        )
+        .await?;
+
+    source
+        .for_each(
+            "SELECT workspace_id, id, created_at, updated_at FROM organizations",
+            &mut |r| {
+                engine.apply(
+                    WorkspaceId(required(r, 0)?),
+                    &GraphChange::UpsertOrganization {
+                        id: OrganizationId(required(r, 1)?),
+                        created_at: Millis(r.i64(2)),
+                        updated_at: Millis(r.i64(3)),
+                    },
+                );
+                Ok(())
+            },
+        )
+        .await?;
+
+    source
+        .for_each(
+            "SELECT workspace_id, id, organization_id, created_at, updated_at FROM accounts",
+            &mut |r| {
+                engine.apply(
+                    WorkspaceId(required(r, 0)?),
+                    &GraphChange::UpsertAccount {
+                        id: AccountId(required(r, 1)?),
+                        organization: r.uuid(2).map(OrganizationId),
+                        created_at: Millis(r.i64(3)),
+                        updated_at: Millis(r.i64(4)),
+                    },
+                );
+                Ok(())
+            },
+        )
+        .await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "engine: organizations and accounts loaded"
+    );
+
+    // Direct organization links are rare; hold them while users stream past.
+    let mut direct: HashMap<Uuid, Vec<OrganizationId>> = HashMap::new();
+    source
+        .for_each(
+            "SELECT user_id, organization_id FROM organization_users ORDER BY user_id, position",
+            &mut |r| {
+                direct
+                    .entry(required(r, 0)?)
+                    .or_default()
+                    .push(OrganizationId(required(r, 1)?));
+                Ok(())
+            },
+        )
+        .await?;
+
+    // One row per (user, account) link, grouped by user, links in the order they were made.
+    let mut current: Option<(WorkspaceId, UserId, Millis, Millis, Vec<AccountId>)> = None;
+    let mut flush =
+        |engine: &mut Engine, user: (WorkspaceId, UserId, Millis, Millis, Vec<AccountId>)| {
+            let (ws, id, created_at, updated_at, accounts) = user;
+            let organizations = direct.remove(&id.0).unwrap_or_default();
+            engine.apply(
+                ws,
+                &GraphChange::UpsertUser {
+                    id,
+                    accounts,
+                    organizations,
+                    created_at,
+                    updated_at,
+                },
+            );
+        };
+    source
+        .for_each(
+            "SELECT u.workspace_id, u.id, u.created_at, u.updated_at, au.account_id \
+             FROM users u LEFT JOIN account_users au ON au.user_id = u.id ORDER BY u.id, au.position",
+            &mut |r| {
+                let id = UserId(required(r, 1)?);
+                let account = r.uuid(4).map(AccountId);
+                match &mut current {
+                    Some(user) if user.1 == id => user.4.extend(account),
+                    _ => {
+                        if let Some(done) = current.take() {
+                            flush(engine, done);
+                        }
+                        current = Some((WorkspaceId(required(r, 0)?), id, Millis(r.i64(2)), Millis(r.i64(3)), account.into_iter().collect()));
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    if let Some(done) = current.take() {
+        flush(engine, done);
+    }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "engine: users loaded"
+    );
+    Ok(())
+}
+
+// ---- the two sources ------------------------------------------------------------------------
+
+impl BulkRow for crate::sqlite_bulk::Row {
+    fn uuid(&self, col: usize) -> Option<Uuid> {
+        crate::sqlite_bulk::Row::uuid(self, col as i32)
+    }
+
+    fn i64(&self, col: usize) -> i64 {
+        crate::sqlite_bulk::Row::i64(self, col as i32)
+    }
+}
+
+impl BulkSource for sqlx::SqliteConnection {
+    async fn for_each(
+        &mut self,
+        sql: &str,
+        visit: &mut dyn FnMut(&dyn BulkRow) -> Result<()>,
+    ) -> Result<()> {
+        crate::sqlite_bulk::for_each_row(self, sql, |row| visit(row)).await
+    }
+}
+
+impl BulkRow for sqlx::postgres::PgRow {
+    fn uuid(&self, col: usize) -> Option<Uuid> {
+        use sqlx::Row;
+        self.try_get::<Option<Uuid>, _>(col).ok().flatten()
+    }
+
+    fn i64(&self, col: usize) -> i64 {
+        use sqlx::Row;
+        self.try_get::<i64, _>(col).unwrap_or_default()
+    }
+}
+
+impl BulkSource for sqlx::PgConnection {
+    async fn for_each(
+        &mut self,
+        sql: &str,
+        visit: &mut dyn FnMut(&dyn BulkRow) -> Result<()>,
+    ) -> Result<()> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch(&mut *self);
+        while let Some(row) = rows.try_next().await? {
+            visit(&row)?;
+        }
+        Ok(())
+    }
+}
