@@ -15,12 +15,16 @@ mod migrations;
 mod ops;
 mod postgres;
 pub mod rows;
+mod sql;
 mod sqlite;
 mod sqlite_bulk;
+mod sqlite_read;
+mod sqlite_reads;
 pub mod write;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
@@ -49,6 +53,8 @@ pub enum EventOwner {
 #[derive(Clone, Debug)]
 pub struct Store {
     inner: Inner,
+    /// The SQLite database file, for the direct read path (`sqlite_reads`).
+    sqlite_file: Option<Arc<PathBuf>>,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +96,7 @@ impl Store {
                 .await?;
             let store = Self {
                 inner: Inner::Postgres(pool),
+                sqlite_file: None,
             };
             store.migrate().await?;
             Ok(store)
@@ -104,6 +111,7 @@ impl Store {
     }
 
     async fn open_sqlite(options: SqliteConnectOptions) -> Result<Self> {
+        let file = Arc::new(options.get_filename().to_path_buf());
         // WAL lets readers run beside the writer; synchronous=FULL makes every acknowledged
         // commit survive a power cut, and group commit keeps that affordable.
         let options = options
@@ -117,8 +125,11 @@ impl Store {
             .min_connections(1)
             .connect_with(options)
             .await?;
+        // An in-memory database has no file another connection could open: sqlx path only.
+        let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
         let store = Self {
             inner: Inner::Sqlite(pool),
+            sqlite_file: (!in_memory).then_some(file),
         };
         store.migrate().await?;
         Ok(store)
@@ -183,14 +194,23 @@ impl Store {
         ws: WorkspaceId,
         r: &RecordRef,
     ) -> Result<Option<OrganizationRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::find(file, &sqlite_reads::ORGS, ws, r);
+        }
         dispatch!(self.find_organization(ws, r))
     }
 
     pub async fn find_account(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<AccountRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::find(file, &sqlite_reads::ACCOUNTS, ws, r);
+        }
         dispatch!(self.find_account(ws, r))
     }
 
     pub async fn find_user(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<UserRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::find(file, &sqlite_reads::USERS, ws, r);
+        }
         dispatch!(self.find_user(ws, r))
     }
 
@@ -211,6 +231,9 @@ impl Store {
         ws: WorkspaceId,
         page: &PageRequest,
     ) -> Result<Vec<OrganizationRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::list(file, &sqlite_reads::ORGS, ws, page);
+        }
         dispatch!(self.list_organizations(ws, page))
     }
 
@@ -219,10 +242,16 @@ impl Store {
         ws: WorkspaceId,
         page: &PageRequest,
     ) -> Result<Vec<AccountRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::list(file, &sqlite_reads::ACCOUNTS, ws, page);
+        }
         dispatch!(self.list_accounts(ws, page))
     }
 
     pub async fn list_users(&self, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<UserRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::list(file, &sqlite_reads::USERS, ws, page);
+        }
         dispatch!(self.list_users(ws, page))
     }
 
@@ -249,14 +278,23 @@ impl Store {
         ws: WorkspaceId,
         ids: &[Uuid],
     ) -> Result<Vec<OrganizationRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::by_ids(file, &sqlite_reads::ORGS, ws, ids);
+        }
         dispatch!(self.organizations_by_ids(ws, ids))
     }
 
     pub async fn accounts_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<AccountRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::by_ids(file, &sqlite_reads::ACCOUNTS, ws, ids);
+        }
         dispatch!(self.accounts_by_ids(ws, ids))
     }
 
     pub async fn users_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<UserRow>> {
+        if let Some(file) = &self.sqlite_file {
+            return sqlite_reads::by_ids(file, &sqlite_reads::USERS, ws, ids);
+        }
         dispatch!(self.users_by_ids(ws, ids))
     }
 

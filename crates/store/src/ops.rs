@@ -25,14 +25,7 @@ macro_rules! backend_ops {
         type Conn = $conn;
         type SqlResult<T> = std::result::Result<T, sqlx::Error>;
 
-        const ORG_COLS: &str = "id, external_id, name, traits, created_at, updated_at";
-        const ACCOUNT_COLS: &str =
-            "id, external_id, name, traits, organization_id, created_at, updated_at";
-        const USER_COLS: &str = "id, external_id, name, email, avatar, traits, joined_at, \
-                                 unsubscribed, created_at, updated_at";
-        const ADMIN_COLS: &str = "id, name, email, license_status, created_at, updated_at";
-        const FIELD_COLS: &str = "id, model, key, label, field_type, description, options, \
-                                  created_at, updated_at";
+        use crate::sql::{ACCOUNT_COLS, ADMIN_COLS, FIELD_COLS, ORG_COLS, USER_COLS};
 
         // ---- decoding -----------------------------------------------------------------------
 
@@ -143,13 +136,13 @@ macro_rules! backend_ops {
             Table { name: "custom_fields", cols: FIELD_COLS, decode: decode_field, has_external_id: false };
 
         async fn find_by_id<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, id: Uuid) -> SqlResult<Option<T>> {
-            let sql = format!("SELECT {} FROM {} WHERE workspace_id = $1 AND id = $2", t.cols, t.name);
+            let sql = crate::sql::find_by_id(t.name, t.cols);
             let row = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(id).fetch_optional(&mut *conn).await?;
             row.as_ref().map(t.decode).transpose()
         }
 
         async fn find_by_external<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, external_id: &str) -> SqlResult<Option<T>> {
-            let sql = format!("SELECT {} FROM {} WHERE workspace_id = $1 AND external_id = $2", t.cols, t.name);
+            let sql = crate::sql::find_by_external(t.name, t.cols);
             let row = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(external_id).fetch_optional(&mut *conn).await?;
             row.as_ref().map(t.decode).transpose()
         }
@@ -168,26 +161,15 @@ macro_rules! backend_ops {
             }
         }
 
-        async fn list_page<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, extra_where: &str, page: &PageRequest) -> SqlResult<Vec<T>> {
-            let col = match page.sort {
-                SortBy::UpdatedAt => "updated_at",
-                SortBy::CreatedAt => "created_at",
-            };
+        async fn list_page<T>(conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, page: &PageRequest) -> SqlResult<Vec<T>> {
             let limit = page.limit as i64;
             let rows = match page.after {
                 Some(after) => {
-                    let sql = format!(
-                        "SELECT {cols} FROM {table} WHERE workspace_id = $1 {extra_where} AND ({col}, id) < ($2, $3) \
-                         ORDER BY {col} DESC, id DESC LIMIT $4",
-                        cols = t.cols, table = t.name
-                    );
+                    let sql = crate::sql::list_page(t.name, t.cols, page.sort, true);
                     sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(after.at.0).bind(after.id).bind(limit).fetch_all(&mut *conn).await?
                 }
                 None => {
-                    let sql = format!(
-                        "SELECT {cols} FROM {table} WHERE workspace_id = $1 {extra_where} ORDER BY {col} DESC, id DESC LIMIT $2",
-                        cols = t.cols, table = t.name
-                    );
+                    let sql = crate::sql::list_page(t.name, t.cols, page.sort, false);
                     sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(limit).fetch_all(&mut *conn).await?
                 }
             };
@@ -199,11 +181,7 @@ macro_rules! backend_ops {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "SELECT {} FROM {} WHERE workspace_id = $1 AND id IN ({})",
-                t.cols, t.name, placeholders.join(", ")
-            );
+            let sql = crate::sql::by_ids(t.name, t.cols, ids.len());
             let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0);
             for id in ids {
                 query = query.bind(*id);
@@ -238,19 +216,19 @@ macro_rules! backend_ops {
         }
 
         pub(crate) async fn list_organizations(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<OrganizationRow>> {
-            Ok(list_page(&mut *pool.acquire().await?, &ORGS, ws, "", page).await?)
+            Ok(list_page(&mut *pool.acquire().await?, &ORGS, ws, page).await?)
         }
 
         pub(crate) async fn list_accounts(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<AccountRow>> {
-            Ok(list_page(&mut *pool.acquire().await?, &ACCOUNTS, ws, "", page).await?)
+            Ok(list_page(&mut *pool.acquire().await?, &ACCOUNTS, ws, page).await?)
         }
 
         pub(crate) async fn list_users(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<UserRow>> {
-            Ok(list_page(&mut *pool.acquire().await?, &USERS, ws, "", page).await?)
+            Ok(list_page(&mut *pool.acquire().await?, &USERS, ws, page).await?)
         }
 
         pub(crate) async fn list_admins(pool: &Pool, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<AdminRow>> {
-            Ok(list_page(&mut *pool.acquire().await?, &ADMINS, ws, "", page).await?)
+            Ok(list_page(&mut *pool.acquire().await?, &ADMINS, ws, page).await?)
         }
 
         pub(crate) async fn list_custom_fields(pool: &Pool, ws: WorkspaceId, model: Option<&str>) -> Result<Vec<CustomFieldRow>> {

@@ -119,7 +119,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let raw_events = raw_batches * BATCH as f64;
     let ceiling = parse_events.min(raw_events);
     println!(
-        "POST /v1/batch           {events:>9.0} events/s  p50 {:>6.0} µs  p99 {:>6.0} µs{}\\n  ceilings: parse only {parse_events:>9.0} events/s | raw batched insert {raw_events:>9.0} events/s\\n  ratio to the lower ceiling {:.2} (target >= 0.5); target on SQLite >= 100000 events/s",
+        "POST /v1/batch           {events:>9.0} events/s  p50 {:>6.0} µs  p99 {:>6.0} µs{}\n  ceilings: parse only {parse_events:>9.0} events/s | raw batched insert {raw_events:>9.0} events/s\n  ratio to the lower ceiling {:.2} (target >= 0.5); target on SQLite >= 100000 events/s",
         steward.percentile_us(0.5),
         steward.percentile_us(0.99),
         if steward.errors > 0 {
