@@ -918,37 +918,212 @@ macro_rules! backend_ops {
             Ok(())
         }
 
+        /// Applies one request's messages in order. Replays are recognised with one statement
+        /// for the whole request, and runs of consecutive events are stored together (a few
+        /// statements per run, not several per event); record upserts go one by one.
         async fn ingest(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp]) -> std::result::Result<Outcome, WriteError> {
+            let mut fresh = insert_new_message_ids(conn, ws, now, ops).await?;
             let mut changes = Vec::new();
             let mut events = Vec::new();
+            let mut pending: Vec<&EventWrite> = Vec::new();
             let (mut applied, mut duplicates) = (0, 0);
             for op in ops {
-                let fresh = sqlx::query("INSERT INTO messages (workspace_id, message_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(ws.0).bind(&op.message_id).bind(now.0)
-                    .execute(&mut *conn).await?
-                    .rows_affected() == 1;
-                if !fresh {
+                // A message id counts once, even when a request repeats it.
+                if !fresh.remove(&op.message_id) {
                     duplicates += 1;
                     continue;
                 }
                 applied += 1;
                 for action in &op.actions {
-                match action {
-                    IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write).await?.changes),
-                    IngestAction::Unlink { user, account } => {
-                        let user = find_by_external(conn, &USERS, ws, user.as_str()).await?;
-                        let account = find_by_external(conn, &ACCOUNTS, ws, account.as_str()).await?;
-                        if let (Some(user), Some(account)) = (user, account) {
-                            let fields = UserFields { remove_accounts: vec![RecordRef(account.id.to_string())], ..UserFields::default() };
-                            changes.extend(save_user(conn, ws, now, Some(user), None, &fields).await?.changes);
-                        }
+                    if let IngestAction::Event(event) = action {
+                        pending.push(event);
+                        continue;
                     }
-                    IngestAction::Event(event) => events.push(record_event(conn, ws, now, event, &mut changes).await?),
-                    IngestAction::Ignore => {}
-                }
+                    events.extend(record_events(conn, ws, now, &std::mem::take(&mut pending), &mut changes).await?);
+                    match action {
+                        IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write).await?.changes),
+                        IngestAction::Unlink { user, account } => {
+                            let user = find_by_external(conn, &USERS, ws, user.as_str()).await?;
+                            let account = find_by_external(conn, &ACCOUNTS, ws, account.as_str()).await?;
+                            if let (Some(user), Some(account)) = (user, account) {
+                                let fields = UserFields { remove_accounts: vec![RecordRef(account.id.to_string())], ..UserFields::default() };
+                                changes.extend(save_user(conn, ws, now, Some(user), None, &fields).await?.changes);
+                            }
+                        }
+                        IngestAction::Event(_) | IngestAction::Ignore => {}
+                    }
                 }
             }
+            events.extend(record_events(conn, ws, now, &pending, &mut changes).await?);
             Ok(Outcome { written: Written::Ingested { applied, duplicates }, created: false, changes, events })
+        }
+
+        /// Records the request's message ids; returns the ones not seen before.
+        async fn insert_new_message_ids(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp]) -> SqlResult<std::collections::HashSet<String>> {
+            let mut fresh = std::collections::HashSet::new();
+            for chunk in ops.chunks(500) {
+                let mut sql = String::from("INSERT INTO messages (workspace_id, message_id, received_at) VALUES ");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("($1, ${}, $2)", i + 3));
+                }
+                sql.push_str(" ON CONFLICT DO NOTHING RETURNING message_id");
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(now.0);
+                for op in chunk {
+                    query = query.bind(&op.message_id);
+                }
+                for row in query.fetch_all(&mut *conn).await? {
+                    fresh.insert(row.try_get::<String, _>(0)?);
+                }
+            }
+            Ok(fresh)
+        }
+
+        /// `(external id -> id)` for the given external ids of a table, in one statement.
+        async fn ids_by_external(conn: &mut Conn, table: &str, ws: WorkspaceId, external_ids: &[&str]) -> SqlResult<std::collections::HashMap<String, Uuid>> {
+            let mut out = std::collections::HashMap::new();
+            for chunk in external_ids.chunks(500) {
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!("SELECT id, external_id FROM {table} WHERE workspace_id = $1 AND external_id IN ({})", placeholders.join(", "));
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0);
+                for e in chunk {
+                    query = query.bind(*e);
+                }
+                for row in query.fetch_all(&mut *conn).await? {
+                    out.insert(row.try_get::<String, _>(1)?, row.try_get::<Uuid, _>(0)?);
+                }
+            }
+            Ok(out)
+        }
+
+        /// `(first column, second column)` rows of `sql_template` with `{ids}` replaced by one
+        /// placeholder per key.
+        async fn pairs_by_ids(conn: &mut Conn, sql_template: &str, keys: &[Uuid]) -> SqlResult<Vec<(Uuid, Option<Uuid>)>> {
+            let mut out = Vec::new();
+            for chunk in keys.chunks(500) {
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+                let sql = sql_template.replace("{ids}", &placeholders.join(", "));
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for k in chunk {
+                    query = query.bind(*k);
+                }
+                for row in query.fetch_all(&mut *conn).await? {
+                    out.push((row.try_get::<Uuid, _>(0)?, row.try_get::<Option<Uuid>, _>(1)?));
+                }
+            }
+            Ok(out)
+        }
+
+        fn distinct_ids<'e>(run: &[&'e EventWrite], pick: fn(&'e EventWrite) -> Option<&'e ExternalId>) -> Vec<&'e str> {
+            let mut v: Vec<&str> = run.iter().filter_map(|e| pick(e).map(ExternalId::as_str)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+
+        /// Resolves a run of events' records (creating the ones they name that do not exist)
+        /// and appends the events to the log, a few statements for the whole run.
+        async fn record_events(conn: &mut Conn, ws: WorkspaceId, now: Millis, run: &[&EventWrite], changes: &mut Vec<GraphChange>) -> std::result::Result<Vec<RecordedEvent>, WriteError> {
+            if run.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Users, accounts and organizations named by external id; missing ones created.
+            let mut users = ids_by_external(conn, "users", ws, &distinct_ids(run, |e| e.user.as_ref())).await?;
+            for e in run {
+                if let Some(ext) = &e.user {
+                    if !users.contains_key(ext.as_str()) {
+                        let id = ensure_user(conn, ws, now, ext, changes).await?;
+                        users.insert(ext.as_str().to_owned(), id.0);
+                    }
+                }
+            }
+            let mut accounts = ids_by_external(conn, "accounts", ws, &distinct_ids(run, |e| e.account.as_ref())).await?;
+            for e in run {
+                if let Some(ext) = &e.account {
+                    if !accounts.contains_key(ext.as_str()) {
+                        let id = ensure_account(conn, ws, now, ext, changes).await?;
+                        accounts.insert(ext.as_str().to_owned(), id.0);
+                    }
+                }
+            }
+            let mut orgs = ids_by_external(conn, "organizations", ws, &distinct_ids(run, |e| e.organization.as_ref())).await?;
+            for e in run {
+                if let Some(ext) = &e.organization {
+                    if !orgs.contains_key(ext.as_str()) {
+                        let id = ensure_organization(conn, ws, now, ext, changes).await?;
+                        orgs.insert(ext.as_str().to_owned(), id.0);
+                    }
+                }
+            }
+            // The most recently linked account of users whose events name none.
+            let mut need_recent: Vec<Uuid> = run.iter().filter(|e| e.account.is_none()).filter_map(|e| e.user.as_ref().map(|u| users[u.as_str()])).collect();
+            need_recent.sort_unstable();
+            need_recent.dedup();
+            let mut recent: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
+            for (user, account) in pairs_by_ids(conn, "SELECT user_id, account_id FROM account_users WHERE user_id IN ({ids}) ORDER BY position", &need_recent).await? {
+                if let Some(account) = account {
+                    recent.insert(user, account); // later positions overwrite: the last one wins
+                }
+            }
+            // Each event's account, then the accounts' organizations.
+            let resolved: Vec<(Option<Uuid>, Option<Uuid>)> = run
+                .iter()
+                .map(|e| {
+                    let user = e.user.as_ref().map(|u| users[u.as_str()]);
+                    let account = match &e.account {
+                        Some(ext) => Some(accounts[ext.as_str()]),
+                        None => user.and_then(|u| recent.get(&u).copied()),
+                    };
+                    (user, account)
+                })
+                .collect();
+            let mut account_ids: Vec<Uuid> = resolved.iter().filter_map(|(_, a)| *a).collect();
+            account_ids.sort_unstable();
+            account_ids.dedup();
+            let org_of: std::collections::HashMap<Uuid, Option<Uuid>> =
+                pairs_by_ids(conn, "SELECT id, organization_id FROM accounts WHERE id IN ({ids})", &account_ids).await?.into_iter().collect();
+
+            let recorded: Vec<RecordedEvent> = run
+                .iter()
+                .zip(&resolved)
+                .map(|(e, (user, account))| RecordedEvent {
+                    id: Uuid::now_v7(),
+                    kind: e.kind,
+                    name: e.name.clone(),
+                    user: user.map(UserId),
+                    account: account.map(AccountId),
+                    organization: match &e.organization {
+                        Some(ext) => Some(OrganizationId(orgs[ext.as_str()])),
+                        None => account.and_then(|a| org_of.get(&a).copied().flatten()).map(OrganizationId),
+                    },
+                    at: e.at,
+                    received_at: now,
+                    properties: e.properties.clone(),
+                })
+                .collect();
+            for chunk in recorded.chunks(300) {
+                let mut sql = String::from(
+                    "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    let b = 3 + i * 8;
+                    sql.push_str(&format!("(${b}, $1, ${}, ${}, ${}, ${}, ${}, ${}, $2, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7));
+                }
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(now.0);
+                for r in chunk {
+                    query = query
+                        .bind(r.id).bind(r.kind.as_str()).bind(&r.name)
+                        .bind(r.user.map(|u| u.0)).bind(r.account.map(|a| a.0)).bind(r.organization.map(|o| o.0))
+                        .bind(r.at.0).bind(serde_json::Value::Object(r.properties.clone()).to_string());
+                }
+                query.execute(&mut *conn).await?;
+            }
+            Ok(recorded)
         }
 
         /// Finds a record by external id, creating it (named after the id) when missing.
@@ -980,50 +1155,6 @@ macro_rules! backend_ops {
             let row = insert_organization(conn, ws, now, external_id, &OrganizationFields::default()).await?;
             changes.push(GraphChange::UpsertOrganization { id: row.id, created_at: now, updated_at: now });
             Ok(row.id)
-        }
-
-        /// Resolves an event's records (creating the ones it names that do not exist) and
-        /// appends it to the log.
-        async fn record_event(conn: &mut Conn, ws: WorkspaceId, now: Millis, event: &EventWrite, changes: &mut Vec<GraphChange>) -> std::result::Result<RecordedEvent, WriteError> {
-            let user = match &event.user {
-                Some(ext) => Some(ensure_user(conn, ws, now, ext, changes).await?),
-                None => None,
-            };
-            let account = match (&event.account, user) {
-                (Some(ext), _) => Some(ensure_account(conn, ws, now, ext, changes).await?),
-                // The account the user was most recently linked to.
-                (None, Some(user)) => sqlx::query("SELECT account_id FROM account_users WHERE user_id = $1 ORDER BY position DESC LIMIT 1")
-                    .bind(user.0).fetch_optional(&mut *conn).await?
-                    .map(|r| r.try_get("account_id").map(AccountId)).transpose()?,
-                (None, None) => None,
-            };
-            let organization = match (&event.organization, account) {
-                (Some(ext), _) => Some(ensure_organization(conn, ws, now, ext, changes).await?),
-                (None, Some(account)) => sqlx::query("SELECT organization_id FROM accounts WHERE id = $1")
-                    .bind(account.0).fetch_optional(&mut *conn).await?
-                    .map(|r| r.try_get::<Option<Uuid>, _>("organization_id")).transpose()?.flatten().map(OrganizationId),
-                (None, None) => None,
-            };
-            let recorded = RecordedEvent {
-                id: Uuid::now_v7(),
-                kind: event.kind,
-                name: event.name.clone(),
-                user,
-                account,
-                organization,
-                at: event.at,
-                received_at: now,
-                properties: event.properties.clone(),
-            };
-            sqlx::query(
-                "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(recorded.id).bind(ws.0).bind(recorded.kind.as_str()).bind(&recorded.name)
-            .bind(recorded.user.map(|u| u.0)).bind(recorded.account.map(|a| a.0)).bind(recorded.organization.map(|o| o.0))
-            .bind(recorded.at.0).bind(now.0).bind(serde_json::Value::Object(recorded.properties.clone()).to_string())
-            .execute(&mut *conn).await?;
-            Ok(recorded)
         }
 
         fn decode_event(r: &$row) -> SqlResult<RecordedEvent> {

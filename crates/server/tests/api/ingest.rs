@@ -414,3 +414,16 @@ on_every_backend!(
         );
     }
 );
+
+on_every_backend!(a_message_id_repeated_within_a_request_counts_once, |app| {
+    let track = json!({"type": "track", "userId": "u", "event": "Twice", "messageId": "same", "context": {"groupId": "a"}});
+    let (status, _) = app
+        .ingest("/v1/batch", json!({"batch": [track.clone(), track.clone(), {"type": "track", "userId": "u", "event": "Twice", "messageId": "other"}]}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.ok_get("/resources/users/u/metrics").await["events"]["Twice"]["total"],
+        2
+    );
+    assert_eq!(app.walk("/resources/accounts/a/events", 10).await.len(), 1);
+});
