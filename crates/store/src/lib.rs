@@ -119,7 +119,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Map the file rather than read it page by page (see sqlite_read.rs).
+            .pragma("mmap_size", "17179869184");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)

@@ -1016,11 +1016,40 @@ macro_rules! backend_ops {
             Ok(out)
         }
 
-        fn distinct_ids<'e>(run: &[&'e EventWrite], pick: fn(&'e EventWrite) -> Option<&'e ExternalId>) -> Vec<&'e str> {
-            let mut v: Vec<&str> = run.iter().filter_map(|e| pick(e).map(ExternalId::as_str)).collect();
+        fn distinct_ids<'e>(run: &[&'e EventWrite], pick: fn(&'e EventWrite) -> Option<&'e ExternalId>) -> Vec<&'e ExternalId> {
+            let mut v: Vec<&ExternalId> = run.iter().filter_map(|e| pick(e)).collect();
             v.sort_unstable();
             v.dedup();
             v
+        }
+
+        #[derive(Clone, Copy)]
+        enum Named {
+            User,
+            Account,
+            Organization,
+        }
+
+        /// `(external id -> id)` of the named records, creating the missing ones.
+        async fn ids_ensured(conn: &mut Conn, ws: WorkspaceId, now: Millis, named: Named, wanted: Vec<&ExternalId>, changes: &mut Vec<GraphChange>) -> std::result::Result<std::collections::HashMap<String, Uuid>, WriteError> {
+            let table = match named {
+                Named::User => "users",
+                Named::Account => "accounts",
+                Named::Organization => "organizations",
+            };
+            let names: Vec<&str> = wanted.iter().map(|e| e.as_str()).collect();
+            let mut ids = ids_by_external(conn, table, ws, &names).await?;
+            for ext in wanted {
+                if !ids.contains_key(ext.as_str()) {
+                    let id = match named {
+                        Named::User => ensure_user(conn, ws, now, ext, changes).await?.0,
+                        Named::Account => ensure_account(conn, ws, now, ext, changes).await?.0,
+                        Named::Organization => ensure_organization(conn, ws, now, ext, changes).await?.0,
+                    };
+                    ids.insert(ext.as_str().to_owned(), id);
+                }
+            }
+            Ok(ids)
         }
 
         /// Resolves a run of events' records (creating the ones they name that do not exist)
@@ -1030,33 +1059,9 @@ macro_rules! backend_ops {
                 return Ok(Vec::new());
             }
             // Users, accounts and organizations named by external id; missing ones created.
-            let mut users = ids_by_external(conn, "users", ws, &distinct_ids(run, |e| e.user.as_ref())).await?;
-            for e in run {
-                if let Some(ext) = &e.user {
-                    if !users.contains_key(ext.as_str()) {
-                        let id = ensure_user(conn, ws, now, ext, changes).await?;
-                        users.insert(ext.as_str().to_owned(), id.0);
-                    }
-                }
-            }
-            let mut accounts = ids_by_external(conn, "accounts", ws, &distinct_ids(run, |e| e.account.as_ref())).await?;
-            for e in run {
-                if let Some(ext) = &e.account {
-                    if !accounts.contains_key(ext.as_str()) {
-                        let id = ensure_account(conn, ws, now, ext, changes).await?;
-                        accounts.insert(ext.as_str().to_owned(), id.0);
-                    }
-                }
-            }
-            let mut orgs = ids_by_external(conn, "organizations", ws, &distinct_ids(run, |e| e.organization.as_ref())).await?;
-            for e in run {
-                if let Some(ext) = &e.organization {
-                    if !orgs.contains_key(ext.as_str()) {
-                        let id = ensure_organization(conn, ws, now, ext, changes).await?;
-                        orgs.insert(ext.as_str().to_owned(), id.0);
-                    }
-                }
-            }
+            let users = ids_ensured(conn, ws, now, Named::User, distinct_ids(run, |e| e.user.as_ref()), changes).await?;
+            let accounts = ids_ensured(conn, ws, now, Named::Account, distinct_ids(run, |e| e.account.as_ref()), changes).await?;
+            let orgs = ids_ensured(conn, ws, now, Named::Organization, distinct_ids(run, |e| e.organization.as_ref()), changes).await?;
             // The most recently linked account of users whose events name none.
             let mut need_recent: Vec<Uuid> = run.iter().filter(|e| e.account.is_none()).filter_map(|e| e.user.as_ref().map(|u| users[u.as_str()])).collect();
             need_recent.sort_unstable();
