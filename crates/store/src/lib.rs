@@ -339,7 +339,10 @@ impl Store {
         &self,
         visit: &mut (dyn FnMut(WorkspaceId, write::RecordedEvent) + Send),
     ) -> Result<()> {
-        dispatch!(self.for_each_event(visit))
+        match &self.inner {
+            Inner::Sqlite(pool) => load::for_each_event(&mut *pool.acquire().await?, visit).await,
+            Inner::Postgres(pool) => load::for_each_event(&mut *pool.acquire().await?, visit).await,
+        }
     }
 
     // ---- the engine -------------------------------------------------------------------------
@@ -383,6 +386,17 @@ impl Store {
         now: Millis,
     ) -> Result<()> {
         dispatch!(self.bench_raw_events(ws, batch, now))
+    }
+
+    /// Bulk-loads synthetic events (see [`bench::SyntheticData`]); benchmarks only.
+    pub async fn bench_seed_events(
+        &self,
+        ws: WorkspaceId,
+        data: &bench::SyntheticData,
+        count: usize,
+        now: Millis,
+    ) -> Result<()> {
+        dispatch!(self.bench_seed_events(ws, data, count, now))
     }
 
     // ---- writes -----------------------------------------------------------------------------

@@ -12,11 +12,13 @@ use steward_engine::{Engine, GraphChange};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
+use crate::write::{EventKind, RecordedEvent};
 
 /// A row of a bulk query, read by column position.
 pub(crate) trait BulkRow {
     fn uuid(&self, col: usize) -> Option<Uuid>;
     fn i64(&self, col: usize) -> i64;
+    fn text(&self, col: usize) -> Option<String>;
 }
 
 /// Something that runs a query and shows each row to a callback.
@@ -155,11 +157,45 @@ pub(crate) async fn load_engine(source: &mut impl BulkSource, engine: &mut Engin
     Ok(())
 }
 
+/// Every stored event, oldest first, without its properties (the engine does not need them).
+pub(crate) async fn for_each_event(
+    source: &mut impl BulkSource,
+    visit: &mut (dyn FnMut(WorkspaceId, RecordedEvent) + Send),
+) -> Result<()> {
+    source
+        .for_each(
+            "SELECT workspace_id, id, kind, name, user_id, account_id, organization_id, occurred_at, received_at FROM events ORDER BY occurred_at, id",
+            &mut |r| {
+                let kind = r.text(2).unwrap_or_default();
+                visit(
+                    WorkspaceId(required(r, 0)?),
+                    RecordedEvent {
+                        id: required(r, 1)?,
+                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+                        name: r.text(3).unwrap_or_default(),
+                        user: r.uuid(4).map(UserId),
+                        account: r.uuid(5).map(AccountId),
+                        organization: r.uuid(6).map(OrganizationId),
+                        at: Millis(r.i64(7)),
+                        received_at: Millis(r.i64(8)),
+                        properties: serde_json::Map::new(),
+                    },
+                );
+                Ok(())
+            },
+        )
+        .await
+}
+
 // ---- the two sources ------------------------------------------------------------------------
 
 impl BulkRow for crate::sqlite_bulk::Row {
     fn uuid(&self, col: usize) -> Option<Uuid> {
         crate::sqlite_bulk::Row::uuid(self, col as i32)
+    }
+
+    fn text(&self, col: usize) -> Option<String> {
+        crate::sqlite_bulk::Row::text(self, col as i32)
     }
 
     fn i64(&self, col: usize) -> i64 {
@@ -186,6 +222,11 @@ impl BulkRow for sqlx::postgres::PgRow {
     fn i64(&self, col: usize) -> i64 {
         use sqlx::Row;
         self.try_get::<i64, _>(col).unwrap_or_default()
+    }
+
+    fn text(&self, col: usize) -> Option<String> {
+        use sqlx::Row;
+        self.try_get::<Option<String>, _>(col).ok().flatten()
     }
 }
 

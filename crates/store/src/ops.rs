@@ -1206,16 +1206,6 @@ macro_rules! backend_ops {
             Ok(rows.iter().map(decode_event).collect::<SqlResult<_>>()?)
         }
 
-        /// Streams every event of every workspace, oldest first, into `visit` (engine rebuild).
-        pub(crate) async fn for_each_event(pool: &Pool, visit: &mut (dyn FnMut(WorkspaceId, RecordedEvent) + Send)) -> Result<()> {
-            use futures::TryStreamExt;
-            let sql = format!("SELECT workspace_id, {EVENT_COLS} FROM events ORDER BY occurred_at, id");
-            let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(pool);
-            while let Some(r) = rows.try_next().await? {
-                visit(WorkspaceId(r.try_get("workspace_id")?), decode_event(&r)?);
-            }
-            Ok(())
-        }
 
         // ---- benchmark support --------------------------------------------------------------
 
@@ -1312,6 +1302,33 @@ macro_rules! backend_ops {
             ]).collect();
             insert_many(&mut tx, "events", "id, workspace_id, kind, name, occurred_at, received_at, properties", 7, &rows).await?;
             tx.commit().await?;
+            Ok(())
+        }
+
+        /// Bulk-loads `count` track events for the synthetic users (each in its account),
+        /// spread over the 90 days before `now`; benchmarks only.
+        pub(crate) async fn bench_seed_events(pool: &Pool, ws: WorkspaceId, data: &$crate::bench::SyntheticData, count: usize, now: Millis) -> Result<()> {
+            const DAY: i64 = 86_400_000;
+            let org_of: std::collections::HashMap<Uuid, Option<Uuid>> = data.accounts.iter().copied().collect();
+            let mut done = 0;
+            while done < count {
+                let n = (count - done).min(200_000);
+                let mut tx = pool.begin_with($begin).await?;
+                let rows: Vec<Vec<BenchValue>> = (done..done + n)
+                    .map(|i| {
+                        let (user, account) = data.users[(i * 7919) % data.users.len()];
+                        let at = now.0 - ((i as i64 * 104_729) % (90 * DAY));
+                        vec![
+                            BenchValue::Id(Uuid::now_v7()), BenchValue::Id(ws.0), BenchValue::Text("track".into()),
+                            BenchValue::Text(format!("Feature {}", i % 20)), BenchValue::Id(user), BenchValue::Id(account),
+                            BenchValue::OptId(org_of.get(&account).copied().flatten()), BenchValue::Int(at), BenchValue::Int(at), BenchValue::Text("{}".into()),
+                        ]
+                    })
+                    .collect();
+                insert_many(&mut tx, "events", "id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties", 10, &rows).await?;
+                tx.commit().await?;
+                done += n;
+            }
             Ok(())
         }
 

@@ -26,6 +26,22 @@ impl Row {
         unsafe { ffi::sqlite3_column_int64(self.stmt, col) }
     }
 
+    /// Text (NULL as `None`).
+    pub(crate) fn text(&self, col: i32) -> Option<String> {
+        // SAFETY: as above; the text pointer is valid until the next step and copied out.
+        unsafe {
+            if ffi::sqlite3_column_type(self.stmt, col) == ffi::SQLITE_NULL {
+                return None;
+            }
+            let data = ffi::sqlite3_column_text(self.stmt, col);
+            let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
+            if data.is_null() {
+                return Some(String::new());
+            }
+            Some(String::from_utf8_lossy(std::slice::from_raw_parts(data, len)).into_owned())
+        }
+    }
+
     /// A UUID stored as a 16-byte blob; `None` for NULL (or anything that is not 16 bytes).
     pub(crate) fn uuid(&self, col: i32) -> Option<Uuid> {
         // SAFETY: as above; the blob pointer is valid until the next step, and we copy it out

@@ -8,6 +8,7 @@
 
 mod http;
 mod ingest;
+mod metrics;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,8 +41,11 @@ pub struct BenchArgs {
     #[arg(long)]
     database_url: Option<String>,
     /// Which benchmarks: `foundation` (start-up, reads, upserts), `ingest`, or `all`.
-    #[arg(long, default_value = "all", value_parser = ["all", "foundation", "ingest"])]
+    #[arg(long, default_value = "all", value_parser = ["all", "foundation", "ingest", "metrics"])]
     suite: String,
+    /// Events loaded for the metrics rebuild benchmark.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: usize,
     /// Keep-alive connections for the ingestion benchmark.
     #[arg(long, default_value_t = 4)]
     ingest_clients: usize,
@@ -99,11 +103,14 @@ fn report(name: &str, run: &http::Run, base: &http::Run) -> serde_json::Value {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.suite != "ingest" {
+    if args.suite == "all" || args.suite == "foundation" {
         foundation(&args).await?;
     }
-    if args.suite != "foundation" {
+    if args.suite == "all" || args.suite == "ingest" {
         ingest::run(&args).await?;
+    }
+    if args.suite == "all" || args.suite == "metrics" {
+        metrics::run(&args).await?;
     }
     Ok(())
 }
