@@ -334,7 +334,7 @@ impl Store {
         dispatch!(self.list_events(ws, owner, limit, after))
     }
 
-    /// Every stored event, oldest first (engine rebuild).
+    /// Every stored event, in storage order (engine rebuild).
     pub async fn for_each_event(
         &self,
         visit: &mut (dyn FnMut(WorkspaceId, write::RecordedEvent) + Send),
