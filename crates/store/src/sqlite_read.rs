@@ -137,7 +137,7 @@ impl Reader {
                 self.db,
                 c_sql.as_ptr(),
                 -1,
-                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                ffi::SQLITE_PREPARE_PERSISTENT,
                 &mut stmt,
                 ptr::null_mut(),
             )
@@ -160,10 +160,11 @@ impl Reader {
         mut decode: impl FnMut(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         let stmt = self.statement(sql)?;
-        let cached = self.statements.get(sql).is_some();
+        let cached = self.statements.contains_key(sql);
         // SAFETY: `stmt` belongs to `db`; texts are bound with SQLITE_TRANSIENT (copied by
         // SQLite); the statement is reset (ending its read transaction) on every path.
-        let result = unsafe {
+
+        unsafe {
             let mut bound = Ok(());
             for (i, b) in binds.iter().enumerate() {
                 let n = i as i32 + 1;
@@ -206,8 +207,7 @@ impl Reader {
                 ffi::sqlite3_finalize(stmt);
             }
             result.map(|()| out)
-        };
-        result
+        }
     }
 }
 
