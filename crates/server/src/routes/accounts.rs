@@ -4,25 +4,79 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
-use steward_store::rows::Listed;
 use steward_store::write::{AccountFields, RecordRef, Write};
 
+use std::future::Future;
+
+use steward_engine::ids::WorkspaceId;
+use steward_engine::page::PageRequest;
+use steward_store::rows::AccountRow;
+use steward_store::{Store, StoreError};
+
+use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::{page_request, probe};
 use crate::render;
+use crate::render::View;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/accounts", get(list).post(upsert))
+        .route("/accounts", get(records::list::<Accounts>).post(upsert))
         .route(
             "/accounts/{id}",
-            get(fetch).put(update).patch(update).delete(remove),
+            get(records::fetch::<Accounts>)
+                .put(records::update::<Accounts>)
+                .patch(records::update::<Accounts>)
+                .delete(records::remove::<Accounts>),
         )
         .route("/accounts/{id}/users", get(users))
+}
+
+pub struct Accounts;
+
+impl RecordKind for Accounts {
+    type Row = AccountRow;
+    const WHAT: &'static str = "account";
+
+    fn find(
+        store: &Store,
+        ws: WorkspaceId,
+        r: RecordRef,
+    ) -> impl Future<Output = Result<Option<AccountRow>, StoreError>> + Send {
+        async move { store.find_account(ws, &r).await }
+    }
+
+    fn list(
+        store: &Store,
+        ws: WorkspaceId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Vec<AccountRow>, StoreError>> + Send {
+        async move { store.list_accounts(ws, &page).await }
+    }
+
+    fn render(row: &AccountRow, view: &View<'_>) -> Value {
+        render::account(row, view)
+    }
+
+    fn external_id(row: &AccountRow) -> &str {
+        &row.external_id
+    }
+
+    fn update(target: RecordRef, body: &Body) -> ApiResult<Write> {
+        Ok(Write::UpdateAccount {
+            target,
+            fields: fields(body)?,
+        })
+    }
+
+    /// Deletes the account and its users that belong to no other account.
+    fn delete(target: RecordRef, _params: &Params) -> ApiResult<Write> {
+        Ok(Write::DeleteAccount { target })
+    }
 }
 
 fn fields(body: &Body) -> ApiResult<AccountFields> {
@@ -41,26 +95,6 @@ fn fields(body: &Body) -> ApiResult<AccountFields> {
     })
 }
 
-async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    Params(query): Params,
-) -> ApiResult<Json<Value>> {
-    let page = page_request(&query)?;
-    let rows = state
-        .store
-        .list_accounts(auth.workspace, &probe(&page))
-        .await?;
-    let engine = state.engine();
-    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        |r| render::account(r, graph),
-    )))
-}
-
 async fn upsert(
     State(state): State<AppState>,
     auth: Auth,
@@ -75,68 +109,6 @@ async fn upsert(
         Write::UpsertAccount {
             external_id,
             fields,
-        },
-    )
-    .await
-}
-
-async fn fetch(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = state
-        .store
-        .find_account(auth.workspace, &RecordRef(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
-    let engine = state.engine();
-    Ok(Json(render::account(
-        &row,
-        &crate::render::View::of(&engine, auth.workspace, state.clock.now()),
-    )))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
-    let fields = fields(&body)?;
-    if body.0.contains_key("externalId") {
-        let current = state
-            .store
-            .find_account(auth.workspace, &RecordRef(id.clone()))
-            .await?;
-        support::refuse_changed_external_id(
-            &body,
-            current.as_ref().map(|r| r.external_id.as_str()),
-        )?;
-    }
-    support::write(
-        &state,
-        &auth,
-        Write::UpdateAccount {
-            target: RecordRef(id),
-            fields,
-        },
-    )
-    .await
-}
-
-/// Deletes the account and its users that belong to no other account.
-async fn remove(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    support::delete(
-        &state,
-        &auth,
-        &id,
-        Write::DeleteAccount {
-            target: RecordRef(id.clone()),
         },
     )
     .await

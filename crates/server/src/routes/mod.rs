@@ -5,6 +5,7 @@ mod admins;
 mod custom_fields;
 mod events;
 mod organizations;
+mod records;
 mod support;
 mod system;
 mod users;

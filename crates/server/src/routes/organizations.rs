@@ -8,6 +8,14 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{OrganizationFields, RecordRef, Write};
 
+use std::future::Future;
+
+use steward_engine::ids::WorkspaceId;
+use steward_engine::page::PageRequest;
+use steward_store::rows::OrganizationRow;
+use steward_store::{Store, StoreError};
+
+use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -15,17 +23,71 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, JsonObject};
 use crate::pagination::{envelope, page_request, probe};
 use crate::render;
+use crate::render::View;
 use steward_store::rows::Listed;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/organizations", get(list).post(upsert))
+        .route(
+            "/organizations",
+            get(records::list::<Organizations>).post(upsert),
+        )
         .route(
             "/organizations/{id}",
-            get(fetch).put(update).patch(update).delete(remove),
+            get(records::fetch::<Organizations>)
+                .put(records::update::<Organizations>)
+                .patch(records::update::<Organizations>)
+                .delete(records::remove::<Organizations>),
         )
         .route("/organizations/{id}/accounts", get(accounts))
         .route("/organizations/{id}/users", get(users))
+}
+
+pub struct Organizations;
+
+impl RecordKind for Organizations {
+    type Row = OrganizationRow;
+    const WHAT: &'static str = "organization";
+
+    fn find(
+        store: &Store,
+        ws: WorkspaceId,
+        r: RecordRef,
+    ) -> impl Future<Output = Result<Option<OrganizationRow>, StoreError>> + Send {
+        async move { store.find_organization(ws, &r).await }
+    }
+
+    fn list(
+        store: &Store,
+        ws: WorkspaceId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Vec<OrganizationRow>, StoreError>> + Send {
+        async move { store.list_organizations(ws, &page).await }
+    }
+
+    fn render(row: &OrganizationRow, view: &View<'_>) -> Value {
+        render::organization(row, view)
+    }
+
+    fn external_id(row: &OrganizationRow) -> &str {
+        &row.external_id
+    }
+
+    fn update(target: RecordRef, body: &Body) -> ApiResult<Write> {
+        Ok(Write::UpdateOrganization {
+            target,
+            fields: fields(body)?,
+        })
+    }
+
+    /// Detaches the organization's accounts, or with `?cascade=true` deletes them too (and
+    /// their users that belong nowhere else).
+    fn delete(target: RecordRef, params: &Params) -> ApiResult<Write> {
+        Ok(Write::DeleteOrganization {
+            target,
+            cascade: params.flag("cascade")?,
+        })
+    }
 }
 
 fn fields(body: &Body) -> ApiResult<OrganizationFields> {
@@ -33,26 +95,6 @@ fn fields(body: &Body) -> ApiResult<OrganizationFields> {
         name: body.optional_name("name")?,
         traits: body.traits("traits")?,
     })
-}
-
-async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    Params(query): Params,
-) -> ApiResult<Json<Value>> {
-    let page = page_request(&query)?;
-    let rows = state
-        .store
-        .list_organizations(auth.workspace, &probe(&page))
-        .await?;
-    let engine = state.engine();
-    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        |r| render::organization(r, graph),
-    )))
 }
 
 async fn upsert(
@@ -69,72 +111,6 @@ async fn upsert(
         Write::UpsertOrganization {
             external_id,
             fields,
-        },
-    )
-    .await
-}
-
-async fn fetch(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = state
-        .store
-        .find_organization(auth.workspace, &RecordRef(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let engine = state.engine();
-    Ok(Json(render::organization(
-        &row,
-        &crate::render::View::of(&engine, auth.workspace, state.clock.now()),
-    )))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
-    let fields = fields(&body)?;
-    if body.0.contains_key("externalId") {
-        let current = state
-            .store
-            .find_organization(auth.workspace, &RecordRef(id.clone()))
-            .await?;
-        support::refuse_changed_external_id(
-            &body,
-            current.as_ref().map(|r| r.external_id.as_str()),
-        )?;
-    }
-    support::write(
-        &state,
-        &auth,
-        Write::UpdateOrganization {
-            target: RecordRef(id),
-            fields,
-        },
-    )
-    .await
-}
-
-/// Detaches the organization's accounts, or with `?cascade=true` deletes them too (and their
-/// users that belong nowhere else).
-async fn remove(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    params: Params,
-) -> ApiResult<Json<Value>> {
-    let cascade = params.flag("cascade")?;
-    support::delete(
-        &state,
-        &auth,
-        &id,
-        Write::DeleteOrganization {
-            target: RecordRef(id.clone()),
-            cascade,
         },
     )
     .await

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -12,22 +12,73 @@ use steward_engine::page::{PageKey, PageRequest};
 use steward_store::rows::{Listed, UserRow};
 use steward_store::write::{RecordRef, UserFields, Write};
 
+use std::future::Future;
+
+use steward_store::{Store, StoreError};
+
+use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::envelope;
 use crate::render;
+use crate::render::View;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/users", get(list).post(upsert))
+        .route("/users", get(records::list::<Users>).post(upsert))
         .route("/users/search", get(search))
         .route(
             "/users/{id}",
-            get(fetch).put(update).patch(update).delete(remove),
+            get(records::fetch::<Users>)
+                .put(records::update::<Users>)
+                .patch(records::update::<Users>)
+                .delete(records::remove::<Users>),
         )
+}
+
+pub struct Users;
+
+impl RecordKind for Users {
+    type Row = UserRow;
+    const WHAT: &'static str = "user";
+
+    fn find(
+        store: &Store,
+        ws: WorkspaceId,
+        r: RecordRef,
+    ) -> impl Future<Output = Result<Option<UserRow>, StoreError>> + Send {
+        async move { store.find_user(ws, &r).await }
+    }
+
+    fn list(
+        store: &Store,
+        ws: WorkspaceId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Vec<UserRow>, StoreError>> + Send {
+        async move { store.list_users(ws, &page).await }
+    }
+
+    fn render(row: &UserRow, view: &View<'_>) -> Value {
+        render::user(row, view)
+    }
+
+    fn external_id(row: &UserRow) -> &str {
+        &row.external_id
+    }
+
+    fn update(target: RecordRef, body: &Body) -> ApiResult<Write> {
+        Ok(Write::UpdateUser {
+            target,
+            fields: fields(body)?,
+        })
+    }
+
+    fn delete(target: RecordRef, _params: &Params) -> ApiResult<Write> {
+        Ok(Write::DeleteUser { target })
+    }
 }
 
 fn fields(body: &Body) -> ApiResult<UserFields> {
@@ -79,26 +130,6 @@ pub async fn page_of_users(
     )))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    Params(query): Params,
-) -> ApiResult<Json<Value>> {
-    let page = page_request(&query)?;
-    let rows = state
-        .store
-        .list_users(auth.workspace, &probe(&page))
-        .await?;
-    let engine = state.engine();
-    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        |r| render::user(r, graph),
-    )))
-}
-
 async fn upsert(
     State(state): State<AppState>,
     auth: Auth,
@@ -112,67 +143,6 @@ async fn upsert(
         Write::UpsertUser {
             external_id,
             fields,
-        },
-    )
-    .await
-}
-
-async fn fetch(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = state
-        .store
-        .find_user(auth.workspace, &RecordRef(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let engine = state.engine();
-    Ok(Json(render::user(
-        &row,
-        &crate::render::View::of(&engine, auth.workspace, state.clock.now()),
-    )))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
-    let fields = fields(&body)?;
-    if body.0.contains_key("externalId") {
-        let current = state
-            .store
-            .find_user(auth.workspace, &RecordRef(id.clone()))
-            .await?;
-        support::refuse_changed_external_id(
-            &body,
-            current.as_ref().map(|r| r.external_id.as_str()),
-        )?;
-    }
-    support::write(
-        &state,
-        &auth,
-        Write::UpdateUser {
-            target: RecordRef(id),
-            fields,
-        },
-    )
-    .await
-}
-
-async fn remove(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    support::delete(
-        &state,
-        &auth,
-        &id,
-        Write::DeleteUser {
-            target: RecordRef(id.clone()),
         },
     )
     .await
