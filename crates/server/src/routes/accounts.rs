@@ -6,8 +6,6 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{AccountFields, RecordRef, Write};
 
-use std::future::Future;
-
 use steward_engine::ids::WorkspaceId;
 use steward_engine::page::PageRequest;
 use steward_store::rows::AccountRow;
@@ -42,20 +40,20 @@ impl RecordKind for Accounts {
     type Row = AccountRow;
     const WHAT: &'static str = "account";
 
-    fn find(
+    async fn find(
         store: &Store,
         ws: WorkspaceId,
         r: RecordRef,
-    ) -> impl Future<Output = Result<Option<AccountRow>, StoreError>> + Send {
-        async move { store.find_account(ws, &r).await }
+    ) -> Result<Option<AccountRow>, StoreError> {
+        store.find_account(ws, &r).await
     }
 
-    fn list(
+    async fn list(
         store: &Store,
         ws: WorkspaceId,
         page: PageRequest,
-    ) -> impl Future<Output = Result<Vec<AccountRow>, StoreError>> + Send {
-        async move { store.list_accounts(ws, &page).await }
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        store.list_accounts(ws, &page).await
     }
 
     fn render(row: &AccountRow, view: &View<'_>) -> Value {

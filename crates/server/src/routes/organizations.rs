@@ -8,8 +8,6 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{OrganizationFields, RecordRef, Write};
 
-use std::future::Future;
-
 use steward_engine::ids::WorkspaceId;
 use steward_engine::page::PageRequest;
 use steward_store::rows::OrganizationRow;
@@ -49,20 +47,20 @@ impl RecordKind for Organizations {
     type Row = OrganizationRow;
     const WHAT: &'static str = "organization";
 
-    fn find(
+    async fn find(
         store: &Store,
         ws: WorkspaceId,
         r: RecordRef,
-    ) -> impl Future<Output = Result<Option<OrganizationRow>, StoreError>> + Send {
-        async move { store.find_organization(ws, &r).await }
+    ) -> Result<Option<OrganizationRow>, StoreError> {
+        store.find_organization(ws, &r).await
     }
 
-    fn list(
+    async fn list(
         store: &Store,
         ws: WorkspaceId,
         page: PageRequest,
-    ) -> impl Future<Output = Result<Vec<OrganizationRow>, StoreError>> + Send {
-        async move { store.list_organizations(ws, &page).await }
+    ) -> Result<Vec<OrganizationRow>, StoreError> {
+        store.list_organizations(ws, &page).await
     }
 
     fn render(row: &OrganizationRow, view: &View<'_>) -> Value {

@@ -12,8 +12,6 @@ use steward_engine::page::{PageKey, PageRequest};
 use steward_store::rows::{Listed, UserRow};
 use steward_store::write::{RecordRef, UserFields, Write};
 
-use std::future::Future;
-
 use steward_store::{Store, StoreError};
 
 use super::records::{self, RecordKind};
@@ -45,20 +43,20 @@ impl RecordKind for Users {
     type Row = UserRow;
     const WHAT: &'static str = "user";
 
-    fn find(
+    async fn find(
         store: &Store,
         ws: WorkspaceId,
         r: RecordRef,
-    ) -> impl Future<Output = Result<Option<UserRow>, StoreError>> + Send {
-        async move { store.find_user(ws, &r).await }
+    ) -> Result<Option<UserRow>, StoreError> {
+        store.find_user(ws, &r).await
     }
 
-    fn list(
+    async fn list(
         store: &Store,
         ws: WorkspaceId,
         page: PageRequest,
-    ) -> impl Future<Output = Result<Vec<UserRow>, StoreError>> + Send {
-        async move { store.list_users(ws, &page).await }
+    ) -> Result<Vec<UserRow>, StoreError> {
+        store.list_users(ws, &page).await
     }
 
     fn render(row: &UserRow, view: &View<'_>) -> Value {
