@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod render;
 mod routes;
+pub mod trait_types;
 pub mod usage;
 pub mod writer;
 

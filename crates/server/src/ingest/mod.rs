@@ -82,15 +82,18 @@ async fn read(
     Ok((auth, value))
 }
 
-async fn apply(state: &AppState, auth: &Auth, ops: Vec<IngestOp>) -> Result<(), ApiError> {
+async fn apply(
+    state: &AppState,
+    auth: &Auth,
+    ops: Vec<IngestOp>,
+    list: &str,
+) -> Result<(), ApiError> {
     if ops.is_empty() {
         return Ok(());
     }
-    state
-        .writer
-        .write(auth.workspace, Write::Ingest(ops))
-        .await
-        .map(|_| ())
+    let write = Write::Ingest(ops);
+    crate::trait_types::check(state, auth.workspace, &write, list).await?;
+    state.writer.write(auth.workspace, write).await.map(|_| ())
 }
 
 fn now(state: &AppState) -> Millis {
@@ -115,7 +118,16 @@ async fn handle(
     let result = async {
         let (auth, value) = read(state, headers, body).await?;
         let ops = map(&value, now(state))?;
-        apply(state, &auth, ops).await
+        apply(
+            state,
+            &auth,
+            ops,
+            match api {
+                Api::Segment => "batch",
+                Api::Analytics => "",
+            },
+        )
+        .await
     }
     .await;
     match (result, api) {

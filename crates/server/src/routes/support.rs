@@ -67,6 +67,7 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
 /// Sends a write through the single writer and renders the result.
 pub async fn write(state: &AppState, auth: &Auth, write: Write) -> ApiResult<Json<Value>> {
     auth.require_write()?;
+    crate::trait_types::check(state, auth.workspace, &write, "").await?;
     let outcome = state.writer.write(auth.workspace, write).await?;
     Ok(Json(render_written(
         state,

@@ -105,3 +105,100 @@ on_every_backend!(custom_fields_are_a_bare_array_sorted_by_label, |app| {
     let (status, err) = app.get("/resources/customFields?model=planets").await;
     assert_eq!((status, error_of(&err).1), (400, Some("model")));
 });
+
+on_every_backend!(trait_values_are_checked_against_their_definitions, |app| {
+    for (key, ty, options) in [
+        ("seats", "number", json!(null)),
+        (
+            "tier",
+            "picklist",
+            json!([{"value": "gold"}, {"value": "silver"}]),
+        ),
+        ("renewal", "date", json!(null)),
+        (
+            "tags",
+            "multiselect",
+            json!([{"value": "a"}, {"value": "b"}]),
+        ),
+        ("vip", "boolean", json!(null)),
+    ] {
+        app.ok_post(
+            "/resources/customFields",
+            json!({"model": "accounts", "key": key, "label": key, "type": ty, "options": options}),
+        )
+        .await;
+    }
+    let bad = [
+        (json!({"seats": "ten"}), "traits.seats"),
+        (json!({"tier": "bronze"}), "traits.tier"),
+        (json!({"renewal": "next spring"}), "traits.renewal"),
+        (json!({"tags": ["a", "z"]}), "traits.tags"),
+        (json!({"vip": "yes"}), "traits.vip"),
+    ];
+    for (traits, field) in bad {
+        let (status, err) = app
+            .post(
+                "/resources/accounts",
+                json!({"externalId": "a", "name": "A", "traits": traits}),
+            )
+            .await;
+        assert_eq!(
+            (status, error_of(&err)),
+            (400, ("invalid_field", Some(field))),
+            "{traits}"
+        );
+    }
+    assert_eq!(
+        app.get("/resources/accounts/a").await.0,
+        404,
+        "nothing written"
+    );
+    let ok = json!({"seats": 10, "tier": "gold", "renewal": "2027-01-01", "tags": ["a", "b"], "vip": true, "free": {"any": "thing"}});
+    assert_eq!(
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "a", "name": "A", "traits": ok})
+        )
+        .await["traits"]["seats"],
+        10
+    );
+    let (status, err) = app
+        .put(
+            "/resources/accounts/a",
+            json!({"traits": {"seats": "many"}}),
+        )
+        .await;
+    assert_eq!((status, error_of(&err).1), (400, Some("traits.seats")));
+    assert_eq!(
+        app.put("/resources/accounts/a", json!({"traits": {"seats": null}}))
+            .await
+            .0,
+        200,
+        "null deletes, always allowed"
+    );
+    // Users' traits are another model: the account definition does not apply to them.
+    assert_eq!(
+        app.post(
+            "/resources/users",
+            json!({"externalId": "u", "traits": {"seats": "ten"}})
+        )
+        .await
+        .0,
+        200
+    );
+    // Ingestion is checked too, naming the message.
+    let (status, err) = app
+        .send(
+            reqwest::Method::POST,
+            "/v1/batch",
+            Some(json!({"batch": [
+                {"type": "group", "groupId": "a", "traits": {"name": "A"}, "messageId": "g0"},
+                {"type": "group", "groupId": "a", "traits": {"seats": "lots"}, "messageId": "g1"}
+            ]})),
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&err).1),
+        (400, Some("batch[1].traits.seats"))
+    );
+});
