@@ -56,6 +56,14 @@ impl RecordKind for Accounts {
         store.list_accounts(ws, &page).await
     }
 
+    async fn by_ids(
+        store: &Store,
+        ws: WorkspaceId,
+        ids: Vec<uuid::Uuid>,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        store.accounts_by_ids(ws, &ids).await
+    }
+
     fn render(row: &AccountRow, view: &View<'_>) -> Value {
         render::account(row, view)
     }
@@ -119,11 +127,7 @@ async fn users(
     Params(query): Params,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let account = state
-        .store
-        .find_account(auth.workspace, &RecordRef(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
+    let account = records::find_or_404::<Accounts>(&state, auth.workspace, id).await?;
     let keys = {
         let engine = state.engine();
         engine
@@ -131,5 +135,5 @@ async fn users(
             .map(|g| g.account_users_page(account.id, &probe(&page)))
             .unwrap_or_default()
     };
-    super::users::page_of_users(&state, auth.workspace, &page, keys).await
+    records::page_of::<super::users::Users>(&state, auth.workspace, &page, keys).await
 }

@@ -1,7 +1,5 @@
 //! `/resources/organizations`
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,12 +15,11 @@ use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Body, JsonObject};
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::{page_request, probe};
 use crate::render;
 use crate::render::View;
-use steward_store::rows::Listed;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,6 +58,14 @@ impl RecordKind for Organizations {
         page: PageRequest,
     ) -> Result<Vec<OrganizationRow>, StoreError> {
         store.list_organizations(ws, &page).await
+    }
+
+    async fn by_ids(
+        store: &Store,
+        ws: WorkspaceId,
+        ids: Vec<uuid::Uuid>,
+    ) -> Result<Vec<OrganizationRow>, StoreError> {
+        store.organizations_by_ids(ws, &ids).await
     }
 
     fn render(row: &OrganizationRow, view: &View<'_>) -> Value {
@@ -121,11 +126,7 @@ async fn accounts(
     Params(query): Params,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let org = state
-        .store
-        .find_organization(auth.workspace, &RecordRef(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let org = records::find_or_404::<Organizations>(&state, auth.workspace, id).await?;
     let keys = {
         let engine = state.engine();
         engine
@@ -133,22 +134,7 @@ async fn accounts(
             .map(|g| g.organization_accounts_page(org.id, &probe(&page)))
             .unwrap_or_default()
     };
-    let ids: Vec<_> = keys.iter().map(|k| k.id).collect();
-    let rows = state.store.accounts_by_ids(auth.workspace, &ids).await?;
-    let key_of: HashMap<_, _> = keys.iter().map(|k| (k.id, *k)).collect();
-    let engine = state.engine();
-    let graph = &crate::render::View::of(&engine, auth.workspace, state.clock.now());
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| {
-            key_of
-                .get(&r.id.0)
-                .copied()
-                .unwrap_or_else(|| r.page_key(page.sort))
-        },
-        |r| render::account(r, graph),
-    )))
+    records::page_of::<super::accounts::Accounts>(&state, auth.workspace, &page, keys).await
 }
 
 async fn users(
@@ -158,11 +144,7 @@ async fn users(
     Params(query): Params,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&query)?;
-    let org = state
-        .store
-        .find_organization(auth.workspace, &RecordRef(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let org = records::find_or_404::<Organizations>(&state, auth.workspace, id).await?;
     let keys = {
         let engine = state.engine();
         engine
@@ -170,5 +152,5 @@ async fn users(
             .map(|g| g.organization_users_page(org.id, &probe(&page)))
             .unwrap_or_default()
     };
-    super::users::page_of_users(&state, auth.workspace, &page, keys).await
+    records::page_of::<super::users::Users>(&state, auth.workspace, &page, keys).await
 }

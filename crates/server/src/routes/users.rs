@@ -1,15 +1,13 @@
 //! `/resources/users`
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use steward_engine::domain::Email;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::page::{PageKey, PageRequest};
-use steward_store::rows::{Listed, UserRow};
+use steward_engine::page::PageRequest;
+use steward_store::rows::UserRow;
 use steward_store::write::{RecordRef, UserFields, Write};
 
 use steward_store::{Store, StoreError};
@@ -20,7 +18,6 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
-use crate::pagination::envelope;
 use crate::render;
 use crate::render::View;
 
@@ -57,6 +54,14 @@ impl RecordKind for Users {
         page: PageRequest,
     ) -> Result<Vec<UserRow>, StoreError> {
         store.list_users(ws, &page).await
+    }
+
+    async fn by_ids(
+        store: &Store,
+        ws: WorkspaceId,
+        ids: Vec<uuid::Uuid>,
+    ) -> Result<Vec<UserRow>, StoreError> {
+        store.users_by_ids(ws, &ids).await
     }
 
     fn render(row: &UserRow, view: &View<'_>) -> Value {
@@ -101,31 +106,6 @@ fn fields(body: &Body) -> ApiResult<UserFields> {
         unsubscribed: body.bool("unsubscribedFromConversations")?,
         ..UserFields::default()
     })
-}
-
-/// Renders a page of users whose keys (in list order) came from the engine.
-pub async fn page_of_users(
-    state: &AppState,
-    workspace: WorkspaceId,
-    page: &PageRequest,
-    keys: Vec<PageKey>,
-) -> ApiResult<Json<Value>> {
-    let ids: Vec<_> = keys.iter().map(|k| k.id).collect();
-    let rows = state.store.users_by_ids(workspace, &ids).await?;
-    let key_of: HashMap<_, _> = keys.iter().map(|k| (k.id, *k)).collect();
-    let engine = state.engine();
-    let graph = &crate::render::View::of(&engine, workspace, state.clock.now());
-    Ok(Json(envelope(
-        page,
-        rows,
-        |r| {
-            key_of
-                .get(&r.id.0)
-                .copied()
-                .unwrap_or_else(|| r.page_key(page.sort))
-        },
-        |r| render::user(r, graph),
-    )))
 }
 
 async fn upsert(
