@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::KeyCache;
 use crate::rate_limit::RateLimiter;
+use crate::trait_types::Definitions;
 use crate::writer::Writer;
 
 /// Everything a handler can reach. Cheap to clone.
@@ -22,6 +23,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub clock: Arc<dyn Clock>,
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Custom field definitions, for checking trait types without a query.
+    pub definitions: Arc<Definitions>,
 }
 
 impl AppState {
@@ -68,7 +71,13 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         "engine rebuilt from storage"
     );
     let engine = Arc::new(RwLock::new(engine));
-    let writer = Writer::spawn(config.store.clone(), engine.clone(), config.clock.clone());
+    let definitions = Arc::new(Definitions::default());
+    let writer = Writer::spawn(
+        config.store.clone(),
+        engine.clone(),
+        config.clock.clone(),
+        definitions.clone(),
+    );
     let rate_limiter = config
         .rate_limit_per_minute
         .filter(|n| *n > 0)
@@ -80,6 +89,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         keys: Arc::new(KeyCache::default()),
         clock: config.clock,
         rate_limiter,
+        definitions,
     })
 }
 

@@ -8,9 +8,66 @@ use steward_engine::ids::WorkspaceId;
 use steward_store::rows::CustomFieldRow;
 use steward_store::write::{IngestAction, Write};
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use steward_store::Store;
+
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::parse_instant;
+
+/// The custom field definitions of each workspace, kept in memory so that checking a write
+/// costs no query. The writer forgets a workspace's entry whenever one of its definitions
+/// changes; a generation counter keeps a load that raced with such a change from caching the
+/// old definitions.
+#[derive(Default)]
+pub struct Definitions {
+    by_workspace: RwLock<HashMap<WorkspaceId, Arc<Vec<CustomFieldRow>>>>,
+    generation: AtomicU64,
+}
+
+impl Definitions {
+    pub async fn get(
+        &self,
+        store: &Store,
+        workspace: WorkspaceId,
+    ) -> ApiResult<Arc<Vec<CustomFieldRow>>> {
+        if let Some(found) = self
+            .by_workspace
+            .read()
+            .expect("definitions lock")
+            .get(&workspace)
+        {
+            return Ok(found.clone());
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let loaded = Arc::new(store.list_custom_fields(workspace, None).await?);
+        let mut cache = self.by_workspace.write().expect("definitions lock");
+        if self.generation.load(Ordering::SeqCst) == generation {
+            cache.insert(workspace, loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Called by the writer after a definition of `workspace` was created, changed or deleted.
+    pub fn forget(&self, workspace: WorkspaceId) {
+        let mut cache = self.by_workspace.write().expect("definitions lock");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        cache.remove(&workspace);
+    }
+}
+
+/// Whether a write changes custom field definitions.
+pub fn changes_definitions(write: &Write) -> bool {
+    matches!(
+        write,
+        Write::CreateCustomField { .. }
+            | Write::UpdateCustomField { .. }
+            | Write::DeleteCustomField { .. }
+    )
+}
 
 /// The model and traits a write sets, if it sets any.
 fn traits_of(write: &Write) -> Option<(&'static str, &TraitPatch)> {
@@ -62,7 +119,7 @@ pub async fn check(
     if sets.iter().all(|(_, _, t)| t.is_empty()) {
         return Ok(());
     }
-    let definitions = state.store.list_custom_fields(workspace, None).await?;
+    let definitions = state.definitions.get(&state.store, workspace).await?;
     for (prefix, model, traits) in sets {
         for (key, value) in traits.entries() {
             if let Some(def) = definitions

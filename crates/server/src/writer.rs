@@ -15,6 +15,7 @@ use steward_store::write::{Outcome, Write};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::trait_types::Definitions;
 
 const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
@@ -32,9 +33,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn spawn(store: Store, engine: Arc<RwLock<Engine>>, clock: Arc<dyn Clock>) -> Self {
+    pub fn spawn(
+        store: Store,
+        engine: Arc<RwLock<Engine>>,
+        clock: Arc<dyn Clock>,
+        definitions: Arc<Definitions>,
+    ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, engine, clock, queue));
+        tokio::spawn(run(store, engine, clock, definitions, queue));
         Self { jobs }
     }
 
@@ -59,6 +65,7 @@ async fn run(
     store: Store,
     engine: Arc<RwLock<Engine>>,
     clock: Arc<dyn Clock>,
+    definitions: Arc<Definitions>,
     mut queue: mpsc::Receiver<Job>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -80,6 +87,11 @@ async fn run(
                                 engine.record_event(*workspace, &crate::usage::event_input(event));
                             }
                         }
+                    }
+                }
+                for ((workspace, write), result) in batch.iter().zip(&results) {
+                    if result.is_ok() && crate::trait_types::changes_definitions(write) {
+                        definitions.forget(*workspace);
                     }
                 }
                 for (reply, result) in replies.into_iter().zip(results) {

@@ -107,6 +107,17 @@ on_every_backend!(custom_fields_are_a_bare_array_sorted_by_label, |app| {
 });
 
 on_every_backend!(trait_values_are_checked_against_their_definitions, |app| {
+    // Free-form before any definition (this also fills the definitions cache, which each
+    // definition written below must clear).
+    assert_eq!(
+        app.post(
+            "/resources/accounts",
+            json!({"externalId": "pre", "name": "P", "traits": {"seats": "early"}})
+        )
+        .await
+        .0,
+        200
+    );
     for (key, ty, options) in [
         ("seats", "number", json!(null)),
         (
@@ -200,5 +211,32 @@ on_every_backend!(trait_values_are_checked_against_their_definitions, |app| {
     assert_eq!(
         (status, error_of(&err).1),
         (400, Some("batch[1].traits.seats"))
+    );
+    // A deleted definition no longer types its trait.
+    let seats = app
+        .ok_get("/resources/customFields?model=accounts")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "seats")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.delete(&format!("/resources/customFields/{seats}"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.put(
+            "/resources/accounts/a",
+            json!({"traits": {"seats": "many"}})
+        )
+        .await
+        .0,
+        200
     );
 });
