@@ -13,6 +13,7 @@ mod error;
 mod load;
 mod migrations;
 mod ops;
+mod pg_write;
 mod postgres;
 pub mod rows;
 mod sql;
@@ -20,6 +21,7 @@ mod sqlite;
 mod sqlite_bulk;
 mod sqlite_read;
 mod sqlite_reads;
+mod sqlite_write;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -377,15 +379,14 @@ impl Store {
         dispatch!(self.bench_raw_insert(ws, external_id, now))
     }
 
-    /// One transaction inserting these events (id, name, time, properties JSON) with one
-    /// statement: the raw-insert baseline of the ingestion benchmark.
+    /// One transaction appending these events the way ingestion does, without anything else
+    /// ingestion does: the raw-insert baseline of the ingestion benchmark.
     pub async fn bench_raw_events(
         &self,
         ws: WorkspaceId,
-        batch: &[(Uuid, String, i64, String)],
-        now: Millis,
+        events: &[write::RecordedEvent],
     ) -> Result<()> {
-        dispatch!(self.bench_raw_events(ws, batch, now))
+        dispatch!(self.bench_raw_events(ws, events))
     }
 
     /// Bulk-loads synthetic events (see [`bench::SyntheticData`]); benchmarks only.

@@ -7,7 +7,7 @@
 //! backends from drifting; the conformance suite checks the rest.
 
 macro_rules! backend_ops {
-    (db: $db:ty, row: $row:ty, conn: $conn:ty, begin: $begin:literal) => {
+    (db: $db:ty, row: $row:ty, conn: $conn:ty, begin: $begin:literal, bulk: $bulk:ident) => {
         use sqlx::{AssertSqlSafe, Row as _};
         use steward_engine::domain::{merge_traits, ExternalId, FieldError, TraitPatch, Traits};
         use steward_engine::ids::*;
@@ -20,6 +20,8 @@ macro_rules! backend_ops {
         use $crate::rows::*;
         use $crate::write::*;
         use $crate::bench::BenchValue;
+        // Ingestion's row-at-a-time statements, per backend (sqlite_write.rs / pg_write.rs).
+        use $crate::$bulk as bulk;
 
         pub(crate) type Pool = sqlx::Pool<$db>;
         type Conn = $conn;
@@ -960,60 +962,8 @@ macro_rules! backend_ops {
 
         /// Records the request's message ids; returns the ones not seen before.
         async fn insert_new_message_ids(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp]) -> SqlResult<std::collections::HashSet<String>> {
-            let mut fresh = std::collections::HashSet::new();
-            for chunk in ops.chunks(500) {
-                let mut sql = String::from("INSERT INTO messages (workspace_id, message_id, received_at) VALUES ");
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("($1, ${}, $2)", i + 3));
-                }
-                sql.push_str(" ON CONFLICT DO NOTHING RETURNING message_id");
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(now.0);
-                for op in chunk {
-                    query = query.bind(&op.message_id);
-                }
-                for row in query.fetch_all(&mut *conn).await? {
-                    fresh.insert(row.try_get::<String, _>(0)?);
-                }
-            }
-            Ok(fresh)
-        }
-
-        /// `(external id -> id)` for the given external ids of a table, in one statement.
-        async fn ids_by_external(conn: &mut Conn, table: &str, ws: WorkspaceId, external_ids: &[&str]) -> SqlResult<std::collections::HashMap<String, Uuid>> {
-            let mut out = std::collections::HashMap::new();
-            for chunk in external_ids.chunks(500) {
-                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!("SELECT id, external_id FROM {table} WHERE workspace_id = $1 AND external_id IN ({})", placeholders.join(", "));
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0);
-                for e in chunk {
-                    query = query.bind(*e);
-                }
-                for row in query.fetch_all(&mut *conn).await? {
-                    out.insert(row.try_get::<String, _>(1)?, row.try_get::<Uuid, _>(0)?);
-                }
-            }
-            Ok(out)
-        }
-
-        /// `(first column, second column)` rows of `sql_template` with `{ids}` replaced by one
-        /// placeholder per key.
-        async fn pairs_by_ids(conn: &mut Conn, sql_template: &str, keys: &[Uuid]) -> SqlResult<Vec<(Uuid, Option<Uuid>)>> {
-            let mut out = Vec::new();
-            for chunk in keys.chunks(500) {
-                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
-                let sql = sql_template.replace("{ids}", &placeholders.join(", "));
-                let mut query = sqlx::query(AssertSqlSafe(sql));
-                for k in chunk {
-                    query = query.bind(*k);
-                }
-                for row in query.fetch_all(&mut *conn).await? {
-                    out.push((row.try_get::<Uuid, _>(0)?, row.try_get::<Option<Uuid>, _>(1)?));
-                }
-            }
-            Ok(out)
+            let ids: Vec<&str> = ops.iter().map(|op| op.message_id.as_str()).collect();
+            bulk::fresh_message_ids(conn, ws, now, &ids).await
         }
 
         fn distinct_ids<'e>(run: &[&'e EventWrite], pick: fn(&'e EventWrite) -> Option<&'e ExternalId>) -> Vec<&'e ExternalId> {
@@ -1038,7 +988,7 @@ macro_rules! backend_ops {
                 Named::Organization => "organizations",
             };
             let names: Vec<&str> = wanted.iter().map(|e| e.as_str()).collect();
-            let mut ids = ids_by_external(conn, table, ws, &names).await?;
+            let mut ids = bulk::ids_by_external(conn, table, ws, &names).await?;
             for ext in wanted {
                 if !ids.contains_key(ext.as_str()) {
                     let id = match named {
@@ -1066,12 +1016,7 @@ macro_rules! backend_ops {
             let mut need_recent: Vec<Uuid> = run.iter().filter(|e| e.account.is_none()).filter_map(|e| e.user.as_ref().map(|u| users[u.as_str()])).collect();
             need_recent.sort_unstable();
             need_recent.dedup();
-            let mut recent: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
-            for (user, account) in pairs_by_ids(conn, "SELECT user_id, account_id FROM account_users WHERE user_id IN ({ids}) ORDER BY position", &need_recent).await? {
-                if let Some(account) = account {
-                    recent.insert(user, account); // later positions overwrite: the last one wins
-                }
-            }
+            let recent = bulk::latest_accounts(conn, &need_recent).await?;
             // Each event's account, then the accounts' organizations.
             let resolved: Vec<(Option<Uuid>, Option<Uuid>)> = run
                 .iter()
@@ -1087,8 +1032,7 @@ macro_rules! backend_ops {
             let mut account_ids: Vec<Uuid> = resolved.iter().filter_map(|(_, a)| *a).collect();
             account_ids.sort_unstable();
             account_ids.dedup();
-            let org_of: std::collections::HashMap<Uuid, Option<Uuid>> =
-                pairs_by_ids(conn, "SELECT id, organization_id FROM accounts WHERE id IN ({ids})", &account_ids).await?.into_iter().collect();
+            let org_of = bulk::organizations_of(conn, &account_ids).await?;
 
             let recorded: Vec<RecordedEvent> = run
                 .iter()
@@ -1108,26 +1052,7 @@ macro_rules! backend_ops {
                     properties: e.properties.clone(),
                 })
                 .collect();
-            for chunk in recorded.chunks(300) {
-                let mut sql = String::from(
-                    "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    let b = 3 + i * 8;
-                    sql.push_str(&format!("(${b}, $1, ${}, ${}, ${}, ${}, ${}, ${}, $2, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7));
-                }
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(now.0);
-                for r in chunk {
-                    query = query
-                        .bind(r.id).bind(r.kind.as_str()).bind(&r.name)
-                        .bind(r.user.map(|u| u.0)).bind(r.account.map(|a| a.0)).bind(r.organization.map(|o| o.0))
-                        .bind(r.at.0).bind(serde_json::Value::Object(r.properties.clone()).to_string());
-                }
-                query.execute(&mut *conn).await?;
-            }
+            bulk::insert_events(conn, ws, &recorded).await?;
             Ok(recorded)
         }
 
@@ -1294,13 +1219,9 @@ macro_rules! backend_ops {
 
         /// The baseline for ingestion benchmarks: `events` rows inserted with one multi-row
         /// statement in one transaction, as the raw cost of storing a batch.
-        pub(crate) async fn bench_raw_events(pool: &Pool, ws: WorkspaceId, batch: &[(Uuid, String, i64, String)], now: Millis) -> Result<()> {
+        pub(crate) async fn bench_raw_events(pool: &Pool, ws: WorkspaceId, events: &[RecordedEvent]) -> Result<()> {
             let mut tx = pool.begin_with($begin).await?;
-            let rows: Vec<Vec<BenchValue>> = batch.iter().map(|(id, name, at, props)| vec![
-                BenchValue::Id(*id), BenchValue::Id(ws.0), BenchValue::Text("track".into()), BenchValue::Text(name.clone()),
-                BenchValue::Int(*at), BenchValue::Int(now.0), BenchValue::Text(props.clone()),
-            ]).collect();
-            insert_many(&mut tx, "events", "id, workspace_id, kind, name, occurred_at, received_at, properties", 7, &rows).await?;
+            bulk::insert_events(&mut tx, ws, events).await?;
             tx.commit().await?;
             Ok(())
         }

@@ -4,5 +4,6 @@ crate::ops::backend_ops!(
     db: sqlx::Postgres,
     row: sqlx::postgres::PgRow,
     conn: sqlx::PgConnection,
-    begin: "BEGIN"
+    begin: "BEGIN",
+    bulk: pg_write
 );

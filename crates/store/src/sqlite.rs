@@ -6,5 +6,6 @@ crate::ops::backend_ops!(
     db: sqlx::Sqlite,
     row: sqlx::sqlite::SqliteRow,
     conn: sqlx::SqliteConnection,
-    begin: "BEGIN IMMEDIATE"
+    begin: "BEGIN IMMEDIATE",
+    bulk: sqlite_write
 );

@@ -21,6 +21,11 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// The row view of `stmt`; valid to read while `stmt` is positioned on a row.
+    pub(crate) fn new(stmt: *mut ffi::sqlite3_stmt) -> Self {
+        Self { stmt }
+    }
+
     pub(crate) fn i64(&self, col: i32) -> i64 {
         // SAFETY: `stmt` is a live statement positioned on a row (see `for_each_row`).
         unsafe { ffi::sqlite3_column_int64(self.stmt, col) }

@@ -8,10 +8,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use serde_json::json;
+use steward_engine::ids::{AccountId, OrganizationId, UserId};
 use steward_engine::{Clock, SystemClock};
 use steward_server::{ServerConfig, build_state, keys, router};
 use steward_store::bench::SyntheticData;
 use steward_store::rows::KeyRole;
+use steward_store::write::{EventKind, RecordedEvent};
 
 use super::{BenchArgs, http, open_store, pick, uuid_suffix};
 
@@ -59,13 +61,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
             .await?;
     let key = steward_server::auth::generate_key();
     keys::register_key(&store, &ws, &key, None, KeyRole::Admin, clock.now()).await?;
-    store
-        .bench_seed(
-            ws.id,
-            &SyntheticData::generate(100, ACCOUNTS, USERS),
-            clock.now(),
-        )
-        .await?;
+    let data = SyntheticData::generate(100, ACCOUNTS, USERS);
+    store.bench_seed(ws.id, &data, clock.now()).await?;
     let state = build_state(ServerConfig::new(store.clone(), Arc::new(SystemClock))).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -93,23 +90,37 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     })
     .await;
 
+    // The same rows as the batches above: one event per message, with its user, account and
+    // organization, appended the way ingestion appends them, and nothing else.
     let raw_store = store.clone();
     let ws_id = ws.id;
+    let data = Arc::new(data);
     let raw_batches = http::drive_tasks(clients, duration, move |t, n| {
-        let store = raw_store.clone();
+        let (store, data) = (raw_store.clone(), data.clone());
         async move {
             let at = SystemClock.now();
-            let rows: Vec<_> = (0..BATCH)
+            let events: Vec<RecordedEvent> = (0..BATCH)
                 .map(|i| {
-                    (
-                        uuid::Uuid::now_v7(),
-                        format!("Feature {}", i % 12),
-                        at.0,
-                        format!(r#"{{"plan":"pro","count":{i},"t":{t},"n":{n}}}"#),
-                    )
+                    let user = pick(t, n * BATCH + i, USERS);
+                    let (account, organization) = data.accounts[user % ACCOUNTS];
+                    let user = data.users[user].0;
+                    RecordedEvent {
+                        id: uuid::Uuid::now_v7(),
+                        kind: EventKind::Track,
+                        name: format!("Feature {}", i % 12),
+                        user: Some(UserId(user)),
+                        account: Some(AccountId(account)),
+                        organization: organization.map(OrganizationId),
+                        at,
+                        received_at: at,
+                        properties: json!({"plan": "pro", "count": i})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                    }
                 })
                 .collect();
-            store.bench_raw_events(ws_id, &rows, at).await.is_ok()
+            store.bench_raw_events(ws_id, &events).await.is_ok()
         }
     })
     .await;

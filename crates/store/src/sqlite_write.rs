@@ -1,0 +1,267 @@
+//! The statements of event ingestion on SQLite, stepped through the raw handle.
+//!
+//! Ingestion writes and looks up hundreds of rows per request. Through sqlx each of those is
+//! either a statement of its own (a channel round trip to sqlx's worker thread, ~10 µs) or
+//! one multi-row statement, whose binding is quadratic in its parameter count (sqlx looks up
+//! every parameter's name, and SQLite walks a list to answer). Here each statement is
+//! prepared once per call and stepped once per row on the writer's thread, inside the
+//! transaction sqlx opened: a few microseconds a row. `pg_write.rs` has the same functions
+//! for PostgreSQL.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::{CString, c_int};
+use std::ptr;
+
+use libsqlite3_sys as ffi;
+use sqlx::SqliteConnection;
+use steward_engine::ids::WorkspaceId;
+use steward_engine::time::Millis;
+use uuid::Uuid;
+
+use crate::sqlite_bulk::Row;
+use crate::write::RecordedEvent;
+
+type SqlResult<T> = std::result::Result<T, sqlx::Error>;
+
+/// A prepared statement on a locked raw handle; finalized on drop.
+struct Statement {
+    db: *mut ffi::sqlite3,
+    stmt: *mut ffi::sqlite3_stmt,
+}
+
+fn failure(db: *mut ffi::sqlite3, what: &str) -> sqlx::Error {
+    // SAFETY: `db` is the live, locked handle; the message is copied out at once.
+    let message = unsafe { std::ffi::CStr::from_ptr(ffi::sqlite3_errmsg(db)) }
+        .to_string_lossy()
+        .into_owned();
+    sqlx::Error::Protocol(format!("sqlite {what}: {message}"))
+}
+
+impl Statement {
+    /// SAFETY (for callers): `db` must stay locked to the caller until the statement drops.
+    fn prepare(db: *mut ffi::sqlite3, sql: &str) -> SqlResult<Self> {
+        let text = CString::new(sql).map_err(|_| sqlx::Error::Protocol("SQL with NUL".into()))?;
+        let mut stmt = ptr::null_mut();
+        // SAFETY: `db` is live and locked (see above); `text` outlives the call.
+        let rc =
+            unsafe { ffi::sqlite3_prepare_v2(db, text.as_ptr(), -1, &mut stmt, ptr::null_mut()) };
+        if rc != ffi::SQLITE_OK {
+            return Err(failure(db, "prepare"));
+        }
+        Ok(Self { db, stmt })
+    }
+
+    fn check(&self, rc: c_int) -> SqlResult<()> {
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(failure(self.db, "bind"))
+        }
+    }
+
+    fn bind_i64(&mut self, index: c_int, value: i64) -> SqlResult<()> {
+        // SAFETY: a live statement; SQLite checks the index.
+        self.check(unsafe { ffi::sqlite3_bind_int64(self.stmt, index, value) })
+    }
+
+    fn bind_text(&mut self, index: c_int, value: &str) -> SqlResult<()> {
+        // SAFETY: SQLITE_TRANSIENT makes SQLite copy the bytes before returning.
+        self.check(unsafe {
+            ffi::sqlite3_bind_text(
+                self.stmt,
+                index,
+                value.as_ptr().cast(),
+                value.len() as c_int,
+                ffi::SQLITE_TRANSIENT(),
+            )
+        })
+    }
+
+    /// A UUID as the 16-byte blob sqlx stores; `None` binds NULL.
+    fn bind_uuid(&mut self, index: c_int, value: Option<Uuid>) -> SqlResult<()> {
+        let Some(value) = value else {
+            // SAFETY: a live statement.
+            return self.check(unsafe { ffi::sqlite3_bind_null(self.stmt, index) });
+        };
+        // SAFETY: SQLITE_TRANSIENT makes SQLite copy the 16 bytes before returning.
+        self.check(unsafe {
+            ffi::sqlite3_bind_blob(
+                self.stmt,
+                index,
+                value.as_bytes().as_ptr().cast(),
+                16,
+                ffi::SQLITE_TRANSIENT(),
+            )
+        })
+    }
+
+    /// Steps the statement to its end, calling `visit` for each row, then resets it (keeping
+    /// it prepared for the next bindings).
+    fn run(&mut self, mut visit: impl FnMut(&Row)) -> SqlResult<()> {
+        let row = Row::new(self.stmt);
+        let result = loop {
+            // SAFETY: a live statement with all parameters bound.
+            match unsafe { ffi::sqlite3_step(self.stmt) } {
+                ffi::SQLITE_ROW => visit(&row),
+                ffi::SQLITE_DONE => break Ok(()),
+                _ => break Err(failure(self.db, "step")),
+            }
+        };
+        // SAFETY: a live statement; reset keeps its bindings, which the next use overwrites.
+        unsafe { ffi::sqlite3_reset(self.stmt) };
+        result
+    }
+
+    /// Rows changed by the last run (for `INSERT … ON CONFLICT DO NOTHING`: 1 or 0).
+    fn changes(&self) -> i64 {
+        // SAFETY: `db` is live and locked.
+        unsafe { ffi::sqlite3_changes64(self.db) }
+    }
+}
+
+impl Drop for Statement {
+    fn drop(&mut self) {
+        // SAFETY: finalized exactly once, while the handle is still locked.
+        unsafe { ffi::sqlite3_finalize(self.stmt) };
+    }
+}
+
+/// Runs `work` with the connection's raw handle locked to it.
+async fn with_handle<T>(
+    conn: &mut SqliteConnection,
+    work: impl FnOnce(*mut ffi::sqlite3) -> SqlResult<T>,
+) -> SqlResult<T> {
+    let mut handle = conn.lock_handle().await?;
+    work(handle.as_raw_handle().as_ptr())
+}
+
+/// Records the message ids; returns the ones not seen before in the workspace.
+pub(crate) async fn fresh_message_ids(
+    conn: &mut SqliteConnection,
+    ws: WorkspaceId,
+    now: Millis,
+    ids: &[&str],
+) -> SqlResult<HashSet<String>> {
+    with_handle(conn, |db| {
+        let mut insert = Statement::prepare(
+            db,
+            "INSERT INTO messages (workspace_id, message_id, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?;
+        insert.bind_uuid(1, Some(ws.0))?;
+        insert.bind_i64(3, now.0)?;
+        let mut fresh = HashSet::with_capacity(ids.len());
+        for id in ids {
+            insert.bind_text(2, id)?;
+            insert.run(|_| {})?;
+            if insert.changes() == 1 {
+                fresh.insert((*id).to_owned());
+            }
+        }
+        Ok(fresh)
+    })
+    .await
+}
+
+/// `(external id -> id)` of the given external ids in `table` (a fixed table name).
+pub(crate) async fn ids_by_external(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    ws: WorkspaceId,
+    external_ids: &[&str],
+) -> SqlResult<HashMap<String, Uuid>> {
+    with_handle(conn, |db| {
+        let sql = format!("SELECT id FROM {table} WHERE workspace_id = ?1 AND external_id = ?2");
+        let mut select = Statement::prepare(db, &sql)?;
+        select.bind_uuid(1, Some(ws.0))?;
+        let mut out = HashMap::with_capacity(external_ids.len());
+        for external_id in external_ids {
+            select.bind_text(2, external_id)?;
+            let mut found = None;
+            select.run(|row| found = row.uuid(0))?;
+            if let Some(id) = found {
+                out.insert((*external_id).to_owned(), id);
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Each user's most recently linked account (users with none are left out).
+pub(crate) async fn latest_accounts(
+    conn: &mut SqliteConnection,
+    users: &[Uuid],
+) -> SqlResult<HashMap<Uuid, Uuid>> {
+    with_handle(conn, |db| {
+        let mut select = Statement::prepare(
+            db,
+            "SELECT account_id FROM account_users WHERE user_id = ?1 ORDER BY position DESC LIMIT 1",
+        )?;
+        let mut out = HashMap::with_capacity(users.len());
+        for user in users {
+            select.bind_uuid(1, Some(*user))?;
+            let mut found = None;
+            select.run(|row| found = row.uuid(0))?;
+            if let Some(account) = found {
+                out.insert(*user, account);
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Each existing account's organization.
+pub(crate) async fn organizations_of(
+    conn: &mut SqliteConnection,
+    accounts: &[Uuid],
+) -> SqlResult<HashMap<Uuid, Option<Uuid>>> {
+    with_handle(conn, |db| {
+        let mut select =
+            Statement::prepare(db, "SELECT organization_id FROM accounts WHERE id = ?1")?;
+        let mut out = HashMap::with_capacity(accounts.len());
+        for account in accounts {
+            select.bind_uuid(1, Some(*account))?;
+            select.run(|row| {
+                out.insert(*account, row.uuid(0));
+            })?;
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Appends events to the log.
+pub(crate) async fn insert_events(
+    conn: &mut SqliteConnection,
+    ws: WorkspaceId,
+    events: &[RecordedEvent],
+) -> SqlResult<()> {
+    with_handle(conn, |db| {
+        let mut insert = Statement::prepare(
+            db,
+            "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        insert.bind_uuid(2, Some(ws.0))?;
+        for event in events {
+            insert.bind_uuid(1, Some(event.id))?;
+            insert.bind_text(3, event.kind.as_str())?;
+            insert.bind_text(4, &event.name)?;
+            insert.bind_uuid(5, event.user.map(|u| u.0))?;
+            insert.bind_uuid(6, event.account.map(|a| a.0))?;
+            insert.bind_uuid(7, event.organization.map(|o| o.0))?;
+            insert.bind_i64(8, event.at.0)?;
+            insert.bind_i64(9, event.received_at.0)?;
+            insert.bind_text(10, &properties_text(event))?;
+            insert.run(|_| {})?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// An event's properties as stored: compact JSON text.
+pub(crate) fn properties_text(event: &RecordedEvent) -> String {
+    serde_json::to_string(&event.properties).unwrap_or_else(|_| "{}".to_owned())
+}
