@@ -1134,39 +1134,8 @@ macro_rules! backend_ops {
 
         // ---- benchmark support --------------------------------------------------------------
 
-        /// Inserts `rows` rows of `cols` columns with multi-row VALUES, `chunk` rows a statement.
         async fn insert_many(conn: &mut Conn, table: &str, cols: &str, width: usize, rows: &[Vec<BenchValue>]) -> SqlResult<()> {
-            const CHUNK: usize = 400;
-            for chunk in rows.chunks(CHUNK) {
-                let mut sql = format!("INSERT INTO {table} ({cols}) VALUES ");
-                for (r, _) in chunk.iter().enumerate() {
-                    if r > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push('(');
-                    for c in 0..width {
-                        if c > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("${}", r * width + c + 1));
-                    }
-                    sql.push(')');
-                }
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for row in chunk {
-                    for v in row {
-                        q = match v {
-                            BenchValue::Id(u) => q.bind(*u),
-                            BenchValue::OptId(u) => q.bind(*u),
-                            BenchValue::Int(i) => q.bind(*i),
-                            BenchValue::Text(t) => q.bind(t.clone()),
-                            BenchValue::Bool(b) => q.bind(*b),
-                        };
-                    }
-                }
-                q.execute(&mut *conn).await?;
-            }
-            Ok(())
+            bulk::insert_rows(conn, table, cols, width, rows).await
         }
 
         /// Bulk-loads a synthetic customer base straight into the tables (not through the

@@ -10,6 +10,7 @@ use steward_engine::ids::WorkspaceId;
 use steward_engine::time::Millis;
 use uuid::Uuid;
 
+use crate::bench::BenchValue;
 use crate::sqlite_write::properties_text;
 use crate::write::RecordedEvent;
 
@@ -121,5 +122,38 @@ pub(crate) async fn insert_events(
     .bind(properties)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Inserts rows of `width` values into `table (cols)` with multi-row `VALUES`, 400 rows a
+/// statement: the bulk loads of the benchmarks.
+pub(crate) async fn insert_rows(
+    conn: &mut PgConnection,
+    table: &str,
+    cols: &str,
+    width: usize,
+    rows: &[Vec<BenchValue>],
+) -> SqlResult<()> {
+    for chunk in rows.chunks(400) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let params: Vec<String> =
+                    (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!("INSERT INTO {table} ({cols}) VALUES {}", tuples.join(", "));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for value in chunk.iter().flatten() {
+            query = match value {
+                BenchValue::Id(u) => query.bind(*u),
+                BenchValue::OptId(u) => query.bind(*u),
+                BenchValue::Int(i) => query.bind(*i),
+                BenchValue::Text(t) => query.bind(t.clone()),
+                BenchValue::Bool(b) => query.bind(*b),
+            };
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }

@@ -18,6 +18,7 @@ use steward_engine::ids::WorkspaceId;
 use steward_engine::time::Millis;
 use uuid::Uuid;
 
+use crate::bench::BenchValue;
 use crate::sqlite_bulk::Row;
 use crate::write::RecordedEvent;
 
@@ -264,4 +265,38 @@ pub(crate) async fn insert_events(
 /// An event's properties as stored: compact JSON text.
 pub(crate) fn properties_text(event: &RecordedEvent) -> String {
     serde_json::to_string(&event.properties).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Inserts rows of `width` values into `table (cols)`, one prepared statement stepped per
+/// row: the bulk loads of the benchmarks.
+pub(crate) async fn insert_rows(
+    conn: &mut SqliteConnection,
+    table: &str,
+    cols: &str,
+    width: usize,
+    rows: &[Vec<BenchValue>],
+) -> SqlResult<()> {
+    with_handle(conn, |db| {
+        let placeholders: Vec<String> = (1..=width).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({cols}) VALUES ({})",
+            placeholders.join(", ")
+        );
+        let mut insert = Statement::prepare(db, &sql)?;
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                let index = i as c_int + 1;
+                match value {
+                    BenchValue::Id(u) => insert.bind_uuid(index, Some(*u))?,
+                    BenchValue::OptId(u) => insert.bind_uuid(index, *u)?,
+                    BenchValue::Int(n) => insert.bind_i64(index, *n)?,
+                    BenchValue::Text(t) => insert.bind_text(index, t)?,
+                    BenchValue::Bool(b) => insert.bind_i64(index, i64::from(*b))?,
+                }
+            }
+            insert.run(|_| {})?;
+        }
+        Ok(())
+    })
+    .await
 }
