@@ -18,6 +18,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_events.sql"),
         include_str!("../migrations/postgres/0002_events.sql"),
     ),
+    (
+        5,
+        "lean event log",
+        include_str!("../migrations/sqlite/0005_lean_event_log.sql"),
+        include_str!("../migrations/postgres/0005_lean_event_log.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]
