@@ -18,6 +18,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_events.sql"),
         include_str!("../migrations/postgres/0002_events.sql"),
     ),
+    (
+        3,
+        "custom_objects",
+        include_str!("../migrations/sqlite/0003_custom_objects.sql"),
+        include_str!("../migrations/postgres/0003_custom_objects.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

@@ -6,3 +6,5 @@ crate::ops::backend_ops!(
     conn: sqlx::PgConnection,
     begin: "BEGIN"
 );
+
+crate::custom_object_ops::custom_object_ops!(row: sqlx::postgres::PgRow);

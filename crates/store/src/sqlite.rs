@@ -8,3 +8,5 @@ crate::ops::backend_ops!(
     conn: sqlx::SqliteConnection,
     begin: "BEGIN IMMEDIATE"
 );
+
+crate::custom_object_ops::custom_object_ops!(row: sqlx::sqlite::SqliteRow);
