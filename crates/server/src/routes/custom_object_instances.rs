@@ -32,15 +32,15 @@ pub fn routes() -> Router<AppState> {
         .route("/customObjects/{id}/instances", get(list).post(create))
         .route("/customObjects/{id}/instances/search", get(search))
         .route(
-            "/customObjects/{id}/instances/{instance}",
+            "/customObjects/{id}/instances/{instanceId}",
             get(fetch).put(update).patch(update).delete(remove),
         )
         .route(
-            "/accounts/{id}/customObjects/{object}/instances",
+            "/accounts/{id}/customObjects/{objectId}/instances",
             get(of_account),
         )
         .route(
-            "/organizations/{id}/customObjects/{object}/instances",
+            "/organizations/{id}/customObjects/{objectId}/instances",
             get(of_organization),
         )
 }
