@@ -59,7 +59,15 @@ mod tests {
             assert_eq!(CustomObjectName::parse("name", ok).unwrap().as_str(), ok);
         }
         let long = "a".repeat(65);
-        for bad in ["", "2deals", "_x", "my deals", "déals", "a-b", long.as_str()] {
+        for bad in [
+            "",
+            "2deals",
+            "_x",
+            "my deals",
+            "déals",
+            "a-b",
+            long.as_str(),
+        ] {
             let e = CustomObjectName::parse("name", bad).unwrap_err();
             assert_eq!(e.field, "name", "{bad:?}");
         }

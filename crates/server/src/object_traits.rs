@@ -32,7 +32,9 @@ fn instances<'w>(write: &'w Write, list: &str) -> Vec<(String, &'w RecordRef, &'
             .enumerate()
             .flat_map(|(i, op)| {
                 op.actions.iter().filter_map(move |a| match a {
-                    IngestAction::Record(w) => instance_of(w).map(|(o, t)| (format!("{list}[{i}]"), o, t)),
+                    IngestAction::Record(w) => {
+                        instance_of(w).map(|(o, t)| (format!("{list}[{i}]"), o, t))
+                    }
                     _ => None,
                 })
             })

@@ -6,9 +6,7 @@
 //! `custom_fields` table and its uniqueness rule (`model`, `key`) as they are.
 
 use serde::{Deserialize, Serialize};
-use steward_engine::ids::{
-    AccountId, CustomFieldId, CustomObjectId, OrganizationId, WorkspaceId,
-};
+use steward_engine::ids::{AccountId, CustomFieldId, CustomObjectId, OrganizationId, WorkspaceId};
 use steward_engine::page::PageRequest;
 use steward_engine::time::Millis;
 

@@ -1,8 +1,8 @@
 //! Vitally's HTTPS analytics API (`/analytics/v1/...`).
 
 use serde_json::Value;
-use steward_engine::time::Millis;
 use steward_engine::domain::{RecordName, TraitPatch};
+use steward_engine::time::Millis;
 use steward_store::write::{
     AccountFields, EventKind, EventWrite, IngestAction, IngestOp, InstanceFields, MissingParent,
     OrganizationFields, RecordRef, UserFields, Write,

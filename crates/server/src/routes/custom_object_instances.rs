@@ -259,10 +259,17 @@ async fn search(
     let object = find_object(&state, ws, &object).await?;
     let q = &params.0;
     let archived = params.flag("archived")?;
-    let asked: Vec<&str> = ["id", "externalId", "customerId", "accountId", "organizationId", "customFieldId"]
-        .into_iter()
-        .filter(|k| q.contains_key(*k))
-        .collect();
+    let asked: Vec<&str> = [
+        "id",
+        "externalId",
+        "customerId",
+        "accountId",
+        "organizationId",
+        "customFieldId",
+    ]
+    .into_iter()
+    .filter(|k| q.contains_key(*k))
+    .collect();
     let [key] = asked.as_slice() else {
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,
@@ -279,13 +286,22 @@ async fn search(
             .collect(),
         "customerId" | "accountId" => {
             match state.store.find_account(ws, &RecordRef(value)).await? {
-                Some(a) => first_page(&state, ws, &object, InstanceScope::Account(a.id), archived).await?,
+                Some(a) => {
+                    first_page(&state, ws, &object, InstanceScope::Account(a.id), archived).await?
+                }
                 None => Vec::new(),
             }
         }
         "organizationId" => match state.store.find_organization(ws, &RecordRef(value)).await? {
             Some(o) => {
-                first_page(&state, ws, &object, InstanceScope::Organization(o.id), archived).await?
+                first_page(
+                    &state,
+                    ws,
+                    &object,
+                    InstanceScope::Organization(o.id),
+                    archived,
+                )
+                .await?
             }
             None => Vec::new(),
         },
@@ -343,7 +359,8 @@ async fn by_field(
         Value::String(s) => s == value,
         Value::Array(items) => items.iter().any(|i| i.as_str() == Some(value.as_str())),
         Value::Null => false,
-        other => other.to_string() == *value,
+        // Numbers and booleans: the query text read as JSON.
+        other => value.parse::<Value>().ok().as_ref() == Some(other),
     };
     let mut found = Vec::new();
     let mut page = PageRequest::first(SortBy::UpdatedAt, 500);

@@ -58,15 +58,17 @@ fn nested(mut e: ApiError, prefix: &str) -> ApiError {
 /// read like a `POST /customFields` body.
 pub fn definition(body: &Body) -> ApiResult<FieldDefinition> {
     let key = match (body.string("key")?, body.string("path")?) {
-        (Member::Set(k), _) | (_, Member::Set(k)) => TraitKey::parse("key", &k)?.as_str().to_owned(),
+        (Member::Set(k), _) | (_, Member::Set(k)) => {
+            TraitKey::parse("key", &k)?.as_str().to_owned()
+        }
         _ => return Err(FieldError::missing("key").into()),
     };
     let label = match body.string("label")? {
         Member::Set(l) if !l.trim().is_empty() => l,
         _ => key.clone(),
     };
-    let field_type = one_of(body, "type", &TYPES)?
-        .ok_or_else(|| ApiError::from(FieldError::missing("type")))?;
+    let field_type =
+        one_of(body, "type", &TYPES)?.ok_or_else(|| ApiError::from(FieldError::missing("type")))?;
     Ok(FieldDefinition {
         key,
         label,
@@ -236,7 +238,9 @@ pub async fn create_field(state: &AppState, auth: &Auth, body: &Body) -> ApiResu
                 .ok_or_else(|| ApiError::internal("the added field is missing"))?;
             Ok(Json(render::custom_object_field(def, row.id)))
         }
-        other => Err(ApiError::internal(format!("unexpected write result {other:?}"))),
+        other => Err(ApiError::internal(format!(
+            "unexpected write result {other:?}"
+        ))),
     }
 }
 

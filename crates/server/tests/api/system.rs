@@ -50,12 +50,30 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/resources/customObjects/{id}/instances"),
     ("post", "/resources/customObjects/{id}/instances"),
     ("get", "/resources/customObjects/{id}/instances/search"),
-    ("get", "/resources/customObjects/{id}/instances/{instanceId}"),
-    ("put", "/resources/customObjects/{id}/instances/{instanceId}"),
-    ("patch", "/resources/customObjects/{id}/instances/{instanceId}"),
-    ("delete", "/resources/customObjects/{id}/instances/{instanceId}"),
-    ("get", "/resources/accounts/{id}/customObjects/{objectId}/instances"),
-    ("get", "/resources/organizations/{id}/customObjects/{objectId}/instances"),
+    (
+        "get",
+        "/resources/customObjects/{id}/instances/{instanceId}",
+    ),
+    (
+        "put",
+        "/resources/customObjects/{id}/instances/{instanceId}",
+    ),
+    (
+        "patch",
+        "/resources/customObjects/{id}/instances/{instanceId}",
+    ),
+    (
+        "delete",
+        "/resources/customObjects/{id}/instances/{instanceId}",
+    ),
+    (
+        "get",
+        "/resources/accounts/{id}/customObjects/{objectId}/instances",
+    ),
+    (
+        "get",
+        "/resources/organizations/{id}/customObjects/{objectId}/instances",
+    ),
     ("get", "/resources/users/{id}/events"),
     ("get", "/resources/accounts/{id}/events"),
     ("get", "/resources/organizations/{id}/events"),
