@@ -79,3 +79,11 @@ typed_id!(
     /// An API key.
     ApiKeyId
 );
+typed_id!(
+    /// A custom object: a record type the workspace defines (deals, renewals, contracts).
+    CustomObjectId
+);
+typed_id!(
+    /// One record of a custom object, attached to an account and/or an organization.
+    CustomObjectInstanceId
+);

@@ -11,6 +11,7 @@
 //!   questions (children, users of an organization, counts). It is kept in step with storage by
 //!   applying [`graph::GraphChange`]s after each committed write.
 
+pub mod custom_objects;
 pub mod domain;
 pub mod engine;
 pub mod graph;

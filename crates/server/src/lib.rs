@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod ingest;
 pub mod keys;
+mod object_traits;
 pub mod pagination;
 pub mod rate_limit;
 pub mod render;

@@ -120,3 +120,44 @@ pub fn custom_field(row: &CustomFieldRow) -> Value {
     }
     v
 }
+
+/// A custom object's field definition: a custom field that also names its object.
+pub fn custom_object_field(
+    row: &CustomFieldRow,
+    object: steward_engine::ids::CustomObjectId,
+) -> Value {
+    let mut v = custom_field(row);
+    v["customObjectId"] = json!(object);
+    v
+}
+
+/// A custom object. Steward syncs no integrations into objects, so `syncActive` is false.
+pub fn custom_object(row: &steward_store::rows::CustomObjectRow) -> Value {
+    json!({
+        "id": row.id,
+        "name": row.name,
+        "label": row.label,
+        "syncActive": false,
+        "customFields": row.fields.iter().map(|f| custom_object_field(f, row.id)).collect::<Vec<_>>(),
+        "createdAt": row.created_at.to_iso(),
+        "updatedAt": row.updated_at.to_iso(),
+    })
+}
+
+/// A custom object instance. `customerId` is Vitally's name for the account link;
+/// `accountId` repeats it under the name the rest of Steward's API uses.
+pub fn custom_object_instance(row: &steward_store::rows::CustomObjectInstanceRow) -> Value {
+    json!({
+        "id": row.id,
+        "externalId": row.external_id,
+        "name": row.name,
+        "customObjectId": row.custom_object_id,
+        "customerId": row.account_id,
+        "accountId": row.account_id,
+        "organizationId": row.organization_id,
+        "traits": row.traits,
+        "archivedAt": iso(row.archived_at),
+        "createdAt": row.created_at.to_iso(),
+        "updatedAt": row.updated_at.to_iso(),
+    })
+}

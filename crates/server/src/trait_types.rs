@@ -115,6 +115,7 @@ pub async fn check(
     write: &Write,
     list: &str,
 ) -> ApiResult<()> {
+    crate::object_traits::check(state, workspace, write, list).await?;
     let sets = all_traits(write, list);
     if sets.iter().all(|(_, _, t)| t.is_empty()) {
         return Ok(());
@@ -144,7 +145,7 @@ pub async fn check(
 }
 
 /// `Err` says what the value should have been.
-fn check_value(def: &CustomFieldRow, value: &Value) -> Result<(), String> {
+pub(crate) fn check_value(def: &CustomFieldRow, value: &Value) -> Result<(), String> {
     if value.is_null() {
         return Ok(());
     }

@@ -9,6 +9,8 @@
 //! durable when acknowledged while the cost of the commit is shared.
 
 pub mod bench;
+mod custom_object_ops;
+pub mod custom_objects;
 mod error;
 mod load;
 mod migrations;

@@ -19,6 +19,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0002_events.sql"),
     ),
     (
+        3,
+        "custom_objects",
+        include_str!("../migrations/sqlite/0003_custom_objects.sql"),
+        include_str!("../migrations/postgres/0003_custom_objects.sql"),
+    ),
+    (
         5,
         "lean event log",
         include_str!("../migrations/sqlite/0005_lean_event_log.sql"),

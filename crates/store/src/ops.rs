@@ -510,6 +510,13 @@ macro_rules! backend_ops {
                     .execute(&mut *conn).await?;
                     Ok(Outcome { events: Vec::new(), written: Written::CustomField(row), created: false, changes: Vec::new() })
                 }
+                Write::CreateCustomObject { .. }
+                | Write::UpdateCustomObject { .. }
+                | Write::DeleteCustomObject { .. }
+                | Write::AddCustomObjectField { .. }
+                | Write::UpsertCustomObjectInstance { .. }
+                | Write::UpdateCustomObjectInstance { .. }
+                | Write::ArchiveCustomObjectInstance { .. } => apply_custom_objects(conn, ws, now, write).await,
                 Write::DeleteCustomField { target } => {
                     let done = sqlx::query("DELETE FROM custom_fields WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
                     if done.rows_affected() == 0 {
@@ -858,6 +865,8 @@ macro_rules! backend_ops {
             // The account's events stay with their users; the account's own history goes.
             sqlx::query("UPDATE events SET account_id = NULL, organization_id = NULL WHERE account_id = $1").bind(account.0).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
+            // Custom object instances attached to nothing else go with it; the others lose the link.
+            sqlx::query("DELETE FROM custom_object_instances WHERE account_id = $1 AND organization_id IS NULL").bind(account.0).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM accounts WHERE id = $1").bind(account.0).execute(&mut *conn).await?;
             Ok(orphans.into_iter().map(|u| GraphChange::DeleteUser { id: UserId(u) }).collect())
         }
@@ -905,6 +914,7 @@ macro_rules! backend_ops {
             }
             sqlx::query("UPDATE events SET organization_id = NULL WHERE organization_id = $1").bind(org.0).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM custom_object_instances WHERE organization_id = $1 AND account_id IS NULL").bind(org.0).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *conn).await?;
             changes.push(GraphChange::DeleteOrganization { id: org });
             Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes })

@@ -7,3 +7,5 @@ crate::ops::backend_ops!(
     begin: "BEGIN",
     bulk: pg_write
 );
+
+crate::custom_object_ops::custom_object_ops!(row: sqlx::postgres::PgRow);

@@ -144,3 +144,34 @@ listed!(
     AdminRow,
     CustomFieldRow
 );
+
+/// A custom object (a record type the workspace defines) with its custom field definitions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomObjectRow {
+    pub id: steward_engine::ids::CustomObjectId,
+    /// The API key, unique per workspace (`deals`).
+    pub name: String,
+    pub label: String,
+    /// Trait definitions of its instances, sorted by label; `model` is `customObjects`.
+    pub fields: Vec<CustomFieldRow>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// One instance of a custom object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomObjectInstanceRow {
+    pub id: steward_engine::ids::CustomObjectInstanceId,
+    pub custom_object_id: steward_engine::ids::CustomObjectId,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub traits: Traits,
+    pub account_id: Option<AccountId>,
+    pub organization_id: Option<OrganizationId>,
+    /// Set when deleted through the API (instances are archived, not erased).
+    pub archived_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+listed!(CustomObjectRow, CustomObjectInstanceRow);

@@ -9,3 +9,5 @@ crate::ops::backend_ops!(
     begin: "BEGIN IMMEDIATE",
     bulk: sqlite_write
 );
+
+crate::custom_object_ops::custom_object_ops!(row: sqlx::sqlite::SqliteRow);

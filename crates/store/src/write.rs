@@ -80,6 +80,50 @@ pub struct CustomFieldFields {
     pub options: Option<serde_json::Value>,
 }
 
+/// A custom field definition as written; custom objects carry theirs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDefinition {
+    pub key: String,
+    pub label: String,
+    pub field_type: String,
+    pub description: Option<String>,
+    /// `[{"label":..,"value":..}]` for picklists and multi-selects, else empty.
+    pub options: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CustomObjectFields {
+    pub label: Option<String>,
+    /// The complete list of field definitions, replacing the current one: definitions keep
+    /// their id when their key stays.
+    pub fields: Option<Vec<FieldDefinition>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstanceFields {
+    pub name: Option<RecordName>,
+    pub traits: TraitPatch,
+    /// `None`: leave as is; `Some(None)`: detach; `Some(Some(r))`: attach to `r`.
+    pub account: Option<Option<RecordRef>>,
+    pub organization: Option<Option<RecordRef>>,
+    /// A new external id (updates only; an upsert's key is the write's own).
+    pub external_id: Option<ExternalId>,
+    pub missing_parent: MissingParent,
+    /// How the client named the account, for errors: `customerId` (Vitally's REST API) or
+    /// `accountId` (analytics, and Steward's alias). Empty means `accountId`.
+    pub account_field: &'static str,
+}
+
+impl InstanceFields {
+    pub fn account_field(&self) -> &'static str {
+        if self.account_field.is_empty() {
+            "accountId"
+        } else {
+            self.account_field
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
     /// Create, or update the record with this external id.
@@ -145,6 +189,44 @@ pub enum Write {
     },
     DeleteCustomField {
         target: CustomFieldId,
+    },
+    /// A new custom object with its field definitions (409 when the name is taken).
+    CreateCustomObject {
+        name: steward_engine::custom_objects::CustomObjectName,
+        label: String,
+        fields: Vec<FieldDefinition>,
+    },
+    /// `target`: the object's id or name.
+    UpdateCustomObject {
+        target: RecordRef,
+        fields: CustomObjectFields,
+    },
+    /// Deletes the object, its field definitions and all its instances.
+    DeleteCustomObject {
+        target: RecordRef,
+    },
+    /// Adds one field definition to an object (409 when the key is taken on it).
+    AddCustomObjectField {
+        object: RecordRef,
+        field: FieldDefinition,
+    },
+    /// Creates an instance, or updates the one with this external id (restoring it if it was
+    /// archived). Without an external id, always creates.
+    UpsertCustomObjectInstance {
+        object: RecordRef,
+        external_id: Option<ExternalId>,
+        fields: InstanceFields,
+    },
+    /// `target`: the instance's id or external id, within `object`.
+    UpdateCustomObjectInstance {
+        object: RecordRef,
+        target: RecordRef,
+        fields: InstanceFields,
+    },
+    /// Sets `archivedAt` (the REST API's DELETE).
+    ArchiveCustomObjectInstance {
+        object: RecordRef,
+        target: RecordRef,
     },
     /// The messages of one ingestion request, applied together (all or nothing). Each message
     /// is applied at most once per workspace: a message id seen before is skipped.
@@ -243,6 +325,8 @@ pub enum Written {
     User(UserRow),
     Admin(AdminRow),
     CustomField(CustomFieldRow),
+    CustomObject(crate::rows::CustomObjectRow),
+    CustomObjectInstance(crate::rows::CustomObjectInstanceRow),
     Deleted,
     /// An ingestion request: how many messages were new and how many replays were skipped.
     Ingested {

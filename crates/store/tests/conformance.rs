@@ -8,6 +8,8 @@ mod support;
 
 #[path = "conformance/admin.rs"]
 mod admin;
+#[path = "conformance/custom_objects.rs"]
+mod custom_objects;
 #[path = "conformance/durability.rs"]
 mod durability;
 #[path = "conformance/engine_sync.rs"]

@@ -1,13 +1,14 @@
 //! Vitally's HTTPS analytics API (`/analytics/v1/...`).
 
 use serde_json::Value;
+use steward_engine::domain::{RecordName, TraitPatch};
 use steward_engine::time::Millis;
 use steward_store::write::{
-    AccountFields, EventKind, EventWrite, IngestAction, IngestOp, MissingParent,
+    AccountFields, EventKind, EventWrite, IngestAction, IngestOp, InstanceFields, MissingParent,
     OrganizationFields, RecordRef, UserFields, Write,
 };
 
-use super::message::{Opened, invalid, open, record_traits, user_traits};
+use super::message::{Msg, Opened, invalid, open, record_traits, user_traits};
 use crate::error::{ApiError, ErrorCode};
 
 /// Maps one analytics message of type `kind`.
@@ -119,14 +120,7 @@ pub fn message(
             user: msg.required_id("userId")?,
             account: msg.required_id("accountId")?,
         },
-        "customobjectinstance" => {
-            return Err(ApiError::field(
-                ErrorCode::InvalidField,
-                msg.field_path("type"),
-                "custom object instances are not supported yet (they come with custom objects)"
-                    .to_owned(),
-            ));
-        }
+        "customobjectinstance" => custom_object_instance(&msg)?,
         other => {
             return Err(invalid(
                 &msg.field_path("type"),
@@ -140,6 +134,47 @@ pub fn message(
         message_id,
         actions: vec![action],
     })
+}
+
+/// Upserts the instance `externalId` of the custom object `customObjectId` (its id or name),
+/// under `accountId` and/or `organizationId` (created when missing, as every parent a message
+/// names). `traits` merge; `name` defaults to the externalId on creation.
+fn custom_object_instance(msg: &Msg<'_>) -> Result<IngestAction, ApiError> {
+    let account = msg.optional_id("accountId")?;
+    let organization = msg.optional_id("organizationId")?;
+    if account.is_none() && organization.is_none() {
+        return Err(ApiError::field(
+            ErrorCode::MissingField,
+            msg.field_path("accountId"),
+            format!(
+                "`{}` or `{}` is required",
+                msg.field_path("accountId"),
+                msg.field_path("organizationId")
+            ),
+        ));
+    }
+    let name = match msg.optional_string("name")? {
+        Some(n) if !n.trim().is_empty() => Some(RecordName::parse(&msg.field_path("name"), &n)?),
+        _ => None,
+    };
+    let traits = TraitPatch::from_json(
+        &msg.field_path("traits"),
+        &Value::Object(msg.object("traits")?),
+    )?;
+    Ok(Write::UpsertCustomObjectInstance {
+        object: RecordRef(msg.required_id("customObjectId")?.into_string()),
+        external_id: Some(msg.required_id("externalId")?),
+        fields: InstanceFields {
+            name,
+            traits,
+            account: account.map(|a| Some(RecordRef(a.into_string()))),
+            organization: organization.map(|o| Some(RecordRef(o.into_string()))),
+            missing_parent: MissingParent::Create,
+            account_field: "accountId",
+            ..InstanceFields::default()
+        },
+    }
+    .into_action())
 }
 
 trait IntoAction {

@@ -42,7 +42,7 @@ fn field_id(raw: &str) -> ApiResult<CustomFieldId> {
     raw.parse().map_err(|_| ApiError::not_found("custom field"))
 }
 
-fn one_of(body: &Body, field: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
+pub(super) fn one_of(body: &Body, field: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
     match body.string(field)? {
         Member::Set(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
         Member::Absent => Ok(None),
@@ -55,7 +55,7 @@ fn one_of(body: &Body, field: &str, allowed: &[&str]) -> ApiResult<Option<String
 }
 
 /// `[{"label": "...", "value": "..."}]`; values must be unique strings.
-fn options(body: &Body) -> ApiResult<Option<Value>> {
+pub(super) fn options(body: &Body) -> ApiResult<Option<Value>> {
     let Some(raw) = body.0.get("options") else {
         return Ok(None);
     };
@@ -95,6 +95,9 @@ async fn list(
     auth: Auth,
     Params(query): Params,
 ) -> ApiResult<Json<Value>> {
+    if query.get("model").map(String::as_str) == Some(steward_store::custom_objects::MODEL) {
+        return super::custom_objects::list_fields(&state, &auth, &query).await;
+    }
     let model = match query.get("model") {
         Some(m) if MODELS.contains(&m.as_str()) => Some(m.as_str()),
         Some(_) => {
@@ -120,6 +123,9 @@ async fn create(
     auth: Auth,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
+    if body.0.get("model").and_then(Value::as_str) == Some(steward_store::custom_objects::MODEL) {
+        return super::custom_objects::create_field(&state, &auth, &body).await;
+    }
     let model = one_of(&body, "model", &MODELS)?
         .ok_or_else(|| ApiError::from(FieldError::missing("model")))?;
     let key = match (body.string("key")?, body.string("path")?) {

@@ -3,6 +3,8 @@
 mod accounts;
 mod admins;
 mod custom_fields;
+mod custom_object_instances;
+mod custom_objects;
 mod events;
 mod organizations;
 mod records;
@@ -25,6 +27,8 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(admins::routes())
         .merge(custom_fields::routes())
+        .merge(custom_objects::routes())
+        .merge(custom_object_instances::routes())
         .merge(events::routes());
     Router::new()
         .nest("/resources", resources)

@@ -56,6 +56,8 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
         Written::User(row) => render::user(row, graph),
         Written::Admin(row) => render::admin(row),
         Written::CustomField(row) => render::custom_field(row),
+        Written::CustomObject(row) => render::custom_object(row),
+        Written::CustomObjectInstance(row) => render::custom_object_instance(row),
         Written::Deleted => json!({ "deleted": true }),
         Written::Ingested {
             applied,

@@ -295,15 +295,14 @@ on_every_backend!(vitally_analytics_api, |app| {
             .0,
         413
     );
-    assert_eq!(
-        app.ingest(
+    // An instance needs a parent account or organization.
+    let (status, err) = app
+        .ingest(
             "/analytics/v1/customobjectinstance",
-            json!({"externalId": "x", "customObjectId": "y", "traits": {}, "messageId": "c"})
+            json!({"externalId": "x", "customObjectId": "y", "traits": {}, "messageId": "c"}),
         )
-        .await
-        .0,
-        400
-    );
+        .await;
+    assert_eq!((status, error_of(&err).1), (400, Some("accountId")));
     assert_eq!(
         app.ingest("/analytics/v1/planet", json!({"messageId": "p"}))
             .await

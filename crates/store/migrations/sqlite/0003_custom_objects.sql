@@ -1,0 +1,40 @@
+-- Custom objects (SQLite). Keep in step with ../postgres/0003_custom_objects.sql.
+
+-- A record type the workspace defines. `name` is its API key (unique per workspace); its
+-- custom field definitions are a JSON array in `fields`: they are only ever read and written
+-- with the object, and keeping them here leaves `custom_fields` (and its uniqueness rules)
+-- untouched.
+CREATE TABLE custom_objects (
+    id            BLOB PRIMARY KEY NOT NULL,
+    workspace_id  BLOB NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    label         TEXT NOT NULL,
+    fields        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    UNIQUE (workspace_id, name)
+);
+CREATE INDEX custom_objects_by_updated ON custom_objects (workspace_id, updated_at, id);
+CREATE INDEX custom_objects_by_created ON custom_objects (workspace_id, created_at, id);
+
+-- Instances belong to one object and to an account, an organization or both. A parent's
+-- deletion clears the link (SET NULL); the writer then deletes instances left with no parent.
+-- `external_id` may be absent (the REST API allows it); NULLs never collide in UNIQUE.
+CREATE TABLE custom_object_instances (
+    id                BLOB PRIMARY KEY NOT NULL,
+    workspace_id      BLOB NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    custom_object_id  BLOB NOT NULL REFERENCES custom_objects(id) ON DELETE CASCADE,
+    external_id       TEXT,
+    name              TEXT NOT NULL,
+    traits            TEXT NOT NULL,
+    account_id        BLOB REFERENCES accounts(id) ON DELETE SET NULL,
+    organization_id   BLOB REFERENCES organizations(id) ON DELETE SET NULL,
+    archived_at       INTEGER,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    UNIQUE (custom_object_id, external_id)
+);
+CREATE INDEX custom_object_instances_by_updated ON custom_object_instances (custom_object_id, updated_at, id);
+CREATE INDEX custom_object_instances_by_created ON custom_object_instances (custom_object_id, created_at, id);
+CREATE INDEX custom_object_instances_by_account ON custom_object_instances (account_id);
+CREATE INDEX custom_object_instances_by_organization ON custom_object_instances (organization_id);
