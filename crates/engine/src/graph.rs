@@ -49,6 +49,8 @@ pub enum GraphChange {
     DeleteUser {
         id: UserId,
     },
+    /// Key roles and owners (see [`crate::assignments`]); the graph itself ignores them.
+    Assignment(crate::assignments::AssignmentChange),
 }
 
 type Slot = u32;
@@ -235,6 +237,7 @@ impl Graph {
             GraphChange::DeleteOrganization { id } => self.delete_org(*id),
             GraphChange::DeleteAccount { id } => self.delete_account(*id),
             GraphChange::DeleteUser { id } => self.delete_user(*id),
+            GraphChange::Assignment(_) => {}
         }
     }
 
@@ -383,6 +386,35 @@ impl Graph {
         let keys = self.orgs.get(slot).accounts.iter().map(|a| {
             let node = self.accounts.get(*a);
             node.stamp.key(node.id.0, page.sort)
+        });
+        select_page(keys, page)
+    }
+
+    /// A page of the given accounts, in list order (ids not in the graph are left out): for
+    /// lists narrowed by something the engine knows, such as a book of business.
+    pub fn accounts_page_among(
+        &self,
+        ids: impl IntoIterator<Item = AccountId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let keys = ids.into_iter().filter_map(|id| {
+            let slot = self.accounts.slot(id.0)?;
+            let node = self.accounts.get(slot);
+            Some(node.stamp.key(node.id.0, page.sort))
+        });
+        select_page(keys, page)
+    }
+
+    /// [`Graph::accounts_page_among`] for organizations.
+    pub fn organizations_page_among(
+        &self,
+        ids: impl IntoIterator<Item = OrganizationId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let keys = ids.into_iter().filter_map(|id| {
+            let slot = self.orgs.slot(id.0)?;
+            let node = self.orgs.get(slot);
+            Some(node.stamp.key(node.id.0, page.sort))
         });
         select_page(keys, page)
     }

@@ -18,6 +18,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_events.sql"),
         include_str!("../migrations/postgres/0002_events.sql"),
     ),
+    (
+        4,
+        "roles",
+        include_str!("../migrations/sqlite/0004_roles.sql"),
+        include_str!("../migrations/postgres/0004_roles.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

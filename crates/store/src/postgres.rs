@@ -6,3 +6,5 @@ crate::ops::backend_ops!(
     conn: sqlx::PgConnection,
     begin: "BEGIN"
 );
+
+crate::roles_ops::roles_ops!();

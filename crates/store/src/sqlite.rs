@@ -8,3 +8,5 @@ crate::ops::backend_ops!(
     conn: sqlx::SqliteConnection,
     begin: "BEGIN IMMEDIATE"
 );
+
+crate::roles_ops::roles_ops!();
