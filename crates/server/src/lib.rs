@@ -5,7 +5,9 @@
 //! Errors follow one contract ([`error`]).
 
 pub mod app;
+pub mod assign;
 pub mod auth;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;

@@ -24,3 +24,5 @@ mod reads;
 mod workspaces;
 #[path = "conformance/writes.rs"]
 mod writes;
+#[path = "conformance/roles.rs"]
+mod roles;

@@ -5,7 +5,8 @@ mod admins;
 mod custom_fields;
 mod events;
 mod organizations;
-mod records;
+pub(crate) mod records;
+mod roles;
 mod support;
 mod system;
 mod users;
@@ -25,7 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(admins::routes())
         .merge(custom_fields::routes())
-        .merge(events::routes());
+        .merge(events::routes())
+        .merge(roles::routes());
     Router::new()
         .nest("/resources", resources)
         .merge(system::routes())

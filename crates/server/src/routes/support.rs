@@ -57,6 +57,7 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
         Written::Admin(row) => render::admin(row),
         Written::CustomField(row) => render::custom_field(row),
         Written::Deleted => json!({ "deleted": true }),
+        Written::Config => json!({ "saved": true }),
         Written::Ingested {
             applied,
             duplicates,
@@ -68,6 +69,8 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
 pub async fn write(state: &AppState, auth: &Auth, write: Write) -> ApiResult<Json<Value>> {
     auth.require_write()?;
     crate::trait_types::check(state, auth.workspace, &write, "").await?;
+    crate::assign::import_gate::check_rest(state, auth, &write).await?;
+    let write = crate::assign::prepare(state, auth.workspace, write).await?;
     let outcome = state.writer.write(auth.workspace, write).await?;
     Ok(Json(render_written(
         state,
