@@ -9,6 +9,7 @@ pub mod assign;
 pub mod auth;
 pub mod config;
 pub mod demo;
+mod demo_roles;
 pub mod error;
 pub mod extract;
 pub mod ingest;

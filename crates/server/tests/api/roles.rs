@@ -259,3 +259,30 @@ on_every_backend!(import_filters_gate_creation_per_source, |app| {
     let (status, _) = app.send_as(&foreign, reqwest::Method::GET, &path, None).await;
     assert_eq!(status, 404, "another workspace's key is not a source here");
 });
+
+on_every_backend!(demo_workspace_has_a_cs_team_with_books, |app| {
+    let key = steward_server::demo::load(&app.state).await.expect("demo");
+    let get = |path: String| {
+        let key = key.clone();
+        let app = &app;
+        async move {
+            let (status, body) = app.send_as(&key, reqwest::Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+    let sam = get("/resources/admins/search?email=sam.rivera@steward.example".into()).await["id"].clone();
+    let globex = get("/resources/organizations/globex".into()).await;
+    assert_eq!(globex["csmId"], sam);
+    assert_eq!(globex["keyRoles"].as_array().unwrap().len(), 3);
+    assert_eq!(globex["organizationOwnerId"], get("/resources/users/globex-vp-1".into()).await["id"]);
+    // Trait-mapped: the startups alternate CSMs and are owned by their first user.
+    let startup = get("/resources/accounts/acct-100".into()).await;
+    assert_eq!(startup["csmId"], sam);
+    assert_eq!(startup["accountOwnerId"], get("/resources/users/acct-100-user-0".into()).await["id"]);
+    let book = get(format!("/resources/accounts?keyRoleMember={}&keyRole=csm", sam.as_str().unwrap())).await;
+    assert_eq!(book["results"].as_array().unwrap().len(), 14, "4 Globex regions and 10 startups");
+    // Loading again changes nothing.
+    steward_server::demo::load(&app.state).await.expect("demo again");
+    assert_eq!(get("/resources/accounts/acct-100".into()).await["updatedAt"], startup["updatedAt"]);
+});
