@@ -134,7 +134,11 @@ mod tests {
     #[test]
     fn role_keys() {
         assert!(RoleKey::parse("k", "csm").unwrap().is_builtin());
-        assert!(!RoleKey::parse("k", "implementation-lead_2").unwrap().is_builtin());
+        assert!(
+            !RoleKey::parse("k", "implementation-lead_2")
+                .unwrap()
+                .is_builtin()
+        );
         for bad in ["", "2x", "a b", "é", &"x".repeat(65)] {
             assert!(RoleKey::parse("k", bad).is_err(), "{bad:?}");
         }

@@ -88,10 +88,7 @@ impl Engine {
 
     fn apply_to_assignments(&mut self, workspace: WorkspaceId, change: &GraphChange) {
         if let GraphChange::Assignment(change) = change {
-            self.assignments
-                .entry(workspace)
-                .or_default()
-                .apply(change);
+            self.assignments.entry(workspace).or_default().apply(change);
             return;
         }
         let Some(assignments) = self.assignments.get_mut(&workspace) else {

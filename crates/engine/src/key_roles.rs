@@ -145,7 +145,9 @@ mod tests {
         let mut book = KeyRoleBook::default();
         let admin = AdminId::generate();
         let impl_role = RoleKey::parse("k", "implementation").unwrap();
-        let accounts: Vec<Customer> = (0..3).map(|_| Customer::Account(AccountId::generate())).collect();
+        let accounts: Vec<Customer> = (0..3)
+            .map(|_| Customer::Account(AccountId::generate()))
+            .collect();
         for c in &accounts {
             book.set(*c, &impl_role, Some(admin));
             book.set(*c, &RoleKey::csm(), Some(admin));

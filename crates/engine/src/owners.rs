@@ -16,12 +16,12 @@ pub struct Owners {
 
 impl Owners {
     pub fn set(&mut self, customer: Customer, user: Option<UserId>) {
-        if let Some(previous) = self.owner.remove(&customer) {
-            if let Some(set) = self.owned.get_mut(&previous) {
-                set.remove(&customer);
-                if set.is_empty() {
-                    self.owned.remove(&previous);
-                }
+        if let Some(previous) = self.owner.remove(&customer)
+            && let Some(set) = self.owned.get_mut(&previous)
+        {
+            set.remove(&customer);
+            if set.is_empty() {
+                self.owned.remove(&previous);
             }
         }
         if let Some(user) = user {

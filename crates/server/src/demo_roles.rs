@@ -46,9 +46,18 @@ async fn write(state: &AppState, ws: WorkspaceId, w: Write) -> anyhow::Result<Wr
 }
 
 /// A team member by e-mail, created when missing (loading the demo again finds them).
-async fn member(state: &AppState, ws: WorkspaceId, name: &str, address: &str) -> anyhow::Result<AdminId> {
+async fn member(
+    state: &AppState,
+    ws: WorkspaceId,
+    name: &str,
+    address: &str,
+) -> anyhow::Result<AdminId> {
     let address = email(address);
-    if let Some(row) = state.store.admin_by_email(ws, &address.normalized()).await? {
+    if let Some(row) = state
+        .store
+        .admin_by_email(ws, &address.normalized())
+        .await?
+    {
         return Ok(row.id);
     }
     let w = Write::CreateAdmin {
@@ -67,7 +76,11 @@ fn assign(target: Write, key_roles: Vec<KeyRoleWrite>, owner: Option<&str>) -> W
         write: Box::new(target),
         assign: AssignmentWrite {
             key_roles,
-            owner: owner.map(|u| OwnerWrite { user: Some(RecordRef(u.to_owned())), create_missing: false, field: "owner".to_owned() }),
+            owner: owner.map(|u| OwnerWrite {
+                user: Some(RecordRef(u.to_owned())),
+                create_missing: false,
+                field: "owner".to_owned(),
+            }),
         },
     }
 }
@@ -83,7 +96,10 @@ fn update_account(id: &str, traits: serde_json::Value) -> Write {
 }
 
 fn update_org(id: &str) -> Write {
-    Write::UpdateOrganization { target: RecordRef(id.to_owned()), fields: OrganizationFields::default() }
+    Write::UpdateOrganization {
+        target: RecordRef(id.to_owned()),
+        fields: OrganizationFields::default(),
+    }
 }
 
 pub async fn load(state: &AppState, ws: WorkspaceId) -> anyhow::Result<()> {
@@ -92,10 +108,21 @@ pub async fn load(state: &AppState, ws: WorkspaceId) -> anyhow::Result<()> {
         "keyRoleTraits": [{"role": "csm", "model": "accounts", "trait": "csmEmail"}],
         "ownerTraits": {"accounts": "ownerId"}
     }))?;
-    roles.validate().map_err(|e| anyhow::anyhow!("demo roles: {e:?}"))?;
+    roles
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo roles: {e:?}"))?;
     let value = serde_json::to_value(&roles)?;
     let keys = vec![RoleKey::parse("key", "implementation").expect("demo role")];
-    write(state, ws, Write::Config(ConfigWrite::PutRoles { name: ROLES.to_owned(), value, roles: keys })).await?;
+    write(
+        state,
+        ws,
+        Write::Config(ConfigWrite::PutRoles {
+            name: ROLES.to_owned(),
+            value,
+            roles: keys,
+        }),
+    )
+    .await?;
     state.config.forget(ws);
 
     let mut team = Vec::new();
@@ -105,18 +132,67 @@ pub async fn load(state: &AppState, ws: WorkspaceId) -> anyhow::Result<()> {
     let [sam, priya, dana, jonas] = [team[0], team[1], team[2], team[3]];
 
     // The big customers, by hand: the district and Globex at both levels.
-    write(state, ws, assign(update_org("district-springfield"), vec![role("csm", priya), role("accountExecutive", dana)], Some("district-superintendent-1"))).await?;
+    write(
+        state,
+        ws,
+        assign(
+            update_org("district-springfield"),
+            vec![role("csm", priya), role("accountExecutive", dana)],
+            Some("district-superintendent-1"),
+        ),
+    )
+    .await?;
     for i in 1..=6 {
         let school = format!("school-{i}");
         let owner = format!("{school}-teacher-0");
-        write(state, ws, assign(update_account(&school, json!({})), vec![role("csm", priya)], Some(&owner))).await?;
+        write(
+            state,
+            ws,
+            assign(
+                update_account(&school, json!({})),
+                vec![role("csm", priya)],
+                Some(&owner),
+            ),
+        )
+        .await?;
     }
-    write(state, ws, assign(update_org("globex"), vec![role("csm", sam), role("accountExecutive", dana), role("implementation", jonas)], Some("globex-vp-1"))).await?;
+    write(
+        state,
+        ws,
+        assign(
+            update_org("globex"),
+            vec![
+                role("csm", sam),
+                role("accountExecutive", dana),
+                role("implementation", jonas),
+            ],
+            Some("globex-vp-1"),
+        ),
+    )
+    .await?;
     for region in ["us", "emea", "apac", "latam"] {
         let id = format!("globex-{region}");
-        write(state, ws, assign(update_account(&id, json!({})), vec![role("csm", sam), role("accountExecutive", dana)], None)).await?;
+        write(
+            state,
+            ws,
+            assign(
+                update_account(&id, json!({})),
+                vec![role("csm", sam), role("accountExecutive", dana)],
+                None,
+            ),
+        )
+        .await?;
     }
-    write(state, ws, assign(update_org("initech"), vec![role("accountExecutive", dana)], None)).await?;
+    write(
+        state,
+        ws,
+        assign(
+            update_org("initech"),
+            vec![role("accountExecutive", dana)],
+            None,
+        ),
+    )
+    .await?;
 
     // The long tail, by trait mapping: alternate CSMs; each startup's first user owns it.
     for i in 0..20 {
@@ -124,7 +200,12 @@ pub async fn load(state: &AppState, ws: WorkspaceId) -> anyhow::Result<()> {
         let csm = if i % 2 == 0 { TEAM[0].1 } else { TEAM[1].1 };
         let owner = format!("{id}-user-0");
         ExternalId::parse("ownerId", &owner).expect("demo id");
-        write(state, ws, update_account(&id, json!({"csmEmail": csm, "ownerId": owner}))).await?;
+        write(
+            state,
+            ws,
+            update_account(&id, json!({"csmEmail": csm, "ownerId": owner})),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -76,7 +76,12 @@ pub fn account(row: &AccountRow, graph: &View<'_>) -> Value {
         "updatedAt": row.updated_at.to_iso(),
         "usersCount": with_graph(graph, |g| g.account_users_count(row.id), 0),
     });
-    crate::assign::render::add(&mut v, graph.assignments, Customer::Account(row.id), "accountOwnerId");
+    crate::assign::render::add(
+        &mut v,
+        graph.assignments,
+        Customer::Account(row.id),
+        "accountOwnerId",
+    );
     v
 }
 

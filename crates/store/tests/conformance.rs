@@ -20,9 +20,9 @@ mod paging;
 mod paging_prop;
 #[path = "conformance/reads.rs"]
 mod reads;
+#[path = "conformance/roles.rs"]
+mod roles;
 #[path = "conformance/workspaces.rs"]
 mod workspaces;
 #[path = "conformance/writes.rs"]
 mod writes;
-#[path = "conformance/roles.rs"]
-mod roles;

@@ -21,7 +21,10 @@ pub fn wrap(write: Write, body: &Body, owner_field: &str) -> ApiResult<Write> {
     Ok(if assign.is_empty() {
         write
     } else {
-        Write::Assign { write: Box::new(write), assign }
+        Write::Assign {
+            write: Box::new(write),
+            assign,
+        }
     })
 }
 
@@ -33,35 +36,76 @@ pub fn parse(body: &Body, owner_field: &str) -> ApiResult<AssignmentWrite> {
             for (i, item) in items.iter().enumerate() {
                 let path = format!("keyRoles[{i}]");
                 let Value::Object(item) = item else {
-                    return Err(FieldError::new(&path, format!("`{path}` must be an object with `keyRole` and `vitallyUser`")).into());
+                    return Err(FieldError::new(
+                        &path,
+                        format!("`{path}` must be an object with `keyRole` and `vitallyUser`"),
+                    )
+                    .into());
                 };
                 let role_path = format!("{path}.keyRole");
                 let role = match item.get("keyRole") {
                     Some(Value::String(s)) => RoleKey::parse(&role_path, s)?,
                     None | Some(Value::Null) => return Err(FieldError::missing(&role_path).into()),
-                    Some(_) => return Err(FieldError::new(&role_path, format!("`{role_path}` must be a role key")).into()),
+                    Some(_) => {
+                        return Err(FieldError::new(
+                            &role_path,
+                            format!("`{role_path}` must be a role key"),
+                        )
+                        .into());
+                    }
                 };
                 let user_path = format!("{path}.vitallyUser");
                 if !item.contains_key("vitallyUser") {
-                    return Err(FieldError::new(&user_path, format!("`{user_path}` is required (null vacates the role)")).into());
+                    return Err(FieldError::new(
+                        &user_path,
+                        format!("`{user_path}` is required (null vacates the role)"),
+                    )
+                    .into());
                 }
                 let admin = admin_id(&user_path, &item["vitallyUser"])?;
-                out.key_roles.push(KeyRoleWrite { role, admin: admin.map(AdminRef::Id), field: user_path });
+                out.key_roles.push(KeyRoleWrite {
+                    role,
+                    admin: admin.map(AdminRef::Id),
+                    field: user_path,
+                });
             }
         }
-        Some(_) => return Err(FieldError::new("keyRoles", "`keyRoles` must be an array of {keyRole, vitallyUser}").into()),
+        Some(_) => {
+            return Err(FieldError::new(
+                "keyRoles",
+                "`keyRoles` must be an array of {keyRole, vitallyUser}",
+            )
+            .into());
+        }
     }
-    for (field, role) in [("csmId", RoleKey::csm()), ("accountExecutiveId", RoleKey::account_executive())] {
+    for (field, role) in [
+        ("csmId", RoleKey::csm()),
+        ("accountExecutiveId", RoleKey::account_executive()),
+    ] {
         if let Some(value) = body.0.get(field) {
             let admin = admin_id(field, value)?;
-            out.key_roles.push(KeyRoleWrite { role, admin: admin.map(AdminRef::Id), field: field.to_owned() });
+            out.key_roles.push(KeyRoleWrite {
+                role,
+                admin: admin.map(AdminRef::Id),
+                field: field.to_owned(),
+            });
         }
     }
     match body.record_ref(owner_field)? {
         Member::Absent => {}
-        Member::Null => out.owner = Some(OwnerWrite { user: None, create_missing: false, field: owner_field.to_owned() }),
+        Member::Null => {
+            out.owner = Some(OwnerWrite {
+                user: None,
+                create_missing: false,
+                field: owner_field.to_owned(),
+            })
+        }
         Member::Set(user) => {
-            out.owner = Some(OwnerWrite { user: Some(user), create_missing: false, field: owner_field.to_owned() })
+            out.owner = Some(OwnerWrite {
+                user: Some(user),
+                create_missing: false,
+                field: owner_field.to_owned(),
+            })
         }
     }
     Ok(out)
@@ -74,11 +118,23 @@ fn admin_id(field: &str, value: &Value) -> ApiResult<Option<AdminId>> {
         Value::String(s) => s.as_str(),
         Value::Object(o) => match o.get("id") {
             Some(Value::String(s)) => s.as_str(),
-            _ => return Err(FieldError::new(field, format!("`{field}` must be a team member id")).into()),
+            _ => {
+                return Err(
+                    FieldError::new(field, format!("`{field}` must be a team member id")).into(),
+                );
+            }
         },
-        _ => return Err(FieldError::new(field, format!("`{field}` must be a team member id")).into()),
+        _ => {
+            return Err(
+                FieldError::new(field, format!("`{field}` must be a team member id")).into(),
+            );
+        }
     };
-    raw.parse::<AdminId>()
-        .map(Some)
-        .map_err(|_| FieldError::new(field, format!("`{field}` must be a team member id (a UUID), not {raw:?}")).into())
+    raw.parse::<AdminId>().map(Some).map_err(|_| {
+        FieldError::new(
+            field,
+            format!("`{field}` must be a team member id (a UUID), not {raw:?}"),
+        )
+        .into()
+    })
 }

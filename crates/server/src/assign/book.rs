@@ -68,7 +68,10 @@ pub async fn list<K: RecordKind>(
             return Err(ApiError::field(
                 ErrorCode::InvalidQuery,
                 "keyRole",
-                format!("no key role `{role}` (roles: {})", config.roles.role_keys().join(", ")),
+                format!(
+                    "no key role `{role}` (roles: {})",
+                    config.roles.role_keys().join(", ")
+                ),
             ));
         }
     }

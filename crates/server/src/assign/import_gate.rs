@@ -25,7 +25,10 @@ struct Create<'a> {
 
 fn creation(write: &Write) -> Option<Create<'_>> {
     match write.unwrapped() {
-        Write::UpsertOrganization { external_id, fields } => Some(Create {
+        Write::UpsertOrganization {
+            external_id,
+            fields,
+        } => Some(Create {
             kind: Kind::Organization,
             candidate: Candidate {
                 external_id: external_id.as_str(),
@@ -33,7 +36,10 @@ fn creation(write: &Write) -> Option<Create<'_>> {
                 traits: fields.traits.as_map(),
             },
         }),
-        Write::UpsertAccount { external_id, fields } => Some(Create {
+        Write::UpsertAccount {
+            external_id,
+            fields,
+        } => Some(Create {
             kind: Kind::Account,
             candidate: Candidate {
                 external_id: external_id.as_str(),
@@ -45,7 +51,12 @@ fn creation(write: &Write) -> Option<Create<'_>> {
     }
 }
 
-async fn exists(state: &AppState, ws: WorkspaceId, kind: Kind, external_id: &str) -> ApiResult<bool> {
+async fn exists(
+    state: &AppState,
+    ws: WorkspaceId,
+    kind: Kind,
+    external_id: &str,
+) -> ApiResult<bool> {
     let r = RecordRef(external_id.to_owned());
     Ok(match kind {
         Kind::Organization => state.store.find_organization(ws, &r).await?.is_some(),
@@ -53,13 +64,25 @@ async fn exists(state: &AppState, ws: WorkspaceId, kind: Kind, external_id: &str
     })
 }
 
-async fn filter_of(state: &AppState, auth: &Auth) -> ApiResult<Option<std::sync::Arc<crate::config::cache::WorkspaceConfig>>> {
+async fn filter_of(
+    state: &AppState,
+    auth: &Auth,
+) -> ApiResult<Option<std::sync::Arc<crate::config::cache::WorkspaceConfig>>> {
     let config = state.config.get(&state.store, auth.workspace).await?;
-    Ok(config.filters.contains_key(&Source::ApiKey(auth.key)).then_some(config))
+    Ok(config
+        .filters
+        .contains_key(&Source::ApiKey(auth.key))
+        .then_some(config))
 }
 
 /// Whether `filter` refuses this write as a creation (`false` for updates).
-async fn refuses(state: &AppState, ws: WorkspaceId, filter: &CompiledFilter, create: &Create<'_>, now: Millis) -> ApiResult<bool> {
+async fn refuses(
+    state: &AppState,
+    ws: WorkspaceId,
+    filter: &CompiledFilter,
+    create: &Create<'_>,
+    now: Millis,
+) -> ApiResult<bool> {
     if !filter.filters(create.kind) || filter.allows(create.kind, &create.candidate, now) {
         return Ok(false);
     }
@@ -68,8 +91,12 @@ async fn refuses(state: &AppState, ws: WorkspaceId, filter: &CompiledFilter, cre
 
 /// REST: refuses a create the caller's import filter does not allow.
 pub async fn check_rest(state: &AppState, auth: &Auth, write: &Write) -> ApiResult<()> {
-    let Some(create) = creation(write) else { return Ok(()) };
-    let Some(config) = filter_of(state, auth).await? else { return Ok(()) };
+    let Some(create) = creation(write) else {
+        return Ok(());
+    };
+    let Some(config) = filter_of(state, auth).await? else {
+        return Ok(());
+    };
     let source = Source::ApiKey(auth.key);
     let filter = &config.filters[&source];
     if refuses(state, auth.workspace, filter, &create, state.clock.now()).await? {
@@ -92,8 +119,14 @@ pub async fn check_rest(state: &AppState, auth: &Auth, write: &Write) -> ApiResu
 
 /// Ingestion: replaces messages that would create a refused record by no-ops. Returns how
 /// many were skipped.
-pub async fn filter_ingest(state: &AppState, auth: &Auth, ops: &mut [IngestOp]) -> ApiResult<usize> {
-    let Some(config) = filter_of(state, auth).await? else { return Ok(0) };
+pub async fn filter_ingest(
+    state: &AppState,
+    auth: &Auth,
+    ops: &mut [IngestOp],
+) -> ApiResult<usize> {
+    let Some(config) = filter_of(state, auth).await? else {
+        return Ok(0);
+    };
     let source = Source::ApiKey(auth.key);
     let filter = &config.filters[&source];
     let now = state.clock.now();
@@ -104,9 +137,16 @@ pub async fn filter_ingest(state: &AppState, auth: &Auth, ops: &mut [IngestOp]) 
     for op in ops.iter_mut() {
         let mut refused = false;
         for action in &op.actions {
-            let IngestAction::Record(write) = action else { continue };
-            let Some(create) = creation(write) else { continue };
-            let key = (create.kind == Kind::Account, create.candidate.external_id.to_owned());
+            let IngestAction::Record(write) = action else {
+                continue;
+            };
+            let Some(create) = creation(write) else {
+                continue;
+            };
+            let key = (
+                create.kind == Kind::Account,
+                create.candidate.external_id.to_owned(),
+            );
             if known.contains(&key) {
                 continue;
             }
@@ -125,7 +165,9 @@ pub async fn filter_ingest(state: &AppState, auth: &Auth, ops: &mut [IngestOp]) 
         }
     }
     if skipped > 0 {
-        state.config.count_ignored(auth.workspace, source, skipped as u64);
+        state
+            .config
+            .count_ignored(auth.workspace, source, skipped as u64);
         tracing::info!(workspace = %auth.workspace, source = source.as_string(), skipped, "import filter skipped messages");
     }
     Ok(skipped)
@@ -136,7 +178,10 @@ fn remember(action: &IngestAction, known: &mut HashSet<(bool, String)>) {
     match action {
         IngestAction::Record(write) => {
             if let Some(create) = creation(write) {
-                known.insert((create.kind == Kind::Account, create.candidate.external_id.to_owned()));
+                known.insert((
+                    create.kind == Kind::Account,
+                    create.candidate.external_id.to_owned(),
+                ));
             }
             match write.unwrapped() {
                 Write::UpsertAccount { fields, .. } | Write::UpdateAccount { fields, .. } => {
@@ -145,7 +190,13 @@ fn remember(action: &IngestAction, known: &mut HashSet<(bool, String)>) {
                     }
                 }
                 Write::UpsertUser { fields, .. } | Write::UpdateUser { fields, .. } => {
-                    let UserFields { accounts, add_accounts, organizations, add_organizations, .. } = fields;
+                    let UserFields {
+                        accounts,
+                        add_accounts,
+                        organizations,
+                        add_organizations,
+                        ..
+                    } = fields;
                     for r in accounts.iter().flatten().chain(add_accounts) {
                         known.insert((true, r.0.clone()));
                     }

@@ -60,14 +60,20 @@ pub fn apply(config: &RolesConfig, write: Write) -> Write {
             if assign.owner.is_some() {
                 mapped.owner = assign.owner;
             }
-            Write::Assign { write, assign: mapped }
+            Write::Assign {
+                write,
+                assign: mapped,
+            }
         }
         other => {
             let mapped = mapped(config, &other);
             if mapped.is_empty() {
                 other
             } else {
-                Write::Assign { write: Box::new(other), assign: mapped }
+                Write::Assign {
+                    write: Box::new(other),
+                    assign: mapped,
+                }
             }
         }
     }
@@ -85,10 +91,19 @@ fn mapped(config: &RolesConfig, write: &Write) -> AssignmentWrite {
     if traits.is_empty() {
         return out;
     }
-    let value_of = |key: &str| traits.entries().find(|(k, _)| k.as_str() == key).map(|(_, v)| v);
+    let value_of = |key: &str| {
+        traits
+            .entries()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    };
     for mapping in config.key_role_traits.iter().filter(|m| m.model == model) {
-        let Some(value) = value_of(&mapping.trait_key) else { continue };
-        let Ok(role) = RoleKey::parse("role", &mapping.role) else { continue };
+        let Some(value) = value_of(&mapping.trait_key) else {
+            continue;
+        };
+        let Ok(role) = RoleKey::parse("role", &mapping.role) else {
+            continue;
+        };
         let field = format!("traits.{}", mapping.trait_key);
         let admin = if blank(value) {
             None
@@ -100,17 +115,23 @@ fn mapped(config: &RolesConfig, write: &Write) -> AssignmentWrite {
         };
         out.key_roles.push(KeyRoleWrite { role, admin, field });
     }
-    if let Some(key) = config.owner_trait(model) {
-        if let Some(value) = value_of(key) {
-            let field = format!("traits.{key}");
-            let user = if blank(value) {
-                Some(None)
-            } else {
-                ExternalId::from_json(&field, value).ok().map(|e| Some(RecordRef(e.into_string())))
-            };
-            if let Some(user) = user {
-                out.owner = Some(OwnerWrite { user, create_missing: true, field });
-            }
+    if let Some(key) = config.owner_trait(model)
+        && let Some(value) = value_of(key)
+    {
+        let field = format!("traits.{key}");
+        let user = if blank(value) {
+            Some(None)
+        } else {
+            ExternalId::from_json(&field, value)
+                .ok()
+                .map(|e| Some(RecordRef(e.into_string())))
+        };
+        if let Some(user) = user {
+            out.owner = Some(OwnerWrite {
+                user,
+                create_missing: true,
+                field,
+            });
         }
     }
     out
@@ -153,11 +174,20 @@ mod tests {
 
     #[test]
     fn mapped_traits_become_assignments() {
-        let w = apply(&config(), account(json!({"csmEmail": "Ann@Vendor.io", "ownerId": 42, "aeEmail": "x@y.z"})));
+        let w = apply(
+            &config(),
+            account(json!({"csmEmail": "Ann@Vendor.io", "ownerId": 42, "aeEmail": "x@y.z"})),
+        );
         let a = assignments(&w).expect("wrapped");
-        assert_eq!(a.key_roles.len(), 1, "aeEmail is mapped on organizations only");
+        assert_eq!(
+            a.key_roles.len(),
+            1,
+            "aeEmail is mapped on organizations only"
+        );
         assert_eq!(a.key_roles[0].role.as_str(), "csm");
-        assert!(matches!(&a.key_roles[0].admin, Some(AdminRef::Email(e)) if e.as_str() == "Ann@Vendor.io"));
+        assert!(
+            matches!(&a.key_roles[0].admin, Some(AdminRef::Email(e)) if e.as_str() == "Ann@Vendor.io")
+        );
         let owner = a.owner.as_ref().unwrap();
         assert_eq!(owner.user, Some(RecordRef("42".into())));
         assert!(owner.create_missing);
@@ -169,7 +199,10 @@ mod tests {
         let a = assignments(&w).unwrap();
         assert_eq!(a.key_roles[0].admin, None);
         assert_eq!(a.owner.as_ref().unwrap().user, None);
-        let w = apply(&config(), account(json!({"csmEmail": "not an e-mail", "ownerId": {"x": 1}})));
+        let w = apply(
+            &config(),
+            account(json!({"csmEmail": "not an e-mail", "ownerId": {"x": 1}})),
+        );
         assert!(assignments(&w).is_none(), "{w:?}");
         let w = apply(&config(), account(json!({"plan": "pro"})));
         assert!(assignments(&w).is_none());
@@ -178,15 +211,30 @@ mod tests {
     #[test]
     fn explicit_assignments_win() {
         let explicit = AssignmentWrite {
-            key_roles: vec![KeyRoleWrite { role: RoleKey::csm(), admin: None, field: "csmId".into() }],
-            owner: Some(OwnerWrite { user: None, create_missing: false, field: "accountOwnerId".into() }),
+            key_roles: vec![KeyRoleWrite {
+                role: RoleKey::csm(),
+                admin: None,
+                field: "csmId".into(),
+            }],
+            owner: Some(OwnerWrite {
+                user: None,
+                create_missing: false,
+                field: "accountOwnerId".into(),
+            }),
         };
         let w = apply(
             &config(),
-            Write::Assign { write: Box::new(account(json!({"csmEmail": "a@b.c", "ownerId": "u1"}))), assign: explicit },
+            Write::Assign {
+                write: Box::new(account(json!({"csmEmail": "a@b.c", "ownerId": "u1"}))),
+                assign: explicit,
+            },
         );
         let a = assignments(&w).unwrap();
-        assert_eq!(a.key_roles.last().unwrap().field, "csmId", "applied last, so it wins");
+        assert_eq!(
+            a.key_roles.last().unwrap().field,
+            "csmId",
+            "applied last, so it wins"
+        );
         assert_eq!(a.owner.as_ref().unwrap().field, "accountOwnerId");
     }
 }

@@ -35,8 +35,17 @@ pub struct ConfigCache {
 }
 
 impl ConfigCache {
-    pub async fn get(&self, store: &Store, workspace: WorkspaceId) -> ApiResult<Arc<WorkspaceConfig>> {
-        if let Some(found) = self.by_workspace.read().expect("config lock").get(&workspace) {
+    pub async fn get(
+        &self,
+        store: &Store,
+        workspace: WorkspaceId,
+    ) -> ApiResult<Arc<WorkspaceConfig>> {
+        if let Some(found) = self
+            .by_workspace
+            .read()
+            .expect("config lock")
+            .get(&workspace)
+        {
             return Ok(found.clone());
         }
         let generation = self.generation.load(Ordering::SeqCst);
@@ -82,7 +91,9 @@ async fn load(store: &Store, workspace: WorkspaceId) -> ApiResult<WorkspaceConfi
         if name == ROLES {
             match serde_json::from_value::<RolesConfig>(value) {
                 Ok(roles) => config.roles = roles,
-                Err(e) => tracing::error!(%workspace, error = %e, "unreadable roles configuration ignored"),
+                Err(e) => {
+                    tracing::error!(%workspace, error = %e, "unreadable roles configuration ignored")
+                }
             }
         } else if name.starts_with(IMPORT_FILTER_PREFIX) {
             let compiled = serde_json::from_value::<ImportFilter>(value)
@@ -92,7 +103,9 @@ async fn load(store: &Store, workspace: WorkspaceId) -> ApiResult<WorkspaceConfi
                 Ok(filter) => {
                     config.filters.insert(filter.source, filter);
                 }
-                Err(e) => tracing::error!(%workspace, name, error = %e, "unreadable import filter ignored"),
+                Err(e) => {
+                    tracing::error!(%workspace, name, error = %e, "unreadable import filter ignored")
+                }
             }
         }
     }

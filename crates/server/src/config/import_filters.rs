@@ -209,13 +209,29 @@ mod tests {
         let pro = traits(json!({"plan": "pro"}));
         let free = traits(json!({"plan": "free"}));
         let check = |ext: &str, t: &serde_json::Map<String, Value>| {
-            compiled.allows(Kind::Account, &Candidate { external_id: ext, name: None, traits: t }, now)
+            compiled.allows(
+                Kind::Account,
+                &Candidate {
+                    external_id: ext,
+                    name: None,
+                    traits: t,
+                },
+                now,
+            )
         };
         assert!(check("a1", &pro));
         assert!(!check("a1", &free));
         assert!(check("vip-1", &free));
         // No organization rule: organizations pass.
-        assert!(compiled.allows(Kind::Organization, &Candidate { external_id: "o", name: None, traits: &free }, now));
+        assert!(compiled.allows(
+            Kind::Organization,
+            &Candidate {
+                external_id: "o",
+                name: None,
+                traits: &free
+            },
+            now
+        ));
         assert!(!compiled.filters(Kind::Organization) && compiled.filters(Kind::Account));
     }
 
@@ -224,7 +240,15 @@ mod tests {
         let mut bad = filter(json!({"all": [{"field": "mrr", "op": "gt", "value": "big"}]}));
         bad.organizations = Some(json!({"field": "x", "op": "nope"}));
         bad.source = "someone".into();
-        let paths: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.path).collect();
-        assert_eq!(paths, ["source", "organizations.op", "accounts.all[0].value"]);
+        let paths: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            paths,
+            ["source", "organizations.op", "accounts.all[0].value"]
+        );
     }
 }

@@ -103,7 +103,11 @@ impl RolesConfig {
             if !self.has_role(&mapping.role) {
                 errors.push(ConfigError::new(
                     format!("{path}.role"),
-                    format!("no key role `{}` (roles: {})", mapping.role, self.role_keys().join(", ")),
+                    format!(
+                        "no key role `{}` (roles: {})",
+                        mapping.role,
+                        self.role_keys().join(", ")
+                    ),
                 ));
             }
             if let Err(e) = TraitKey::parse("trait", &mapping.trait_key) {
@@ -115,7 +119,10 @@ impl RolesConfig {
             {
                 errors.push(ConfigError::new(
                     path,
-                    format!("role `{}` is already mapped on this model; one trait per role", mapping.role),
+                    format!(
+                        "role `{}` is already mapped on this model; one trait per role",
+                        mapping.role
+                    ),
                 ));
             }
         }
@@ -123,13 +130,17 @@ impl RolesConfig {
             ("accounts", &self.owner_traits.accounts),
             ("organizations", &self.owner_traits.organizations),
         ] {
-            if let Some(key) = key {
-                if let Err(e) = TraitKey::parse("trait", key) {
-                    errors.push(ConfigError::new(format!("ownerTraits.{model}"), e.message));
-                }
+            if let Some(key) = key
+                && let Err(e) = TraitKey::parse("trait", key)
+            {
+                errors.push(ConfigError::new(format!("ownerTraits.{model}"), e.message));
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Whether `key` is a role of the workspace (built-in or custom).
@@ -151,7 +162,11 @@ impl RolesConfig {
         BUILTIN_ROLES
             .iter()
             .map(|(k, l)| ((*k).to_owned(), (*l).to_owned(), true))
-            .chain(self.key_roles.iter().map(|r| (r.key.clone(), r.label.clone(), false)))
+            .chain(
+                self.key_roles
+                    .iter()
+                    .map(|r| (r.key.clone(), r.label.clone(), false)),
+            )
             .collect()
     }
 
@@ -186,7 +201,12 @@ mod tests {
             "ownerTraits": {"accounts": ""}
         }))
         .unwrap();
-        let paths: Vec<String> = config.validate().unwrap_err().into_iter().map(|e| e.path).collect();
+        let paths: Vec<String> = config
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
         assert_eq!(
             paths,
             [

@@ -14,11 +14,11 @@ use steward_store::{Store, StoreError};
 use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
-use crate::auth::Auth;
 use crate::assign::{
     self,
     book::{Book, Level},
 };
+use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Body, JsonObject};
 use crate::pagination::{page_request, probe};
@@ -120,7 +120,9 @@ async fn upsert(
 /// The list, or with `keyRoleMember` a team member's book of business.
 async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
     match Book::from_query(&params.0)? {
-        Some(book) => assign::book::list::<Accounts>(&state, &auth, &params.0, book, Level::Accounts).await,
+        Some(book) => {
+            assign::book::list::<Accounts>(&state, &auth, &params.0, book, Level::Accounts).await
+        }
         None => records::list::<Accounts>(state, auth, params).await,
     }
 }

@@ -27,10 +27,7 @@ use crate::render::View;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/organizations",
-            get(list).post(upsert),
-        )
+        .route("/organizations", get(list).post(upsert))
         .route(
             "/organizations/{id}",
             get(records::fetch::<Organizations>)
@@ -127,8 +124,14 @@ async fn upsert(
 async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
     match Book::from_query(&params.0)? {
         Some(book) => {
-            assign::book::list::<Organizations>(&state, &auth, &params.0, book, Level::Organizations)
-                .await
+            assign::book::list::<Organizations>(
+                &state,
+                &auth,
+                &params.0,
+                book,
+                Level::Organizations,
+            )
+            .await
         }
         None => records::list::<Organizations>(state, auth, params).await,
     }

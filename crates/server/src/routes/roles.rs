@@ -56,14 +56,20 @@ async fn list_roles(State(state): State<AppState>, auth: Auth) -> ApiResult<Json
 
 /// Stores a new roles document (validated), deleting assignments of removed roles.
 async fn save_roles(state: &AppState, ws: WorkspaceId, roles: &RolesConfig) -> ApiResult<()> {
-    roles.validate().map_err(|e| config::into_api_error("", e))?;
+    roles
+        .validate()
+        .map_err(|e| config::into_api_error("", e))?;
     let keys = roles
         .key_roles
         .iter()
         .filter_map(|r| RoleKey::parse("key", &r.key).ok())
         .collect();
     let value = serde_json::to_value(roles).map_err(ApiError::internal)?;
-    let write = Write::Config(ConfigWrite::PutRoles { name: ROLES.to_owned(), value, roles: keys });
+    let write = Write::Config(ConfigWrite::PutRoles {
+        name: ROLES.to_owned(),
+        value,
+        roles: keys,
+    });
     let result = state.writer.write(ws, write).await;
     state.config.forget(ws);
     result.map(|_| ())
@@ -76,9 +82,17 @@ async fn create_role(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let def: KeyRoleDef = config::from_json(Value::Object(body.0), "")?;
-    let mut roles = state.config.get(&state.store, auth.workspace).await?.roles.clone();
+    let mut roles = state
+        .config
+        .get(&state.store, auth.workspace)
+        .await?
+        .roles
+        .clone();
     if roles.has_role(&def.key) && !RoleKey::parse("key", &def.key).is_ok_and(|k| k.is_builtin()) {
-        return Err(ApiError::new(ErrorCode::Conflict, format!("a key role `{}` already exists", def.key)));
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("a key role `{}` already exists", def.key),
+        ));
     }
     roles.key_roles.push(def.clone());
     // Errors name the member of this body, not of the whole document.
@@ -92,7 +106,9 @@ async fn create_role(
         config::into_api_error("", errors)
     })?;
     save_roles(&state, auth.workspace, &roles).await?;
-    Ok(Json(json!({"key": def.key, "label": def.label, "builtIn": false})))
+    Ok(Json(
+        json!({"key": def.key, "label": def.label, "builtIn": false}),
+    ))
 }
 
 async fn delete_role(
@@ -102,9 +118,18 @@ async fn delete_role(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     if RoleKey::parse("key", &key).is_ok_and(|k| k.is_builtin()) {
-        return Err(ApiError::field(ErrorCode::InvalidField, "key", format!("`{key}` is a built-in role and cannot be removed")));
+        return Err(ApiError::field(
+            ErrorCode::InvalidField,
+            "key",
+            format!("`{key}` is a built-in role and cannot be removed"),
+        ));
     }
-    let mut roles = state.config.get(&state.store, auth.workspace).await?.roles.clone();
+    let mut roles = state
+        .config
+        .get(&state.store, auth.workspace)
+        .await?
+        .roles
+        .clone();
     let before = roles.key_roles.len();
     roles.key_roles.retain(|r| r.key != key);
     if roles.key_roles.len() == before {
@@ -118,7 +143,9 @@ async fn delete_role(
 
 async fn get_roles(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     let config = state.config.get(&state.store, auth.workspace).await?;
-    Ok(Json(serde_json::to_value(&config.roles).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(&config.roles).map_err(ApiError::internal)?,
+    ))
 }
 
 async fn put_roles(
@@ -129,12 +156,19 @@ async fn put_roles(
     auth.require_admin()?;
     let roles: RolesConfig = config::from_json(Value::Object(body.0), "")?;
     save_roles(&state, auth.workspace, &roles).await?;
-    Ok(Json(serde_json::to_value(&roles).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(&roles).map_err(ApiError::internal)?,
+    ))
 }
 
 // ---- import filters ----------------------------------------------------------------------
 
-fn filter_json(state: &AppState, ws: WorkspaceId, source: Source, filter: Option<&ImportFilter>) -> Value {
+fn filter_json(
+    state: &AppState,
+    ws: WorkspaceId,
+    source: Source,
+    filter: Option<&ImportFilter>,
+) -> Value {
     let mut v = json!({
         "source": source.as_string(),
         "organizations": filter.and_then(|f| f.organizations.clone()),
@@ -150,7 +184,10 @@ async fn source_of(state: &AppState, ws: WorkspaceId, raw: &str) -> ApiResult<So
     let source = Source::parse(raw).ok_or_else(not_found)?;
     let Source::ApiKey(id) = source;
     let keys = state.store.list_api_keys(ws).await?;
-    keys.iter().any(|k| k.id == id).then_some(source).ok_or_else(not_found)
+    keys.iter()
+        .any(|k| k.id == id)
+        .then_some(source)
+        .ok_or_else(not_found)
 }
 
 async fn list_filters(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
@@ -185,20 +222,34 @@ async fn put_filter(
     auth.require_admin()?;
     let source = source_of(&state, auth.workspace, &raw).await?;
     let mut body = body.0;
-    if let Some(given) = body.remove("source") {
-        if given.as_str().and_then(Source::parse) != Some(source) {
-            return Err(ApiError::field(ErrorCode::InvalidField, "source", "`source` must be the one in the path (or left out)"));
-        }
+    if let Some(given) = body.remove("source")
+        && given.as_str().and_then(Source::parse) != Some(source)
+    {
+        return Err(ApiError::field(
+            ErrorCode::InvalidField,
+            "source",
+            "`source` must be the one in the path (or left out)",
+        ));
     }
     body.insert("source".into(), json!(source.as_string()));
     let filter: ImportFilter = config::from_json(Value::Object(body), "")?;
-    filter.validate().map_err(|e| config::into_api_error("", e))?;
+    filter
+        .validate()
+        .map_err(|e| config::into_api_error("", e))?;
     let value = serde_json::to_value(&filter).map_err(ApiError::internal)?;
-    let write = Write::Config(ConfigWrite::Put { name: source.document_name(), value });
+    let write = Write::Config(ConfigWrite::Put {
+        name: source.document_name(),
+        value,
+    });
     let result = state.writer.write(auth.workspace, write).await;
     state.config.forget(auth.workspace);
     result?;
-    Ok(Json(filter_json(&state, auth.workspace, source, Some(&filter))))
+    Ok(Json(filter_json(
+        &state,
+        auth.workspace,
+        source,
+        Some(&filter),
+    )))
 }
 
 async fn delete_filter(
@@ -208,7 +259,9 @@ async fn delete_filter(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let source = source_of(&state, auth.workspace, &raw).await?;
-    let write = Write::Config(ConfigWrite::Delete { name: source.document_name() });
+    let write = Write::Config(ConfigWrite::Delete {
+        name: source.document_name(),
+    });
     let result = state.writer.write(auth.workspace, write).await;
     state.config.forget(auth.workspace);
     result?;
