@@ -419,6 +419,28 @@ impl Graph {
         select_page(keys, page)
     }
 
+    /// A page of the users of the given accounts and organizations (an organization's users
+    /// are direct and through its accounts), each once, in list order.
+    pub fn users_page_among(
+        &self,
+        accounts: impl IntoIterator<Item = AccountId>,
+        organizations: impl IntoIterator<Item = OrganizationId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let mut slots: HashSet<Slot> = HashSet::new();
+        for id in accounts {
+            if let Some(slot) = self.accounts.slot(id.0) {
+                slots.extend(self.accounts.get(slot).users.iter().copied());
+            }
+        }
+        for id in organizations {
+            if let Some(slot) = self.orgs.slot(id.0) {
+                slots.extend(self.orgs.get(slot).user_paths.keys().copied());
+            }
+        }
+        select_page(slots.into_iter().map(|u| self.user_key(u, page.sort)), page)
+    }
+
     /// A page of an account's users, in list order.
     pub fn account_users_page(&self, id: AccountId, page: &PageRequest) -> Vec<PageKey> {
         let Some(slot) = self.accounts.slot(id.0) else {

@@ -1,7 +1,8 @@
 //! A team member's book of business: `GET /accounts?keyRoleMember=<team member id>` (and
 //! `/organizations`), optionally `&keyRole=<role>`, lists only the records on which they hold
 //! a key role (that role). The engine's reverse index names the records and the graph gives
-//! their list keys, so the usual keyset pagination applies unchanged.
+//! their list keys, so the usual keyset pagination applies unchanged. `GET /users` takes the
+//! same parameters: the users of those accounts and organizations.
 
 use std::collections::HashMap;
 
@@ -51,6 +52,8 @@ impl Book {
 pub enum Level {
     Accounts,
     Organizations,
+    /// The users of the accounts and organizations in the book.
+    Users,
 }
 
 /// One page of the book at `level`.
@@ -92,6 +95,17 @@ pub async fn list<K: RecordKind>(
                 &probe(&page),
             ),
             (Some(g), Level::Organizations) => g.organizations_page_among(
+                customers.iter().filter_map(|c| match c {
+                    Customer::Organization(o) => Some(*o),
+                    Customer::Account(_) => None,
+                }),
+                &probe(&page),
+            ),
+            (Some(g), Level::Users) => g.users_page_among(
+                customers.iter().filter_map(|c| match c {
+                    Customer::Account(a) => Some(*a),
+                    Customer::Organization(_) => None,
+                }),
                 customers.iter().filter_map(|c| match c {
                     Customer::Organization(o) => Some(*o),
                     Customer::Account(_) => None,

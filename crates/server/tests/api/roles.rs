@@ -390,6 +390,36 @@ on_every_backend!(book_of_business_lists, |app| {
         .await;
     assert_eq!(external_ids(&page), ["o1"]);
 
+    // Users of the book: of its accounts and of its organizations, each once.
+    app.ok_post(
+        "/resources/users",
+        json!({"externalId": "u-a0", "accountIds": ["a0", "a4"]}),
+    )
+    .await;
+    app.ok_post(
+        "/resources/users",
+        json!({"externalId": "u-o1", "organizationIds": ["o1"]}),
+    )
+    .await;
+    app.ok_post(
+        "/resources/users",
+        json!({"externalId": "u-o2", "organizationIds": ["o2"]}),
+    )
+    .await;
+    let users = app
+        .walk(&format!("/resources/users?keyRoleMember={ann}"), 1)
+        .await;
+    let mut ids: Vec<&str> = users
+        .iter()
+        .map(|r| r["externalId"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["u-a0", "u-o1"]);
+    let page = app
+        .ok_get(&format!("/resources/users?keyRoleMember={bob}"))
+        .await;
+    assert_eq!(external_ids(&page), ["u-a0"]);
+
     let (status, body) = app.get("/resources/accounts?keyRoleMember=ann").await;
     assert_eq!(
         (status, error_of(&body)),
