@@ -80,7 +80,7 @@ schemas = {
   "Organization": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "createdAt": ts, "updatedAt": ts, "accountsCount": {"type": "integer"}, "firstSeenTimestamp": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}, "usersCount": {"type": "integer", "description": "distinct users, direct and through accounts"}}},
   "OrganizationWrite": {"type": "object", "required": ["externalId", "name"], "description": "externalId and name are required on POST; on PUT every member is optional and externalId cannot change", "properties": {"externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits}},
   "Account": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "organizationId": {"type": ["string", "null"]}, "createdAt": ts, "updatedAt": ts, "usersCount": {"type": "integer"}, "firstSeenTimestamp": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}}},
-  "AccountWrite": {"type": "object", "required": ["externalId", "name"], "properties": {"externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "organizationId": {"type": ["string", "null"], "description": "the organization's id or externalId; null detaches"}, "accountOwnerId": {"type": "null", "description": "only null (removes the owner)"}}},
+  "AccountWrite": {"type": "object", "required": ["externalId", "name"], "properties": {"externalId": {"type": "string"}, "name": {"type": "string"}, "traits": traits, "organizationId": {"type": ["string", "null"], "description": "the organization's id or externalId; null detaches"}, "accountOwnerId": {"type": ["string", "null"]}}},
   "User": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "externalId": {"type": "string"}, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]}, "avatar": {"type": ["string", "null"]}, "traits": traits, "joinDate": {"type": ["string", "null"], "format": "date-time"}, "unsubscribedFromConversations": {"type": "boolean"}, "firstKnown": {"type": ["string", "null"]}, "lastSeenTimestamp": {"type": ["string", "null"]}, "accountIds": {"type": "array", "items": {"type": "string"}}, "organizationIds": {"type": "array", "items": {"type": "string"}, "description": "direct links and the organizations of the user's accounts"}, "createdAt": ts, "updatedAt": ts}},
   "UserWrite": {"type": "object", "required": ["externalId"], "properties": {"externalId": {"type": "string"}, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]}, "avatar": {"type": ["string", "null"]}, "traits": traits, "accountIds": {"type": "array", "items": {"type": "string"}, "description": "ids or externalIds; replaces the user's accounts"}, "organizationIds": {"type": "array", "items": {"type": "string"}, "description": "direct organization links; replaces them"}, "joinDate": {"type": ["string", "null"]}, "unsubscribedFromConversations": {"type": "boolean"}}},
   "Admin": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}, "licenseStatus": {"type": "string", "enum": ["active", "deactivated", "auto-created"]}, "createdAt": ts, "updatedAt": ts}},
@@ -111,6 +111,46 @@ an_ok = ok({"type": "object", "properties": {"message": {"type": "string", "enum
 for k in ["organization", "account", "user", "track", "unlink", "customobjectinstance", "batch"]:
     desc = "A bare array of at most 100 messages, each with `type`" if k == "batch" else f"Vitally analytics `{k}` message (needs `timestamp` or `messageId`)"
     paths[f"/analytics/v1/{k}"] = {"post": {"tags": ["analytics"], "summary": desc + (" (upserts the instance externalId of customObjectId, the object's id or name)" if k == "customobjectinstance" else ""), "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array" if k == "batch" else "object"}}}}, "responses": {**an_ok, **errors(400, 401, 403, 413, 429)}}}
+
+# ---- key roles, owners, import filters (crates/server/src/assign, routes/roles.rs) ----
+key_roles_member = {"type": "array", "items": ref("KeyRoleAssignment"), "description": "who holds which key role, sorted by role"}
+assignment_props = {"keyRoles": key_roles_member, "csmId": {"type": ["string", "null"], "description": "holder of the `csm` role"}, "accountExecutiveId": {"type": ["string", "null"], "description": "holder of the `accountExecutive` role"}}
+assignment_write = {"keyRoles": {"type": "array", "items": ref("KeyRoleAssignmentWrite"), "description": "each listed role is given (null vacates it); roles not listed are kept"}, "csmId": {"type": ["string", "null"], "description": "team member id; null vacates"}, "accountExecutiveId": {"type": ["string", "null"], "description": "team member id; null vacates"}}
+schemas["Organization"]["properties"].update({**assignment_props, "organizationOwnerId": {"type": ["string", "null"], "description": "the owning user's id"}})
+schemas["Account"]["properties"].update({**assignment_props, "accountOwnerId": {"type": ["string", "null"], "description": "the owning user's id"}})
+schemas["OrganizationWrite"]["properties"].update({**assignment_write, "organizationOwnerId": {"type": ["string", "null"], "description": "a user's id or externalId; null removes the owner"}})
+schemas["AccountWrite"]["properties"].update({**assignment_write, "accountOwnerId": {"type": ["string", "null"], "description": "a user's id or externalId; null removes the owner"}})
+schemas["KeyRoleAssignment"] = {"type": "object", "properties": {"keyRole": {"type": "string"}, "vitallyUser": {"type": "string", "description": "the team member's id"}}}
+schemas["KeyRoleAssignmentWrite"] = {"type": "object", "required": ["keyRole", "vitallyUser"], "properties": {"keyRole": {"type": "string"}, "vitallyUser": {"type": ["string", "object", "null"], "description": "team member id (or {id}); null vacates the role"}}}
+schemas["KeyRole"] = {"type": "object", "required": ["key", "label"], "properties": {"key": {"type": "string", "description": "a letter, then letters, digits, _ or -"}, "label": {"type": "string"}, "builtIn": {"type": "boolean", "readOnly": True}}}
+schemas["RolesConfig"] = {"type": "object", "additionalProperties": False, "properties": {
+    "keyRoles": {"type": "array", "items": ref("KeyRole"), "description": "custom roles (csm and accountExecutive always exist)"},
+    "keyRoleTraits": {"type": "array", "items": {"type": "object", "required": ["role", "model", "trait"], "properties": {"role": {"type": "string"}, "model": {"type": "string", "enum": ["accounts", "organizations"]}, "trait": {"type": "string", "description": "holds the team member's e-mail"}}}},
+    "ownerTraits": {"type": "object", "properties": {"accounts": {"type": "string"}, "organizations": {"type": "string"}}, "description": "traits holding the owning user's externalId"}}}
+schemas["ImportFilter"] = {"type": "object", "properties": {"source": {"type": "string", "description": "apiKey:<id>"}, "organizations": {"type": ["object", "null"], "description": "rule (JSON filter form) over name, externalId and traits; absent: any"}, "accounts": {"type": ["object", "null"]}, "ignored": {"type": "integer", "readOnly": True, "description": "creations refused since the server started"}}}
+schemas["Error"]["properties"]["error"]["enum"].insert(schemas["Error"]["properties"]["error"]["enum"].index("conflict") + 1, "import_filtered")
+book_params = [{"name": "keyRoleMember", "in": "query", "schema": {"type": "string", "format": "uuid"}, "description": "only records on which this team member holds a key role (book of business)"},
+               {"name": "keyRole", "in": "query", "schema": {"type": "string"}, "description": "with keyRoleMember: only this role"}]
+for coll in ["organizations", "accounts"]:
+    paths[f"/resources/{coll}"]["get"]["parameters"] = page_params() + book_params
+    paths[f"/resources/{coll}"]["post"]["responses"].update(errors(422))
+paths["/resources/users"]["get"]["parameters"] = page_params() + [dict(book_params[0], description="only users of the accounts and organizations on which this team member holds a key role"), book_params[1]]
+admin_only = "admin keys only"
+paths["/resources/keyRoles"] = {
+    "get": {"tags": ["keyRoles"], "summary": "The workspace's key roles, built-in first", "responses": {**ok({"type": "array", "items": ref("KeyRole")}), **errors(401)}},
+    "post": {"tags": ["keyRoles"], "summary": f"Add a custom key role ({admin_only})", "requestBody": body(ref("KeyRole")), "responses": {**ok(ref("KeyRole")), **errors(400, 401, 403, 409)}}}
+paths["/resources/keyRoles/{key}"] = {"parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "delete": {"tags": ["keyRoles"], "summary": f"Remove a custom role, its assignments and trait mappings ({admin_only})", "responses": {**ok({"type": "object"}), **errors(400, 401, 403, 404)}}}
+paths["/resources/config/roles"] = {
+    "get": {"tags": ["keyRoles"], "summary": "Custom key roles and trait mappings", "responses": {**ok(ref("RolesConfig")), **errors(401)}},
+    "put": {"tags": ["keyRoles"], "summary": f"Replace them ({admin_only}); assignments of removed roles are deleted", "requestBody": body(ref("RolesConfig")), "responses": {**ok(ref("RolesConfig")), **errors(400, 401, 403)}}}
+paths["/resources/importFilters"] = {"get": {"tags": ["importFilters"], "summary": "Every source's import filter", "responses": {**ok({"type": "array", "items": ref("ImportFilter")}), **errors(401)}}}
+src = {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}, "description": "apiKey:<id> (or the key id)"}
+paths["/resources/importFilters/{source}"] = {"parameters": [src],
+    "get": {"tags": ["importFilters"], "summary": "One source's import filter (null rules: no filter)", "responses": {**ok(ref("ImportFilter")), **errors(401, 404)}},
+    "put": {"tags": ["importFilters"], "summary": f"Set it ({admin_only})", "requestBody": body(ref("ImportFilter")), "responses": {**ok(ref("ImportFilter")), **errors(400, 401, 403, 404)}},
+    "delete": {"tags": ["importFilters"], "summary": f"Remove it ({admin_only})", "responses": {**ok({"type": "object"}), **errors(401, 403, 404)}}}
+paths["/resources/apiKeys"] = {"get": {"tags": ["importFilters"], "summary": f"The workspace's API keys, to name sources ({admin_only}; keys themselves are never shown)", "responses": {**ok({"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "source": {"type": "string"}, "prefix": {"type": "string"}, "label": {"type": ["string", "null"]}, "role": {"type": "string", "enum": ["admin", "write", "read"]}, "createdAt": ts}}}), **errors(401, 403)}}}
 
 doc = {
   "openapi": "3.1.0",

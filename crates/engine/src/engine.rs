@@ -2,8 +2,9 @@
 
 use foldhash::{HashMap, HashMapExt};
 
+use crate::assignments::{Assignments, Customer};
 use crate::graph::{Graph, GraphChange};
-use crate::ids::WorkspaceId;
+use crate::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use crate::metrics::{EventInput, Metrics};
 
 /// All derived state, for every workspace. The server holds it behind a lock; the single
@@ -12,6 +13,7 @@ use crate::metrics::{EventInput, Metrics};
 pub struct Engine {
     graphs: HashMap<WorkspaceId, Graph>,
     metrics: HashMap<WorkspaceId, Metrics>,
+    assignments: HashMap<WorkspaceId, Assignments>,
 }
 
 impl Engine {
@@ -19,6 +21,7 @@ impl Engine {
         Self {
             graphs: HashMap::new(),
             metrics: HashMap::new(),
+            assignments: HashMap::new(),
         }
     }
 
@@ -43,6 +46,7 @@ impl Engine {
 
     /// Applies a committed hierarchy change; a deleted record's metrics go with it.
     pub fn apply(&mut self, workspace: WorkspaceId, change: &GraphChange) {
+        self.apply_to_assignments(workspace, change);
         self.graph_mut(workspace).apply(change);
         if let Some(metrics) = self.metrics.get_mut(&workspace) {
             match change {
@@ -57,5 +61,48 @@ impl Engine {
     /// Counts a committed event in the usage metrics.
     pub fn record_event(&mut self, workspace: WorkspaceId, event: &EventInput<'_>) {
         self.metrics.entry(workspace).or_default().record(event);
+    }
+
+    // ---- key roles and owners (see `assignments.rs`) -------------------------------------
+
+    /// Key roles and owners of a workspace (none before the first assignment).
+    pub fn assignments(&self, workspace: WorkspaceId) -> Option<&Assignments> {
+        self.assignments.get(&workspace)
+    }
+
+    /// The owner (a user) of an account.
+    pub fn owner_of(&self, workspace: WorkspaceId, account: AccountId) -> Option<UserId> {
+        self.assignments(workspace)?.owners.owner_of(account)
+    }
+
+    /// The owner (a user) of an organization.
+    pub fn organization_owner_of(
+        &self,
+        workspace: WorkspaceId,
+        organization: OrganizationId,
+    ) -> Option<UserId> {
+        self.assignments(workspace)?
+            .owners
+            .organization_owner_of(organization)
+    }
+
+    fn apply_to_assignments(&mut self, workspace: WorkspaceId, change: &GraphChange) {
+        if let GraphChange::Assignment(change) = change {
+            self.assignments.entry(workspace).or_default().apply(change);
+            return;
+        }
+        let Some(assignments) = self.assignments.get_mut(&workspace) else {
+            return;
+        };
+        match change {
+            GraphChange::DeleteUser { id } => assignments.forget_user(*id),
+            GraphChange::DeleteAccount { id } => {
+                assignments.forget_customer(Customer::Account(*id))
+            }
+            GraphChange::DeleteOrganization { id } => {
+                assignments.forget_customer(Customer::Organization(*id))
+            }
+            _ => {}
+        }
     }
 }

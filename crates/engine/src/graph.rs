@@ -49,6 +49,8 @@ pub enum GraphChange {
     DeleteUser {
         id: UserId,
     },
+    /// Key roles and owners (see [`crate::assignments`]); the graph itself ignores them.
+    Assignment(crate::assignments::AssignmentChange),
 }
 
 type Slot = u32;
@@ -235,6 +237,7 @@ impl Graph {
             GraphChange::DeleteOrganization { id } => self.delete_org(*id),
             GraphChange::DeleteAccount { id } => self.delete_account(*id),
             GraphChange::DeleteUser { id } => self.delete_user(*id),
+            GraphChange::Assignment(_) => {}
         }
     }
 
@@ -385,6 +388,57 @@ impl Graph {
             node.stamp.key(node.id.0, page.sort)
         });
         select_page(keys, page)
+    }
+
+    /// A page of the given accounts, in list order (ids not in the graph are left out): for
+    /// lists narrowed by something the engine knows, such as a book of business.
+    pub fn accounts_page_among(
+        &self,
+        ids: impl IntoIterator<Item = AccountId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let keys = ids.into_iter().filter_map(|id| {
+            let slot = self.accounts.slot(id.0)?;
+            let node = self.accounts.get(slot);
+            Some(node.stamp.key(node.id.0, page.sort))
+        });
+        select_page(keys, page)
+    }
+
+    /// [`Graph::accounts_page_among`] for organizations.
+    pub fn organizations_page_among(
+        &self,
+        ids: impl IntoIterator<Item = OrganizationId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let keys = ids.into_iter().filter_map(|id| {
+            let slot = self.orgs.slot(id.0)?;
+            let node = self.orgs.get(slot);
+            Some(node.stamp.key(node.id.0, page.sort))
+        });
+        select_page(keys, page)
+    }
+
+    /// A page of the users of the given accounts and organizations (an organization's users
+    /// are direct and through its accounts), each once, in list order.
+    pub fn users_page_among(
+        &self,
+        accounts: impl IntoIterator<Item = AccountId>,
+        organizations: impl IntoIterator<Item = OrganizationId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let mut slots: HashSet<Slot> = HashSet::new();
+        for id in accounts {
+            if let Some(slot) = self.accounts.slot(id.0) {
+                slots.extend(self.accounts.get(slot).users.iter().copied());
+            }
+        }
+        for id in organizations {
+            if let Some(slot) = self.orgs.slot(id.0) {
+                slots.extend(self.orgs.get(slot).user_paths.keys().copied());
+            }
+        }
+        select_page(slots.into_iter().map(|u| self.user_key(u, page.sort)), page)
     }
 
     /// A page of an account's users, in list order.

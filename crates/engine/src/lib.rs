@@ -12,14 +12,18 @@
 //!   applying [`graph::GraphChange`]s after each committed write.
 
 pub mod custom_objects;
+pub mod assignments;
 pub mod domain;
 pub mod engine;
 pub mod graph;
 pub mod ids;
+pub mod key_roles;
 pub mod metrics;
+pub mod owners;
 pub mod page;
 pub mod time;
 
+pub use assignments::{AssignmentChange, Assignments, Customer, RoleKey};
 pub use engine::Engine;
 pub use graph::{Graph, GraphBytes, GraphChange};
 pub use metrics::{EventInput, EventKind, Metrics, MetricsBytes};

@@ -25,6 +25,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Custom field definitions, for checking trait types without a query.
     pub definitions: Arc<Definitions>,
+    /// Key roles, trait mappings and import filters, per workspace.
+    pub config: Arc<crate::config::cache::ConfigCache>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         clock: config.clock,
         rate_limiter,
         definitions,
+        config: Arc::default(),
     })
 }
 

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use steward_engine::ids::WorkspaceId;
+use steward_engine::ids::{ApiKeyId, WorkspaceId};
 use steward_store::Store;
 use steward_store::rows::KeyRole;
 
@@ -25,6 +25,8 @@ use crate::error::{ApiError, ErrorCode};
 pub struct Auth {
     pub workspace: WorkspaceId,
     pub role: KeyRole,
+    /// The key itself: the source of what it writes (import filters are per key).
+    pub key: ApiKeyId,
 }
 
 impl Auth {
@@ -36,6 +38,20 @@ impl Auth {
             Err(ApiError::new(
                 ErrorCode::Forbidden,
                 "this API key is read-only",
+            ))
+        }
+    }
+}
+
+impl Auth {
+    /// Refuses keys that may not change configuration.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == KeyRole::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only an admin API key may change configuration",
             ))
         }
     }
@@ -103,6 +119,7 @@ impl KeyCache {
         let auth = Auth {
             workspace: row.workspace_id,
             role: row.role,
+            key: row.id,
         };
         self.keys
             .write()

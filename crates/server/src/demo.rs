@@ -402,6 +402,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<String> {
             result.map_err(|e| anyhow::anyhow!("demo write failed: {}", e.message))?;
         }
     }
+    crate::demo_roles::load(state, ws.id).await?;
     let events = demo_events(now);
     for chunk in events.chunks(2_000) {
         state

@@ -46,6 +46,7 @@ error_codes! {
     NotFound => "not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     Conflict => "conflict", CONFLICT;
+    ImportFiltered => "import_filtered", UNPROCESSABLE_ENTITY;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
     RateLimited => "rate_limited", TOO_MANY_REQUESTS;

@@ -5,8 +5,11 @@
 //! Errors follow one contract ([`error`]).
 
 pub mod app;
+pub mod assign;
 pub mod auth;
+pub mod config;
 pub mod demo;
+mod demo_roles;
 pub mod error;
 pub mod extract;
 pub mod ingest;

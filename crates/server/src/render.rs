@@ -4,13 +4,15 @@ use serde_json::{Value, json};
 use steward_engine::ids::WorkspaceId;
 use steward_engine::metrics::{Metrics, Seen};
 use steward_engine::time::Millis;
-use steward_engine::{Engine, Graph};
+use steward_engine::{Assignments, Customer, Engine, Graph};
 use steward_store::rows::{AccountRow, AdminRow, CustomFieldRow, OrganizationRow, UserRow};
 
 /// What rendering reads from the engine for one workspace, at one moment.
 pub struct View<'a> {
     pub graph: Option<&'a Graph>,
     pub metrics: Option<&'a Metrics>,
+    /// Key roles and owners.
+    pub assignments: Option<&'a Assignments>,
     pub now: Millis,
 }
 
@@ -19,6 +21,7 @@ impl<'a> View<'a> {
         Self {
             graph: engine.graph(workspace),
             metrics: engine.metrics(workspace),
+            assignments: engine.assignments(workspace),
             now,
         }
     }
@@ -42,7 +45,7 @@ pub fn organization(row: &OrganizationRow, graph: &View<'_>) -> Value {
         g.map(|g| m.organization_seen(row.id, g))
             .unwrap_or_default()
     });
-    json!({
+    let mut v = json!({
         "firstSeenTimestamp": iso(seen.first),
         "lastSeenTimestamp": iso(seen.last),
         "id": row.id,
@@ -53,12 +56,15 @@ pub fn organization(row: &OrganizationRow, graph: &View<'_>) -> Value {
         "updatedAt": row.updated_at.to_iso(),
         "accountsCount": with_graph(graph, |g| g.organization_accounts_count(row.id), 0),
         "usersCount": with_graph(graph, |g| g.organization_users_count(row.id), 0),
-    })
+    });
+    let customer = Customer::Organization(row.id);
+    crate::assign::render::add(&mut v, graph.assignments, customer, "organizationOwnerId");
+    v
 }
 
 pub fn account(row: &AccountRow, graph: &View<'_>) -> Value {
     let seen = seen(graph, |m, _| m.account_seen(row.id));
-    json!({
+    let mut v = json!({
         "firstSeenTimestamp": iso(seen.first),
         "lastSeenTimestamp": iso(seen.last),
         "id": row.id,
@@ -69,7 +75,14 @@ pub fn account(row: &AccountRow, graph: &View<'_>) -> Value {
         "createdAt": row.created_at.to_iso(),
         "updatedAt": row.updated_at.to_iso(),
         "usersCount": with_graph(graph, |g| g.account_users_count(row.id), 0),
-    })
+    });
+    crate::assign::render::add(
+        &mut v,
+        graph.assignments,
+        Customer::Account(row.id),
+        "accountOwnerId",
+    );
+    v
 }
 
 pub fn user(row: &UserRow, graph: &View<'_>) -> Value {

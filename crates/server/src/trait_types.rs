@@ -71,7 +71,7 @@ pub fn changes_definitions(write: &Write) -> bool {
 
 /// The model and traits a write sets, if it sets any.
 fn traits_of(write: &Write) -> Option<(&'static str, &TraitPatch)> {
-    match write {
+    match write.unwrapped() {
         Write::UpsertOrganization { fields, .. } | Write::UpdateOrganization { fields, .. } => {
             Some(("organizations", &fields.traits))
         }

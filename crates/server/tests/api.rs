@@ -11,6 +11,7 @@ mod api {
     pub mod ingest;
     pub mod organizations;
     pub mod pagination;
+    pub mod roles;
     pub mod system;
     pub mod users;
 }

@@ -8,6 +8,7 @@
 //! task that groups concurrent requests into one transaction (group commit), so each write is
 //! durable when acknowledged while the cost of the commit is shared.
 
+pub mod assign;
 pub mod bench;
 mod custom_object_ops;
 pub mod custom_objects;
@@ -17,6 +18,7 @@ mod migrations;
 mod ops;
 mod pg_write;
 mod postgres;
+mod roles_ops;
 pub mod rows;
 mod sql;
 mod sqlite;
@@ -354,9 +356,31 @@ impl Store {
     /// Rebuilds the customer graph of every workspace from the durable record.
     pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {
         match &self.inner {
-            Inner::Sqlite(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await,
-            Inner::Postgres(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await,
+            Inner::Sqlite(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await?,
+            Inner::Postgres(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await?,
         }
+        // Key roles and owners: a few rows per customer at most, so plain queries.
+        for (ws, change) in dispatch!(self.load_assignments())? {
+            engine.apply(ws, &steward_engine::GraphChange::Assignment(change));
+        }
+        Ok(())
+    }
+
+    // ---- key roles, owners, configuration (roles_ops.rs) ----------------------------------
+
+    /// Every configuration document of a workspace, `(name, value)`, sorted by name.
+    pub async fn config_documents(
+        &self,
+        ws: WorkspaceId,
+    ) -> Result<Vec<(String, serde_json::Value)>> {
+        let mut docs = dispatch!(self.config_documents(ws))?;
+        docs.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(docs)
+    }
+
+    /// The workspace's API keys (hashes included; never show those), oldest first.
+    pub async fn list_api_keys(&self, ws: WorkspaceId) -> Result<Vec<ApiKeyRow>> {
+        dispatch!(self.list_api_keys(ws))
     }
 
     // ---- benchmarks -------------------------------------------------------------------------

@@ -25,6 +25,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0003_custom_objects.sql"),
     ),
     (
+        4,
+        "roles",
+        include_str!("../migrations/sqlite/0004_roles.sql"),
+        include_str!("../migrations/postgres/0004_roles.sql"),
+    ),
+    (
         5,
         "lean event log",
         include_str!("../migrations/sqlite/0005_lean_event_log.sql"),

@@ -392,6 +392,11 @@ macro_rules! backend_ops {
         async fn apply_plain(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
             match write {
                 Write::Ingest(_) => Err(WriteError::Conflict("an ingestion batch cannot contain another".to_owned())),
+                Write::Assign { write, assign } => {
+                    let outcome = Box::pin(apply_plain(conn, ws, now, write)).await?;
+                    apply_assignments(conn, ws, now, outcome, assign).await
+                }
+                Write::Config(config) => apply_config(conn, ws, now, config).await,
                 Write::UpsertOrganization { external_id, fields } => {
                     let existing = find_by_external(conn, &ORGS, ws, external_id.as_str()).await?;
                     save_organization(conn, ws, now, existing, Some(external_id), fields).await
@@ -471,7 +476,9 @@ macro_rules! backend_ops {
                     if done.rows_affected() == 0 {
                         return Err(WriteError::NotFound("team member"));
                     }
-                    Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: Vec::new() })
+                    // Their key roles went with them (ON DELETE CASCADE); the engine forgets too.
+                    let forget = GraphChange::Assignment(steward_engine::AssignmentChange::ForgetAdmin { admin: *target });
+                    Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: vec![forget] })
                 }
                 Write::CreateCustomField { model, key, label, field_type, description, options } => {
                     let row = CustomFieldRow {

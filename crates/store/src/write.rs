@@ -231,6 +231,24 @@ pub enum Write {
     /// The messages of one ingestion request, applied together (all or nothing). Each message
     /// is applied at most once per workspace: a message id seen before is skipped.
     Ingest(Vec<IngestOp>),
+    /// `write` (an organization or account write), then key roles and owner on the record it
+    /// left behind, in the same savepoint (see `roles_ops.rs`).
+    Assign {
+        write: Box<Write>,
+        assign: crate::assign::AssignmentWrite,
+    },
+    /// A workspace configuration document (see `assign::ConfigWrite`).
+    Config(crate::assign::ConfigWrite),
+}
+
+impl Write {
+    /// The record write itself, without the assignments wrapped around it.
+    pub fn unwrapped(&self) -> &Write {
+        match self {
+            Write::Assign { write, .. } => write.unwrapped(),
+            other => other,
+        }
+    }
 }
 
 /// One ingested message.
@@ -328,6 +346,8 @@ pub enum Written {
     CustomObject(crate::rows::CustomObjectRow),
     CustomObjectInstance(crate::rows::CustomObjectInstanceRow),
     Deleted,
+    /// A configuration document was stored or removed (read it back to show it).
+    Config,
     /// An ingestion request: how many messages were new and how many replays were skipped.
     Ingested {
         applied: usize,

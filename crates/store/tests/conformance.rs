@@ -22,6 +22,8 @@ mod paging;
 mod paging_prop;
 #[path = "conformance/reads.rs"]
 mod reads;
+#[path = "conformance/roles.rs"]
+mod roles;
 #[path = "conformance/workspaces.rs"]
 mod workspaces;
 #[path = "conformance/writes.rs"]

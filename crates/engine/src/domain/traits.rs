@@ -66,6 +66,11 @@ impl TraitPatch {
         self.0.is_empty()
     }
 
+    /// The patch as a map (`null` values are deletions).
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
     pub fn entries(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.0.iter()
     }

@@ -85,14 +85,16 @@ async fn read(
 async fn apply(
     state: &AppState,
     auth: &Auth,
-    ops: Vec<IngestOp>,
+    mut ops: Vec<IngestOp>,
     list: &str,
 ) -> Result<(), ApiError> {
     if ops.is_empty() {
         return Ok(());
     }
+    crate::assign::import_gate::filter_ingest(state, auth, &mut ops).await?;
     let write = Write::Ingest(ops);
     crate::trait_types::check(state, auth.workspace, &write, list).await?;
+    let write = crate::assign::prepare(state, auth.workspace, write).await?;
     state.writer.write(auth.workspace, write).await.map(|_| ())
 }
 

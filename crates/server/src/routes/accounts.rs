@@ -14,16 +14,20 @@ use steward_store::{Store, StoreError};
 use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
+use crate::assign::{
+    self,
+    book::{Book, Level},
+};
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{Body, JsonObject, Member};
+use crate::error::ApiResult;
+use crate::extract::{Body, JsonObject};
 use crate::pagination::{page_request, probe};
 use crate::render;
 use crate::render::View;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/accounts", get(records::list::<Accounts>).post(upsert))
+        .route("/accounts", get(list).post(upsert))
         .route(
             "/accounts/{id}",
             get(records::fetch::<Accounts>)
@@ -73,10 +77,11 @@ impl RecordKind for Accounts {
     }
 
     fn update(target: RecordRef, body: &Body) -> ApiResult<Write> {
-        Ok(Write::UpdateAccount {
+        let write = Write::UpdateAccount {
             target,
             fields: fields(body)?,
-        })
+        };
+        assign::body::wrap(write, body, OWNER)
     }
 
     /// Deletes the account and its users that belong to no other account.
@@ -85,14 +90,10 @@ impl RecordKind for Accounts {
     }
 }
 
+/// The member naming the account's owner (a user).
+const OWNER: &str = "accountOwnerId";
+
 fn fields(body: &Body) -> ApiResult<AccountFields> {
-    if let Member::Set(_) = body.string("accountOwnerId")? {
-        return Err(ApiError::field(
-            ErrorCode::InvalidField,
-            "accountOwnerId",
-            "`accountOwnerId` can only be set to null through the API",
-        ));
-    }
     Ok(AccountFields {
         name: body.optional_name("name")?,
         traits: body.traits("traits")?,
@@ -109,15 +110,21 @@ async fn upsert(
     let external_id = body.required_external_id("externalId")?;
     let mut fields = fields(&body)?;
     fields.name = Some(body.required_name("name")?);
-    support::write(
-        &state,
-        &auth,
-        Write::UpsertAccount {
-            external_id,
-            fields,
-        },
-    )
-    .await
+    let write = Write::UpsertAccount {
+        external_id,
+        fields,
+    };
+    support::write(&state, &auth, assign::body::wrap(write, &body, OWNER)?).await
+}
+
+/// The list, or with `keyRoleMember` a team member's book of business.
+async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
+    match Book::from_query(&params.0)? {
+        Some(book) => {
+            assign::book::list::<Accounts>(&state, &auth, &params.0, book, Level::Accounts).await
+        }
+        None => records::list::<Accounts>(state, auth, params).await,
+    }
 }
 
 async fn users(

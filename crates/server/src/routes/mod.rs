@@ -7,7 +7,8 @@ mod custom_object_instances;
 mod custom_objects;
 mod events;
 mod organizations;
-mod records;
+pub(crate) mod records;
+mod roles;
 mod support;
 mod system;
 mod users;
@@ -29,7 +30,8 @@ pub fn router(state: AppState) -> Router {
         .merge(custom_fields::routes())
         .merge(custom_objects::routes())
         .merge(custom_object_instances::routes())
-        .merge(events::routes());
+        .merge(events::routes())
+        .merge(roles::routes());
     Router::new()
         .nest("/resources", resources)
         .merge(system::routes())

@@ -14,6 +14,10 @@ use steward_store::{Store, StoreError};
 use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
+use crate::assign::{
+    self,
+    book::{Book, Level},
+};
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Body, JsonObject};
@@ -23,10 +27,7 @@ use crate::render::View;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/organizations",
-            get(records::list::<Organizations>).post(upsert),
-        )
+        .route("/organizations", get(list).post(upsert))
         .route(
             "/organizations/{id}",
             get(records::fetch::<Organizations>)
@@ -77,10 +78,11 @@ impl RecordKind for Organizations {
     }
 
     fn update(target: RecordRef, body: &Body) -> ApiResult<Write> {
-        Ok(Write::UpdateOrganization {
+        let write = Write::UpdateOrganization {
             target,
             fields: fields(body)?,
-        })
+        };
+        assign::body::wrap(write, body, OWNER)
     }
 
     /// Detaches the organization's accounts, or with `?cascade=true` deletes them too (and
@@ -92,6 +94,9 @@ impl RecordKind for Organizations {
         })
     }
 }
+
+/// The member naming the organization's owner (a user).
+const OWNER: &str = "organizationOwnerId";
 
 fn fields(body: &Body) -> ApiResult<OrganizationFields> {
     Ok(OrganizationFields {
@@ -108,15 +113,28 @@ async fn upsert(
     let external_id = body.required_external_id("externalId")?;
     let mut fields = fields(&body)?;
     fields.name = Some(body.required_name("name")?);
-    support::write(
-        &state,
-        &auth,
-        Write::UpsertOrganization {
-            external_id,
-            fields,
-        },
-    )
-    .await
+    let write = Write::UpsertOrganization {
+        external_id,
+        fields,
+    };
+    support::write(&state, &auth, assign::body::wrap(write, &body, OWNER)?).await
+}
+
+/// The list, or with `keyRoleMember` a team member's book of business.
+async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
+    match Book::from_query(&params.0)? {
+        Some(book) => {
+            assign::book::list::<Organizations>(
+                &state,
+                &auth,
+                &params.0,
+                book,
+                Level::Organizations,
+            )
+            .await
+        }
+        None => records::list::<Organizations>(state, auth, params).await,
+    }
 }
 
 async fn accounts(

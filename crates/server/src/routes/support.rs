@@ -59,6 +59,7 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
         Written::CustomObject(row) => render::custom_object(row),
         Written::CustomObjectInstance(row) => render::custom_object_instance(row),
         Written::Deleted => json!({ "deleted": true }),
+        Written::Config => json!({ "saved": true }),
         Written::Ingested {
             applied,
             duplicates,
@@ -70,6 +71,8 @@ pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Writte
 pub async fn write(state: &AppState, auth: &Auth, write: Write) -> ApiResult<Json<Value>> {
     auth.require_write()?;
     crate::trait_types::check(state, auth.workspace, &write, "").await?;
+    crate::assign::import_gate::check_rest(state, auth, &write).await?;
+    let write = crate::assign::prepare(state, auth.workspace, write).await?;
     let outcome = state.writer.write(auth.workspace, write).await?;
     Ok(Json(render_written(
         state,

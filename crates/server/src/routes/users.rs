@@ -23,7 +23,7 @@ use crate::render::View;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/users", get(records::list::<Users>).post(upsert))
+        .route("/users", get(list).post(upsert))
         .route("/users/search", get(search))
         .route(
             "/users/{id}",
@@ -175,4 +175,13 @@ async fn search(
     Ok(Json(
         json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() }),
     ))
+}
+
+/// The list, or with `keyRoleMember` the users of a team member's book of business.
+async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
+    use crate::assign::book::{self, Book, Level};
+    match Book::from_query(&params.0)? {
+        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users).await,
+        None => records::list::<Users>(state, auth, params).await,
+    }
 }

@@ -68,7 +68,7 @@ on_every_backend!(accounts_belong_to_at_most_one_organization, |app| {
     );
     assert_eq!(app.get("/resources/accounts/orphan").await.0, 404);
 
-    // accountOwnerId may only be cleared.
+    // accountOwnerId names a user that exists (or is null, removing the owner).
     let (status, err) = app
         .put(
             "/resources/accounts/globex-us",
