@@ -144,6 +144,13 @@ paths["/resources/keyRoles/{key}"] = {"parameters": [{"name": "key", "in": "path
 paths["/resources/config/roles"] = {
     "get": {"tags": ["keyRoles"], "summary": "Custom key roles and trait mappings", "responses": {**ok(ref("RolesConfig")), **errors(401)}},
     "put": {"tags": ["keyRoles"], "summary": f"Replace them ({admin_only}); assignments of removed roles are deleted", "requestBody": body(ref("RolesConfig")), "responses": {**ok(ref("RolesConfig")), **errors(400, 401, 403)}}}
+schemas["ConfigFile"] = {"type": "object", "additionalProperties": False, "description": "A workspace's whole configuration, declarative: what it lists is what the workspace has afterwards (steward config export/apply)", "properties": {
+    "customFields": {"type": "array", "items": {"type": "object", "required": ["model", "key", "type"], "properties": {"model": {"type": "string", "enum": ["organizations", "accounts", "users"]}, "key": {"type": "string"}, "label": {"type": "string"}, "type": {"type": "string"}, "description": {"type": "string"}, "options": {"type": "array", "items": {"type": "object"}}}}},
+    "roles": ref("RolesConfig"),
+    "importFilters": {"type": "array", "items": ref("ImportFilter")}}}
+paths["/resources/config"] = {
+    "get": {"tags": ["config"], "summary": "The workspace's whole configuration as one file", "responses": {**ok(ref("ConfigFile")), **errors(401)}},
+    "put": {"tags": ["config"], "summary": f"Make the workspace's configuration this file's ({admin_only}); refused whole, naming every problem, if anything is wrong", "requestBody": body(ref("ConfigFile")), "responses": {**ok(ref("ConfigFile")), **errors(400, 401, 403)}}}
 paths["/resources/importFilters"] = {"get": {"tags": ["importFilters"], "summary": "Every source's import filter", "responses": {**ok({"type": "array", "items": ref("ImportFilter")}), **errors(401)}}}
 src = {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}, "description": "apiKey:<id> (or the key id)"}
 paths["/resources/importFilters/{source}"] = {"parameters": [src],

@@ -61,12 +61,15 @@ impl Definitions {
 
 /// Whether a write changes custom field definitions.
 pub fn changes_definitions(write: &Write) -> bool {
-    matches!(
-        write,
-        Write::CreateCustomField { .. }
-            | Write::UpdateCustomField { .. }
-            | Write::DeleteCustomField { .. }
-    )
+    match write {
+        Write::All(writes) => writes.iter().any(changes_definitions),
+        _ => matches!(
+            write,
+            Write::CreateCustomField { .. }
+                | Write::UpdateCustomField { .. }
+                | Write::DeleteCustomField { .. }
+        ),
+    }
 }
 
 /// The model and traits a write sets, if it sets any.

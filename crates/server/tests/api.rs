@@ -5,6 +5,7 @@ mod api {
     pub mod accounts;
     pub mod admins_fields;
     pub mod auth;
+    pub mod config;
     pub mod custom_objects;
     pub mod errors;
     pub mod helpers;

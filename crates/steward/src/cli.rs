@@ -1,4 +1,4 @@
-//! Command-line interface: `serve`, `workspace`, `api-key`, `bench`.
+//! Command-line interface: `serve`, `workspace`, `api-key`, `config`, `bench`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,8 +32,44 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Configuration as code: export a workspace's configuration, apply a file (against a
+    /// running server).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run the benchmarks and print figures (see docs/benchmarks.md).
     Bench(crate::cli::BenchArgs),
+}
+
+/// The running server a command talks to, and the workspace's key.
+#[derive(Args)]
+struct RemoteArgs {
+    #[arg(long, env = "STEWARD_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// An API key of the workspace (an admin key to apply).
+    #[arg(
+        long,
+        env = "STEWARD_API_KEY",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    api_key: String,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the workspace's configuration file (custom fields, key roles, mappings, import
+    /// filters) as JSON.
+    Export {
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Make the workspace's configuration the file's: refused whole, with every problem
+    /// named, if anything in it is wrong.
+    Apply {
+        file: PathBuf,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
 }
 
 /// Where the data lives; shared by every command that opens storage.
@@ -172,6 +208,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             )
             .await?;
             println!("{key}");
+            Ok(())
+        }
+        Command::Config(command) => {
+            let output = tokio::task::spawn_blocking(move || match command {
+                ConfigCommand::Export { remote } => {
+                    crate::remote::Remote::new(&remote.url, &remote.api_key)?.export()
+                }
+                ConfigCommand::Apply { file, remote } => {
+                    crate::remote::Remote::new(&remote.url, &remote.api_key)?.apply(&file)
+                }
+            })
+            .await??;
+            println!("{output}");
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,

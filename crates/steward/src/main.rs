@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod remote;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -412,3 +412,65 @@ async fn segment_python_library_end_to_end() {
     assert_eq!(kinds.iter().filter(|k| **k == "page").count(), 2);
     assert_eq!(kinds.iter().filter(|k| **k == "track").count(), 4);
 }
+
+#[tokio::test]
+async fn config_export_and_apply_against_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "stw_test_config_key";
+    let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
+    let config = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("config")
+            .args(args)
+            .args(["--url", &server.base, "--api-key", key])
+            .env_remove("STEWARD_API_KEY")
+            .output()
+            .unwrap()
+    };
+    let account_fields = || {
+        call(
+            &server.base,
+            key,
+            reqwest::Method::GET,
+            "/resources/customFields?model=accounts",
+            None,
+        )
+    };
+    let out = config(&["export"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported["customFields"], json!([]));
+
+    let file = dir.path().join("steward-config.json");
+    std::fs::write(
+        &file,
+        json!({"customFields": [{"model": "accounts", "key": "seats", "label": "Seats", "type": "number"}]}).to_string(),
+    )
+    .unwrap();
+    let out = config(&["apply", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, fields) = account_fields().await;
+    assert_eq!((status, fields[0]["key"].clone()), (200, json!("seats")));
+
+    // A bad file is refused with the problem's path, and changes nothing.
+    std::fs::write(
+        &file,
+        json!({"customFields": [{"model": "accounts", "key": "seats", "type": "colour"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let out = config(&["apply", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("customFields[0].type"), "{stderr}");
+    let (_, fields) = account_fields().await;
+    assert_eq!(fields[0]["type"], json!("number"));
+}

@@ -397,6 +397,13 @@ macro_rules! backend_ops {
                     apply_assignments(conn, ws, now, outcome, assign).await
                 }
                 Write::Config(config) => apply_config(conn, ws, now, config).await,
+                Write::All(writes) => {
+                    let mut changes = Vec::new();
+                    for write in writes {
+                        changes.extend(Box::pin(apply_plain(conn, ws, now, write)).await?.changes);
+                    }
+                    Ok(Outcome { written: Written::Config, created: false, changes, events: Vec::new() })
+                }
                 Write::UpsertOrganization { external_id, fields } => {
                     let existing = find_by_external(conn, &ORGS, ws, external_id.as_str()).await?;
                     save_organization(conn, ws, now, existing, Some(external_id), fields).await

@@ -239,6 +239,9 @@ pub enum Write {
     },
     /// A workspace configuration document (see `assign::ConfigWrite`).
     Config(crate::assign::ConfigWrite),
+    /// Writes that stand or fall together (a whole configuration file): the first that fails
+    /// undoes the others. Ingestion batches cannot be part of one.
+    All(Vec<Write>),
 }
 
 impl Write {

@@ -9,6 +9,7 @@
 //! ([`cache::ConfigCache`]).
 
 pub mod cache;
+pub mod file;
 pub mod import_filters;
 pub mod roles;
 

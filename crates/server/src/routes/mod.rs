@@ -2,9 +2,10 @@
 
 mod accounts;
 mod admins;
-mod custom_fields;
+mod config;
+pub(crate) mod custom_fields;
 mod custom_object_instances;
-mod custom_objects;
+pub(crate) mod custom_objects;
 mod events;
 mod organizations;
 pub(crate) mod records;
@@ -31,7 +32,8 @@ pub fn router(state: AppState) -> Router {
         .merge(custom_objects::routes())
         .merge(custom_object_instances::routes())
         .merge(events::routes())
-        .merge(roles::routes());
+        .merge(roles::routes())
+        .merge(config::routes());
     Router::new()
         .nest("/resources", resources)
         .merge(system::routes())

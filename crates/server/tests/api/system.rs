@@ -84,6 +84,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/resources/importFilters/{source}"),
     ("delete", "/resources/importFilters/{source}"),
     ("get", "/resources/apiKeys"),
+    ("get", "/resources/config"),
+    ("put", "/resources/config"),
     ("get", "/resources/users/{id}/events"),
     ("get", "/resources/accounts/{id}/events"),
     ("get", "/resources/organizations/{id}/events"),
