@@ -11,6 +11,7 @@
 //!   questions (children, users of an organization, counts). It is kept in step with storage by
 //!   applying [`graph::GraphChange`]s after each committed write.
 
+pub mod derive;
 pub mod domain;
 pub mod engine;
 pub mod graph;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod page;
 pub mod time;
 
+pub use derive::{DerivedChange, DerivedView, RecordInput, RecordRef, Status};
 pub use engine::Engine;
 pub use graph::{Graph, GraphBytes, GraphChange};
 pub use metrics::{EventInput, EventKind, Metrics, MetricsBytes};
