@@ -97,6 +97,14 @@ impl Engine {
         }
     }
 
+    /// Whether an event counts in the usage metrics now (it does not when it comes from a
+    /// deactivated user or a churned or ignored account); ingestion may skip storing it.
+    pub fn counts_event(&self, workspace: WorkspaceId, event: &EventInput<'_>) -> bool {
+        self.derivations
+            .get(&workspace)
+            .is_none_or(|d| d.counts_event(event))
+    }
+
     /// Counts a committed event in the usage metrics, unless it comes from a deactivated user
     /// or a churned or ignored account (see `derive::Derivation::counts_event`).
     pub fn record_event(
