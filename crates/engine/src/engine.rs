@@ -130,7 +130,9 @@ impl Engine {
 
     // ---- derived values: formula traits, lifecycle, deactivation ---------------------------
 
-    /// Installs a workspace's compiled derivation rules and recomputes every derived value.
+    /// Installs a workspace's compiled derivation rules and recomputes every derived value:
+    /// [`Self::begin_configure`], [`Self::load_traits`] for each of `records`, then
+    /// [`Self::finish_configure`].
     ///
     /// `records` must yield every record of each model for which
     /// [`Compiled::reads_inputs_of`] is true, with its current name and complete traits (the
@@ -144,17 +146,46 @@ impl Engine {
         records: impl IntoIterator<Item = RecordInput<'a>>,
         now: Millis,
     ) -> Vec<DerivedChange> {
+        let mut out = self.begin_configure(workspace, compiled);
+        for input in records {
+            self.load_traits(workspace, input);
+        }
+        out.extend(self.finish_configure(workspace, now));
+        out
+    }
+
+    /// First step of a configuration, for callers that stream records through callbacks
+    /// (the store's row sources): installs the rules; nothing is evaluated until
+    /// [`Self::finish_configure`]. No other write may come in between.
+    pub fn begin_configure(
+        &mut self,
+        workspace: WorkspaceId,
+        compiled: Compiled,
+    ) -> Vec<DerivedChange> {
         if compiled.is_empty() && !self.derivations.contains_key(&workspace) {
             return Vec::new();
         }
         let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
-        let metrics = self.metrics.get(&workspace);
         let derivation = self.derivations.entry(workspace).or_default();
-        let out = derivation.configure(compiled, records, graph, metrics, now);
+        let out = derivation.install(compiled, graph);
         if derivation.compiled().is_some_and(|c| c.is_empty()) {
             self.derivations.remove(&workspace);
         }
         out
+    }
+
+    /// A record's name and complete traits during a configuration (projection only).
+    pub fn load_traits(&mut self, workspace: WorkspaceId, input: RecordInput<'_>) {
+        if let Some(derivation) = self.derivations.get_mut(&workspace) {
+            let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+            derivation.load(input, graph);
+        }
+    }
+
+    /// Last step of a configuration: recomputes every derived value under the new rules
+    /// (without lifting anyone's churn).
+    pub fn finish_configure(&mut self, workspace: WorkspaceId, now: Millis) -> Vec<DerivedChange> {
+        self.recompute_with(workspace, now, Mode::Rules)
     }
 
     /// A record's name and traits after a committed write (call after [`Self::apply_at`] for

@@ -111,6 +111,8 @@ pub(crate) struct ModelRules {
     pub(crate) order: Vec<Node>,
     /// Whether records of this model keep derived state at all.
     pub(crate) stateful: bool,
+    /// Whether some value may change with time alone (records then keep a timer).
+    pub(crate) reads_clock: bool,
 }
 
 impl ModelRules {
@@ -122,7 +124,7 @@ impl ModelRules {
             .chain(&self.deactivation)
     }
 
-    pub(crate) fn reads_clock(&self) -> bool {
+    fn compute_reads_clock(&self) -> bool {
         self.programs().any(|p| p.dependencies().reads_clock)
             || self
                 .lifecycle
@@ -141,8 +143,8 @@ pub(crate) struct Watch {
 
 #[derive(Debug, Default)]
 pub(crate) struct Watchers {
-    /// A field of a record of a model changed.
-    pub(crate) fields: HashMap<(Model, String), Vec<Watch>>,
+    /// A field of a record of a model changed: by model, then field name.
+    pub(crate) fields: [HashMap<String, Vec<Watch>>; 3],
     /// A link of this relation kind changed at its source record.
     pub(crate) edges: HashMap<Rel, Vec<Watch>>,
 }
@@ -419,6 +421,7 @@ pub fn compile(
     for model in Model::ALL {
         let rules = &mut models[model as usize];
         rules.inputs = inputs[model as usize].clone();
+        rules.reads_clock = rules.compute_reads_clock();
         rules.stateful = !rules.formulas.is_empty()
             || !rules.inputs.is_empty()
             || rules.deactivation.is_some()
@@ -683,14 +686,12 @@ fn watchers(models: &[ModelRules; 3], any_life: bool) -> Watchers {
             });
     }
     let mut out = Watchers {
-        fields: HashMap::new(),
+        fields: [HashMap::new(), HashMap::new(), HashMap::new()],
         edges: HashMap::new(),
     };
-    out.fields.extend(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k, v.into_iter().collect())),
-    );
+    for ((model, field), watches) in fields {
+        out.fields[model as usize].insert(field, watches.into_iter().collect());
+    }
     out.edges
         .extend(edges.into_iter().map(|(k, v)| (k, v.into_iter().collect())));
     out

@@ -270,20 +270,13 @@ impl Derivation {
         out
     }
 
-    /// Installs rules, rebuilds the projection from `records` and recomputes everything.
-    pub(crate) fn configure<'a>(
-        &mut self,
-        compiled: Compiled,
-        records: impl IntoIterator<Item = RecordInput<'a>>,
-        graph: &Graph,
-        metrics: Option<&Metrics>,
-        now: Millis,
-    ) -> Vec<DerivedChange> {
-        self.now = self.now.max(now);
+    /// Installs rules (first step of a configuration): keeps formula values under their keys
+    /// so unchanged formulas report no change, empties the projection for [`Self::load`], and
+    /// drops state the new rules do not need.
+    pub(crate) fn install(&mut self, compiled: Compiled, graph: &Graph) -> Vec<DerivedChange> {
         let old = self.compiled.take();
         let compiled = Arc::new(compiled);
         let mut out = Vec::new();
-        // Keep formula values under their keys, so unchanged formulas report no change.
         for model in Model::ALL {
             let rules = compiled.rules(model);
             let old_keys: Vec<String> = old
@@ -324,21 +317,25 @@ impl Derivation {
             }
         }
         self.timers.clear();
-        self.compiled = Some(compiled.clone());
-        for input in records {
-            let rules = compiled.rules(input.record.model());
-            if rules.inputs.is_empty() || !exists(graph, input.record) {
-                continue;
-            }
-            let values: Box<[Value]> = rules
-                .inputs
-                .iter()
-                .map(|(key, ty)| project(key, *ty, &input))
-                .collect();
-            self.ensure(input.record, rules).inputs = values;
-        }
-        out.extend(self.recompute_all(graph, metrics, Mode::Rules, now));
+        self.compiled = Some(compiled);
         out
+    }
+
+    /// Projects one record's inputs without evaluating anything (second step).
+    pub(crate) fn load(&mut self, input: RecordInput<'_>, graph: &Graph) {
+        let Some(compiled) = self.compiled.clone() else {
+            return;
+        };
+        let rules = compiled.rules(input.record.model());
+        if rules.inputs.is_empty() || !exists(graph, input.record) {
+            return;
+        }
+        let values: Box<[Value]> = rules
+            .inputs
+            .iter()
+            .map(|(key, ty)| project(key, *ty, &input))
+            .collect();
+        self.ensure(input.record, rules).inputs = values;
     }
 
     fn states_mut(&mut self, model: Model) -> Vec<(RecordRef, &mut RecordState)> {
@@ -702,11 +699,7 @@ impl Derivation {
         own_output: bool,
         out: &mut Vec<RecordRef>,
     ) {
-        let Some(watches) = compiled
-            .watchers
-            .fields
-            .get(&(record.model(), field.to_owned()))
-        else {
+        let Some(watches) = compiled.watchers.fields[record.model() as usize].get(field) else {
             return;
         };
         for watch in watches {
@@ -857,7 +850,7 @@ impl Derivation {
         }
         let after = self.state(record).expect("ensured above").life;
         report_life(record, &before, &after, now, out, changed);
-        if rules.reads_clock() {
+        if rules.reads_clock {
             let wake = self.next_wake(rules, graph, metrics, record, &after, &ctx, now);
             self.timers.schedule(record, wake);
         }
