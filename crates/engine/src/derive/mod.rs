@@ -122,6 +122,8 @@ pub struct LifecycleRecord {
     /// Set while the record is churned by its own rules: the moment it first matched. Churn
     /// is sticky while this is set (rule edits do not undo it, only data or `reprocess`).
     pub churned_since: Option<Millis>,
+    /// The `churnedAt` last reported (events replayed at start-up stop counting from it).
+    pub churned_at: Option<Millis>,
     /// A user's `deactivatedAt`: the moment the user first matched the deactivation rule.
     pub deactivated_at: Option<Millis>,
 }

@@ -217,6 +217,7 @@ impl Derivation {
             record,
             status: life.status,
             churned_since: life.churned_since,
+            churned_at: life.churned_at,
             deactivated_at: life.deactivated_at,
         }
     }
@@ -230,6 +231,8 @@ impl Derivation {
                 status: saved.status,
                 own_status: saved.status,
                 churned_since: saved.churned_since,
+                own_churned_at: saved.churned_since.and(saved.churned_at),
+                churned_at: saved.churned_at,
                 deactivated_at: saved.deactivated_at,
                 ..Life::default()
             };
@@ -1021,7 +1024,7 @@ fn report_life(
         before.deactivated_at != after.deactivated_at,
         iso(after.deactivated_at),
     );
-    let persisted = |l: &Life| (l.status, l.churned_since, l.deactivated_at);
+    let persisted = |l: &Life| (l.status, l.churned_since, l.churned_at, l.deactivated_at);
     if persisted(before) != persisted(after) {
         out.push(DerivedChange::Persist(Derivation::persisted(record, after)));
     }

@@ -292,3 +292,42 @@ fn deactivated_users_leave_user_metrics_and_their_events_stop_counting() {
     f.set(u(1), json!({"email": "me@customer.example"}));
     assert_eq!(f.engine.derived(ws(), u(1)).unwrap().deactivated_at, None);
 }
+
+#[test]
+fn replay_after_a_restart_counts_the_same_events_as_live() {
+    let config = accounts(json!({"churnCondition": "canceled == true"}));
+    let mut f = Fixture::new(config.clone());
+    f.account(1, None).user(1, &[1]);
+    let event = |d: f64| EventInput {
+        at: day(d),
+        kind: EventKind::Track,
+        name: "login",
+        user: Some(usr(1)),
+        account: Some(acc(1)),
+        organization: None,
+    };
+    let log = [event(1.0), event(4.0)];
+    f.at(1.0);
+    f.engine.record_event(ws(), &log[0]);
+    f.at(3.0).set(a(1), json!({"canceled": true}));
+    assert!(!f.engine.counts_event(ws(), &log[1]));
+    f.engine.record_event(ws(), &log[1]);
+    let live = f.engine.account_metrics(ws(), acc(1), day(5.0)).unwrap();
+    assert_eq!(live.events[0].1.total, 1);
+    // Restart: graph, persisted lifecycle state, event replay, then the rules.
+    let saved = f.engine.lifecycle_state(ws());
+    let mut g = Fixture::new(json!({}));
+    g.engine = steward_engine::Engine::new();
+    g.now = day(5.0);
+    g.account(1, None).user(1, &[1]);
+    g.engine.restore(ws(), &saved);
+    for e in &log {
+        g.engine.record_event(ws(), e);
+    }
+    g.traits = f.traits.clone();
+    g.reconfigure(config);
+    let replayed = g.engine.account_metrics(ws(), acc(1), day(5.0)).unwrap();
+    assert_eq!(replayed.events, live.events);
+    assert_eq!(g.status(a(1)), Churned);
+    assert_eq!(g.churned_at(a(1)), Some(day(3.0)));
+}

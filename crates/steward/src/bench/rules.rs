@@ -221,8 +221,8 @@ impl Shape {
     fn org_traits(i: usize) -> Map<String, Value> {
         let r = mix(i as u64);
         let mut m = Map::new();
-        m.insert("canceled".into(), json!(r % 50 == 0));
-        m.insert("test".into(), json!(r % 97 == 0));
+        m.insert("canceled".into(), json!(r.is_multiple_of(50)));
+        m.insert("test".into(), json!(r.is_multiple_of(97)));
         m
     }
 
@@ -230,13 +230,13 @@ impl Shape {
         let r = mix(i as u64 ^ salt);
         let day = 86_400_000;
         let mut m = Map::new();
-        if r % 7 != 0 {
+        if !r.is_multiple_of(7) {
             m.insert("amount".into(), json!((r % 1000) as f64));
         }
         let plans = ["starter", "pro", "enterprise", "test"];
         m.insert("plan".into(), json!(plans[(r >> 8) as usize % 4]));
-        m.insert("isTrial".into(), json!((r >> 12) % 5 == 0));
-        m.insert("canceled".into(), json!((r >> 16) % 20 == 0));
+        m.insert("isTrial".into(), json!((r >> 12).is_multiple_of(5)));
+        m.insert("canceled".into(), json!((r >> 16).is_multiple_of(20)));
         let offset = ((r >> 20) % 60) as i64 - 30;
         m.insert(
             "trialEnds".into(),
@@ -255,7 +255,7 @@ impl Shape {
         m.insert("seats".into(), json!((r % 5) as f64));
         let roles = ["admin", "member", "viewer"];
         m.insert("role".into(), json!(roles[(r >> 8) as usize % 3]));
-        let domain = if (r >> 12) % 50 == 0 {
+        let domain = if (r >> 12).is_multiple_of(50) {
             "us.example"
         } else {
             "customer.example"
