@@ -68,6 +68,9 @@ pub(crate) struct Derivation {
 /// Links of the records a graph change touches, read before it is applied.
 #[derive(Debug, Default)]
 pub(crate) struct Before {
+    /// The upserted record existed: an upsert of an existing record changes only its
+    /// stamps and links, which watchers cover; a new one is computed whole.
+    existed: bool,
     account_org: Option<OrganizationId>,
     accounts: Vec<AccountId>,
     orgs: Vec<OrganizationId>,
@@ -77,12 +80,17 @@ pub(crate) struct Before {
 impl Before {
     pub(crate) fn capture(graph: &Graph, change: &GraphChange) -> Before {
         match change {
-            GraphChange::UpsertOrganization { .. } => Before::default(),
+            GraphChange::UpsertOrganization { id, .. } => Before {
+                existed: graph.has_organization(*id),
+                ..Before::default()
+            },
             GraphChange::UpsertAccount { id, .. } => Before {
+                existed: graph.has_account(*id),
                 account_org: graph.account_organization(*id),
                 ..Before::default()
             },
             GraphChange::UpsertUser { id, .. } | GraphChange::DeleteUser { id } => Before {
+                existed: graph.has_user(*id),
                 accounts: graph.user_account_ids(*id).collect(),
                 orgs: graph.user_organizations(*id),
                 ..Before::default()
@@ -455,13 +463,17 @@ impl Derivation {
         match change {
             GraphChange::UpsertOrganization { id, .. } => {
                 let at = RecordRef::Organization(*id);
-                seeds.push(at);
+                if !before.existed {
+                    seeds.push(at);
+                }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
             }
             GraphChange::UpsertAccount { id, .. } => {
                 let at = RecordRef::Account(*id);
-                seeds.push(at);
+                if !before.existed {
+                    seeds.push(at);
+                }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
                 let now_org = graph.account_organization(*id);
@@ -483,7 +495,9 @@ impl Derivation {
             }
             GraphChange::UpsertUser { id, .. } => {
                 let at = RecordRef::User(*id);
-                seeds.push(at);
+                if !before.existed {
+                    seeds.push(at);
+                }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
                 let accounts: Vec<AccountId> = graph.user_account_ids(*id).collect();
