@@ -139,6 +139,8 @@ impl ModelRules {
 pub(crate) struct Watch {
     pub(crate) model: Model,
     pub(crate) via: Vec<Rel>,
+    /// Which of the dependent record's nodes read it (bits by evaluation order).
+    pub(crate) nodes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -637,62 +639,84 @@ fn rel_path(from: Model, via: &[String]) -> Option<Vec<Rel>> {
     Some(out)
 }
 
+/// The bit of the node at `index` in its model's evaluation order; nodes past 63 share the
+/// last bit (their records then re-evaluate all of them).
+pub(crate) fn node_bit(index: usize) -> u64 {
+    1u64 << index.min(63)
+}
+
 fn watchers(models: &[ModelRules; 3], any_life: bool) -> Watchers {
-    let mut fields: BTreeMap<(Model, String), BTreeSet<Watch>> = BTreeMap::new();
-    let mut edges: BTreeMap<Rel, BTreeSet<Watch>> = BTreeMap::new();
+    type Watching = BTreeMap<(Model, Vec<Rel>), u64>;
+    let mut fields: BTreeMap<(Model, String), Watching> = BTreeMap::new();
+    let mut edges: BTreeMap<Rel, Watching> = BTreeMap::new();
     for model in Model::ALL {
-        for program in models[model as usize].programs() {
-            let deps = program.dependencies();
-            for dep in &deps.fields {
-                let (Some(target), Some(via)) =
-                    (Model::of_scope(&dep.scope), rel_path(model, &dep.via))
-                else {
-                    continue;
-                };
-                fields
-                    .entry((target, dep.field.clone()))
-                    .or_default()
-                    .insert(Watch { model, via });
-            }
-            for dep in &deps.relations {
-                let Some(mut via) = rel_path(model, &dep.via) else {
-                    continue;
-                };
-                let Some(last) = via.pop() else {
-                    continue;
-                };
-                edges.entry(last).or_default().insert(Watch { model, via });
+        let rules = &models[model as usize];
+        for (index, node) in rules.order.iter().enumerate() {
+            let bit = node_bit(index);
+            for program in node_programs(models, model, *node) {
+                let deps = program.dependencies();
+                for dep in &deps.fields {
+                    let (Some(target), Some(via)) =
+                        (Model::of_scope(&dep.scope), rel_path(model, &dep.via))
+                    else {
+                        continue;
+                    };
+                    *fields
+                        .entry((target, dep.field.clone()))
+                        .or_default()
+                        .entry((model, via))
+                        .or_default() |= bit;
+                }
+                for dep in &deps.relations {
+                    let Some(mut via) = rel_path(model, &dep.via) else {
+                        continue;
+                    };
+                    let Some(last) = via.pop() else {
+                        continue;
+                    };
+                    *edges
+                        .entry(last)
+                        .or_default()
+                        .entry((model, via))
+                        .or_default() |= bit;
+                }
             }
         }
     }
-    if any_life {
+    let effective = models[Model::Account as usize]
+        .order
+        .iter()
+        .position(|n| *n == Node::Effective);
+    if any_life && let Some(index) = effective {
         // An account's effective status follows its organization's.
-        let follow = Watch {
-            model: Model::Account,
-            via: vec![Rel::AccountOrganization],
-        };
+        let bit = node_bit(index);
         for field in [LifeField::Status, LifeField::ChurnedAt] {
-            fields
+            *fields
                 .entry((Model::Organization, field.name().to_owned()))
                 .or_default()
-                .insert(follow.clone());
+                .entry((Model::Account, vec![Rel::AccountOrganization]))
+                .or_default() |= bit;
         }
-        edges
+        *edges
             .entry(Rel::AccountOrganization)
             .or_default()
-            .insert(Watch {
-                model: Model::Account,
-                via: Vec::new(),
-            });
+            .entry((Model::Account, Vec::new()))
+            .or_default() |= bit;
     }
+    let list = |watching: Watching| -> Vec<Watch> {
+        watching
+            .into_iter()
+            .map(|((model, via), nodes)| Watch { model, via, nodes })
+            .collect()
+    };
     let mut out = Watchers {
         fields: [HashMap::new(), HashMap::new(), HashMap::new()],
         edges: HashMap::new(),
     };
-    for ((model, field), watches) in fields {
-        out.fields[model as usize].insert(field, watches.into_iter().collect());
+    for ((model, field), watching) in fields {
+        out.fields[model as usize].insert(field, list(watching));
     }
     out.edges
-        .extend(edges.into_iter().map(|(k, v)| (k, v.into_iter().collect())));
+        .extend(edges.into_iter().map(|(k, v)| (k, list(v))));
     out
 }

@@ -11,11 +11,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt};
 use serde_json::Value as Json;
 use steward_rules::{EvalContext, Program, Timestamp, Type, Value};
 
-use super::compile::{Compiled, ModelRules, Node};
+use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::Model;
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
 use super::schema::{InputKey, LifeField, Rel};
@@ -383,19 +383,30 @@ impl Derivation {
         };
         // Users, then accounts, then organizations: rollups mostly read downwards, so most
         // records are computed once.
-        let mut seeds: Vec<RecordRef> = Vec::new();
+        let mut seeds: Vec<(RecordRef, u64)> = Vec::new();
+        let all = |r: RecordRef| (r, ALL_NODES);
         if compiled.rules(Model::User).stateful {
-            seeds.extend(graph.user_ids().map(RecordRef::User));
+            seeds.extend(graph.user_ids().map(RecordRef::User).map(all));
         }
         if compiled.rules(Model::Organization).lifecycle.is_some() {
             // Organization status carries down to accounts: settle it first.
-            seeds.extend(graph.organization_ids().map(RecordRef::Organization));
+            seeds.extend(
+                graph
+                    .organization_ids()
+                    .map(RecordRef::Organization)
+                    .map(all),
+            );
         }
         if compiled.rules(Model::Account).stateful {
-            seeds.extend(graph.account_ids().map(RecordRef::Account));
+            seeds.extend(graph.account_ids().map(RecordRef::Account).map(all));
         }
         if compiled.rules(Model::Organization).stateful {
-            seeds.extend(graph.organization_ids().map(RecordRef::Organization));
+            seeds.extend(
+                graph
+                    .organization_ids()
+                    .map(RecordRef::Organization)
+                    .map(all),
+            );
         }
         self.run(graph, metrics, seeds, mode, now)
     }
@@ -427,7 +438,7 @@ impl Derivation {
         if changed.is_empty() {
             return Vec::new();
         }
-        let mut seeds = vec![input.record];
+        let mut seeds = Vec::new();
         for name in &changed {
             self.dependents(&compiled, graph, input.record, name, false, &mut seeds);
         }
@@ -447,7 +458,7 @@ impl Derivation {
             return Vec::new();
         };
         let c = &compiled;
-        let mut seeds: Vec<RecordRef> = Vec::new();
+        let mut seeds: Vec<(RecordRef, u64)> = Vec::new();
         let mut out = Vec::new();
         let watched = |rel: Rel| c.watchers.edges.contains_key(&rel);
         macro_rules! edge {
@@ -464,7 +475,7 @@ impl Derivation {
             GraphChange::UpsertOrganization { id, .. } => {
                 let at = RecordRef::Organization(*id);
                 if !before.existed {
-                    seeds.push(at);
+                    seeds.push((at, ALL_NODES));
                 }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
@@ -472,7 +483,7 @@ impl Derivation {
             GraphChange::UpsertAccount { id, .. } => {
                 let at = RecordRef::Account(*id);
                 if !before.existed {
-                    seeds.push(at);
+                    seeds.push((at, ALL_NODES));
                 }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
@@ -485,6 +496,9 @@ impl Derivation {
                         edge!(Rel::OrgUsers, o);
                         field!(o, "accountsCount");
                         field!(o, "usersCount");
+                        // An organization's usage is its accounts' (at read time).
+                        field!(o, "lastSeenTimestamp");
+                        field!(o, "firstSeenTimestamp");
                     }
                     if watched(Rel::UserOrganizations) {
                         for user in graph.account_user_ids(*id) {
@@ -496,7 +510,7 @@ impl Derivation {
             GraphChange::UpsertUser { id, .. } => {
                 let at = RecordRef::User(*id);
                 if !before.existed {
-                    seeds.push(at);
+                    seeds.push((at, ALL_NODES));
                 }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
@@ -540,6 +554,8 @@ impl Derivation {
                     edge!(Rel::OrgUsers, o);
                     field!(o, "accountsCount");
                     field!(o, "usersCount");
+                    field!(o, "lastSeenTimestamp");
+                    field!(o, "firstSeenTimestamp");
                 }
                 for user in &before.users {
                     edge!(Rel::UserAccounts, RecordRef::User(*user));
@@ -661,7 +677,8 @@ impl Derivation {
             return Vec::new();
         }
         let due = self.timers.take_due(now);
-        self.run(graph, metrics, due, Mode::Data, now)
+        let seeds = due.into_iter().map(|r| (r, ALL_NODES)).collect();
+        self.run(graph, metrics, seeds, Mode::Data, now)
     }
 
     pub(crate) fn next_timer(&self) -> Option<Millis> {
@@ -714,7 +731,7 @@ impl Derivation {
         record: RecordRef,
         field: &str,
         own_output: bool,
-        out: &mut Vec<RecordRef>,
+        out: &mut Vec<(RecordRef, u64)>,
     ) {
         let Some(watches) = compiled.watchers.fields[record.model() as usize].get(field) else {
             return;
@@ -723,7 +740,7 @@ impl Derivation {
             if own_output && watch.via.is_empty() && watch.model == record.model() {
                 continue;
             }
-            inverse_walk(graph, &watch.via, record, out);
+            inverse_walk(graph, &watch.via, record, watch.nodes, out);
         }
     }
 
@@ -734,18 +751,28 @@ impl Derivation {
         graph: &Graph,
         rel: Rel,
         at: RecordRef,
-        out: &mut Vec<RecordRef>,
+        out: &mut Vec<(RecordRef, u64)>,
     ) {
         for watch in compiled.watchers.edges.get(&rel).into_iter().flatten() {
-            inverse_walk(graph, &watch.via, at, out);
+            inverse_walk(graph, &watch.via, at, watch.nodes, out);
         }
+    }
+
+    /// The nodes of a record of `model` that read its own `field`.
+    fn local_readers(compiled: &Compiled, model: Model, field: &str) -> u64 {
+        compiled.watchers.fields[model as usize]
+            .get(field)
+            .into_iter()
+            .flatten()
+            .filter(|w| w.via.is_empty() && w.model == model)
+            .fold(0, |mask, w| mask | w.nodes)
     }
 
     fn run(
         &mut self,
         graph: &Graph,
         metrics: Option<&Metrics>,
-        seeds: Vec<RecordRef>,
+        seeds: Vec<(RecordRef, u64)>,
         mode: Mode,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -753,23 +780,34 @@ impl Derivation {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let mut queued: HashSet<RecordRef> = HashSet::with_capacity(seeds.len());
+        // Records waiting, with the nodes to re-evaluate (a record queued twice merges).
+        let mut pending: HashMap<RecordRef, u64> = HashMap::with_capacity(seeds.len());
         let mut queue: VecDeque<RecordRef> = VecDeque::with_capacity(seeds.len());
-        for seed in seeds {
-            if queued.insert(seed) {
-                queue.push_back(seed);
+        let enqueue = |pending: &mut HashMap<RecordRef, u64>,
+                       queue: &mut VecDeque<RecordRef>,
+                       (record, nodes): (RecordRef, u64)| {
+            match pending.get_mut(&record) {
+                Some(mask) => *mask |= nodes,
+                None => {
+                    pending.insert(record, nodes);
+                    queue.push_back(record);
+                }
             }
+        };
+        for seed in seeds {
+            enqueue(&mut pending, &mut queue, seed);
         }
         let mut changed: Vec<String> = Vec::new();
-        let mut next: Vec<RecordRef> = Vec::new();
+        let mut next: Vec<(RecordRef, u64)> = Vec::new();
         while let Some(record) = queue.pop_front() {
-            queued.remove(&record);
+            let nodes = pending.remove(&record).unwrap_or(ALL_NODES);
             changed.clear();
             self.recompute(
                 &compiled,
                 graph,
                 metrics,
                 record,
+                nodes,
                 mode,
                 now,
                 &mut out,
@@ -780,9 +818,7 @@ impl Derivation {
                 self.dependents(&compiled, graph, record, name, true, &mut next);
             }
             for dependent in next.drain(..) {
-                if queued.insert(dependent) {
-                    queue.push_back(dependent);
-                }
+                enqueue(&mut pending, &mut queue, dependent);
             }
         }
         out
@@ -796,6 +832,7 @@ impl Derivation {
         graph: &Graph,
         metrics: Option<&Metrics>,
         record: RecordRef,
+        mut nodes: u64,
         mode: Mode,
         now: Millis,
         out: &mut Vec<DerivedChange>,
@@ -808,7 +845,11 @@ impl Derivation {
         }
         let before = self.ensure(record, rules).life;
         let ctx = EvalContext::new(timestamp(now));
-        for node in &rules.order {
+        for (index, node) in rules.order.iter().enumerate() {
+            if nodes & node_bit(index) == 0 {
+                continue;
+            }
+            let life_before = self.state(record).expect("ensured above").life;
             match *node {
                 Node::Formula(i) => {
                     let value = {
@@ -825,6 +866,7 @@ impl Derivation {
                         });
                         changed.push(key.clone());
                         state.outputs[i] = value;
+                        nodes |= Self::local_readers(compiled, model, key);
                     }
                 }
                 Node::Lifecycle => {
@@ -862,6 +904,26 @@ impl Derivation {
                     } else {
                         None
                     };
+                }
+            }
+            // Later nodes of this record that read what this node changed run too.
+            let life_after = self.state(record).expect("ensured above").life;
+            if life_after != life_before {
+                let mut names = Vec::new();
+                report_life(
+                    record,
+                    &life_before,
+                    &life_after,
+                    now,
+                    &mut Vec::new(),
+                    &mut names,
+                );
+                for name in &names {
+                    nodes |= Self::local_readers(compiled, model, name);
+                }
+                if *node == Node::Lifecycle {
+                    // The account's effective status reads its own status and dates.
+                    nodes = ALL_NODES;
                 }
             }
         }
@@ -1053,9 +1115,15 @@ fn symmetric_difference<T: PartialEq + Copy>(a: &[T], b: &[T]) -> Vec<T> {
 }
 
 /// The records that reach `from` along `via`: `via` walked backwards through inverse links.
-fn inverse_walk(graph: &Graph, via: &[Rel], from: RecordRef, out: &mut Vec<RecordRef>) {
+fn inverse_walk(
+    graph: &Graph,
+    via: &[Rel],
+    from: RecordRef,
+    nodes: u64,
+    out: &mut Vec<(RecordRef, u64)>,
+) {
     if via.is_empty() {
-        out.push(from);
+        out.push((from, nodes));
         return;
     }
     let mut frontier = vec![from];
@@ -1070,5 +1138,8 @@ fn inverse_walk(graph: &Graph, via: &[Rel], from: RecordRef, out: &mut Vec<Recor
         }
         frontier = next;
     }
-    out.extend(frontier);
+    out.extend(frontier.into_iter().map(|r| (r, nodes)));
 }
+
+/// Every node of a record.
+const ALL_NODES: u64 = u64::MAX;
