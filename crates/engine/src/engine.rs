@@ -1,11 +1,16 @@
-//! The engine: one [`Graph`] per workspace.
+//! The engine: one [`Graph`] per workspace, with its usage metrics and derived values.
 
 use foldhash::{HashMap, HashMapExt};
 
 use crate::assignments::{Assignments, Customer};
+use crate::derive::{
+    Before, Compiled, Derivation, DerivedChange, DerivedView, LifecycleRecord, Mode, RecordInput,
+    RecordRef,
+};
 use crate::graph::{Graph, GraphChange};
 use crate::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
-use crate::metrics::{EventInput, Metrics};
+use crate::metrics::{AccountMetrics, EventInput, Metrics, OrganizationMetrics};
+use crate::time::Millis;
 
 /// All derived state, for every workspace. The server holds it behind a lock; the single
 /// writer applies committed changes, readers ask questions.
@@ -14,7 +19,13 @@ pub struct Engine {
     graphs: HashMap<WorkspaceId, Graph>,
     metrics: HashMap<WorkspaceId, Metrics>,
     assignments: HashMap<WorkspaceId, Assignments>,
+    /// Only workspaces with formula traits, lifecycle or deactivation rules (or restored
+    /// lifecycle state) have an entry: an unconfigured workspace pays nothing.
+    derivations: HashMap<WorkspaceId, Derivation>,
 }
+
+/// A graph for workspaces that have none yet.
+static EMPTY_GRAPH: std::sync::LazyLock<Graph> = std::sync::LazyLock::new(Graph::new);
 
 impl Engine {
     pub fn new() -> Self {
@@ -22,6 +33,7 @@ impl Engine {
             graphs: HashMap::new(),
             metrics: HashMap::new(),
             assignments: HashMap::new(),
+            derivations: HashMap::new(),
         }
     }
 
@@ -44,10 +56,32 @@ impl Engine {
         self.metrics.get(&workspace)
     }
 
-    /// Applies a committed hierarchy change; a deleted record's metrics go with it.
-    pub fn apply(&mut self, workspace: WorkspaceId, change: &GraphChange) {
+    /// Applies a committed hierarchy change at the latest time the workspace's derived state
+    /// has seen. Prefer [`Self::apply_at`] where the write's time is known.
+    pub fn apply(&mut self, workspace: WorkspaceId, change: &GraphChange) -> Vec<DerivedChange> {
+        let now = self
+            .derivations
+            .get(&workspace)
+            .map_or(Millis(0), |d| d.now);
+        self.apply_at(workspace, change, now)
+    }
+
+    /// Applies a committed hierarchy change; a deleted record's metrics go with it. Derived
+    /// values that depend on the change are recomputed before this returns.
+    pub fn apply_at(
+        &mut self,
+        workspace: WorkspaceId,
+        change: &GraphChange,
+        now: Millis,
+    ) -> Vec<DerivedChange> {
         self.apply_to_assignments(workspace, change);
-        self.graph_mut(workspace).apply(change);
+        let graph = self.graphs.entry(workspace).or_default();
+        let derivation = self
+            .derivations
+            .get_mut(&workspace)
+            .filter(|d| d.compiled().is_some());
+        let before = derivation.as_ref().map(|_| Before::capture(graph, change));
+        graph.apply(change);
         if let Some(metrics) = self.metrics.get_mut(&workspace) {
             match change {
                 GraphChange::DeleteUser { id } => metrics.forget_user(*id),
@@ -56,11 +90,227 @@ impl Engine {
                 _ => {}
             }
         }
+        match (derivation, before) {
+            (Some(derivation), Some(before)) => {
+                let metrics = self.metrics.get(&workspace);
+                let mut out = derivation.advance(graph, metrics, now);
+                out.extend(derivation.graph_changed(change, before, graph, metrics, now));
+                out
+            }
+            _ => Vec::new(),
+        }
     }
 
-    /// Counts a committed event in the usage metrics.
-    pub fn record_event(&mut self, workspace: WorkspaceId, event: &EventInput<'_>) {
-        self.metrics.entry(workspace).or_default().record(event);
+    /// Whether an event counts in the usage metrics now (it does not when it comes from a
+    /// deactivated user or a churned or ignored account); ingestion may skip storing it.
+    pub fn counts_event(&self, workspace: WorkspaceId, event: &EventInput<'_>) -> bool {
+        self.derivations
+            .get(&workspace)
+            .is_none_or(|d| d.counts_event(event))
+    }
+
+    /// Counts a committed event in the usage metrics, unless it comes from a deactivated user
+    /// or a churned or ignored account (see `derive::Derivation::counts_event`).
+    pub fn record_event(
+        &mut self,
+        workspace: WorkspaceId,
+        event: &EventInput<'_>,
+    ) -> Vec<DerivedChange> {
+        let derivation = self.derivations.get_mut(&workspace);
+        if derivation.as_ref().is_some_and(|d| !d.counts_event(event)) {
+            return Vec::new();
+        }
+        let metrics = self.metrics.entry(workspace).or_default();
+        metrics.record(event);
+        match derivation {
+            Some(derivation) => {
+                let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+                let now = derivation.now;
+                derivation.event_recorded(event, graph, Some(metrics), now)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    // ---- derived values: formula traits, lifecycle, deactivation ---------------------------
+
+    /// Installs a workspace's compiled derivation rules and recomputes every derived value:
+    /// [`Self::begin_configure`], [`Self::load_traits`] for each of `records`, then
+    /// [`Self::finish_configure`].
+    ///
+    /// `records` must yield every record of each model for which
+    /// [`Compiled::reads_inputs_of`] is true, with its current name and complete traits (the
+    /// engine keeps only the keys rules read); others are ignored. At start-up call
+    /// [`Self::restore`] first so sticky churn and first-match dates survive. Records churned
+    /// before stay churned whatever the new rules say, until [`Self::reprocess`].
+    pub fn configure<'a>(
+        &mut self,
+        workspace: WorkspaceId,
+        compiled: Compiled,
+        records: impl IntoIterator<Item = RecordInput<'a>>,
+        now: Millis,
+    ) -> Vec<DerivedChange> {
+        let mut out = self.begin_configure(workspace, compiled);
+        for input in records {
+            self.load_traits(workspace, input);
+        }
+        out.extend(self.finish_configure(workspace, now));
+        out
+    }
+
+    /// First step of a configuration, for callers that stream records through callbacks
+    /// (the store's row sources): installs the rules; nothing is evaluated until
+    /// [`Self::finish_configure`]. No other write may come in between.
+    pub fn begin_configure(
+        &mut self,
+        workspace: WorkspaceId,
+        compiled: Compiled,
+    ) -> Vec<DerivedChange> {
+        if compiled.is_empty() && !self.derivations.contains_key(&workspace) {
+            return Vec::new();
+        }
+        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        let derivation = self.derivations.entry(workspace).or_default();
+        let out = derivation.install(compiled, graph);
+        if derivation.compiled().is_some_and(|c| c.is_empty()) {
+            self.derivations.remove(&workspace);
+        }
+        out
+    }
+
+    /// A record's name and complete traits during a configuration (projection only).
+    pub fn load_traits(&mut self, workspace: WorkspaceId, input: RecordInput<'_>) {
+        if let Some(derivation) = self.derivations.get_mut(&workspace) {
+            let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+            derivation.load(input, graph);
+        }
+    }
+
+    /// Last step of a configuration: recomputes every derived value under the new rules
+    /// (without lifting anyone's churn).
+    pub fn finish_configure(&mut self, workspace: WorkspaceId, now: Millis) -> Vec<DerivedChange> {
+        self.recompute_with(workspace, now, Mode::Rules)
+    }
+
+    /// A record's name and traits after a committed write (call after [`Self::apply_at`] for
+    /// the same write, so the record exists). Every dependent value is recomputed before this
+    /// returns.
+    pub fn set_traits(
+        &mut self,
+        workspace: WorkspaceId,
+        input: RecordInput<'_>,
+        now: Millis,
+    ) -> Vec<DerivedChange> {
+        let Some(derivation) = self.derivations.get_mut(&workspace) else {
+            return Vec::new();
+        };
+        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        let metrics = self.metrics.get(&workspace);
+        let mut out = derivation.advance(graph, metrics, now);
+        out.extend(derivation.set_traits(input, graph, metrics, now));
+        out
+    }
+
+    /// Applies time-based changes due at `now` (trial ends, `in last N days` windows closing).
+    /// Call when [`Self::next_timer`] passes; writes also run due timers first.
+    pub fn advance(&mut self, workspace: WorkspaceId, now: Millis) -> Vec<DerivedChange> {
+        let Some(derivation) = self.derivations.get_mut(&workspace) else {
+            return Vec::new();
+        };
+        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        derivation.advance(graph, self.metrics.get(&workspace), now)
+    }
+
+    /// The earliest instant at which some derived value of the workspace changes by itself.
+    pub fn next_timer(&self, workspace: WorkspaceId) -> Option<Millis> {
+        self.derivations.get(&workspace)?.next_timer()
+    }
+
+    /// Records with a pending timer (for monitoring and tests).
+    pub fn timer_count(&self, workspace: WorkspaceId) -> usize {
+        self.derivations
+            .get(&workspace)
+            .map_or(0, |d| d.timer_count())
+    }
+
+    /// "Reprocess all using the new configuration": lifts sticky churn the current rules no
+    /// longer support.
+    pub fn reprocess(&mut self, workspace: WorkspaceId, now: Millis) -> Vec<DerivedChange> {
+        self.recompute_with(workspace, now, Mode::Reprocess)
+    }
+
+    /// Re-evaluates every record as if all its data had just been written (churned records
+    /// that are paid again come back). The result equals what incremental updates maintain;
+    /// the property tests check exactly that.
+    pub fn recompute(&mut self, workspace: WorkspaceId, now: Millis) -> Vec<DerivedChange> {
+        self.recompute_with(workspace, now, Mode::Data)
+    }
+
+    fn recompute_with(
+        &mut self,
+        workspace: WorkspaceId,
+        now: Millis,
+        mode: Mode,
+    ) -> Vec<DerivedChange> {
+        let Some(derivation) = self.derivations.get_mut(&workspace) else {
+            return Vec::new();
+        };
+        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        derivation.recompute_all(graph, self.metrics.get(&workspace), mode, now)
+    }
+
+    /// Puts back the lifecycle state storage persisted from [`DerivedChange::Persist`], at
+    /// start-up, before [`Self::configure`] and before events are replayed.
+    pub fn restore(&mut self, workspace: WorkspaceId, records: &[LifecycleRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        self.derivations
+            .entry(workspace)
+            .or_default()
+            .restore(records);
+    }
+
+    /// The state [`Self::restore`] takes, for every record where it is not the default.
+    pub fn lifecycle_state(&self, workspace: WorkspaceId) -> Vec<LifecycleRecord> {
+        self.derivations
+            .get(&workspace)
+            .map_or_else(Vec::new, |d| d.snapshot())
+    }
+
+    /// A record's derived values; `None` when the workspace derives nothing for its model.
+    pub fn derived(&self, workspace: WorkspaceId, record: RecordRef) -> Option<DerivedView> {
+        self.derivations.get(&workspace)?.view(record)
+    }
+
+    /// An account's metrics at `now`, without deactivated users in user-based figures.
+    pub fn account_metrics(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        now: Millis,
+    ) -> Option<AccountMetrics> {
+        let metrics = self.metrics.get(&workspace)?;
+        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        Some(match self.derivations.get(&workspace) {
+            Some(d) => metrics.account_counting(id, graph, now, &|u| d.user_active(u)),
+            None => metrics.account(id, graph, now),
+        })
+    }
+
+    /// An organization's metrics at `now`, without deactivated users in user-based figures.
+    pub fn organization_metrics(
+        &self,
+        workspace: WorkspaceId,
+        id: OrganizationId,
+        now: Millis,
+    ) -> Option<OrganizationMetrics> {
+        let metrics = self.metrics.get(&workspace)?;
+        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        Some(match self.derivations.get(&workspace) {
+            Some(d) => metrics.organization_counting(id, graph, now, &|u| d.user_active(u)),
+            None => metrics.organization(id, graph, now),
+        })
     }
 
     // ---- key roles and owners (see `assignments.rs`) -------------------------------------

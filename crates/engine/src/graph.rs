@@ -485,6 +485,75 @@ impl Graph {
             .collect()
     }
 
+    // ---- iteration, for derived state (rules aggregate over links; no allocation) ----------
+
+    pub fn organization_ids(&self) -> impl Iterator<Item = OrganizationId> + '_ {
+        self.orgs.nodes.iter().flatten().map(|n| n.id)
+    }
+
+    pub fn account_ids(&self) -> impl Iterator<Item = AccountId> + '_ {
+        self.accounts.nodes.iter().flatten().map(|n| n.id)
+    }
+
+    pub fn user_ids(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.users.nodes.iter().flatten().map(|n| n.id)
+    }
+
+    /// The accounts of an organization, in no particular order.
+    pub fn organization_account_ids(
+        &self,
+        id: OrganizationId,
+    ) -> impl Iterator<Item = AccountId> + '_ {
+        self.orgs
+            .slot(id.0)
+            .into_iter()
+            .flat_map(|s| self.orgs.get(s).accounts.iter())
+            .map(|a| self.accounts.get(*a).id)
+    }
+
+    /// The distinct users of an organization (direct or through accounts), in no particular order.
+    pub fn organization_user_ids(&self, id: OrganizationId) -> impl Iterator<Item = UserId> + '_ {
+        self.orgs
+            .slot(id.0)
+            .into_iter()
+            .flat_map(|s| self.orgs.get(s).user_paths.keys())
+            .map(|u| self.users.get(*u).id)
+    }
+
+    /// The users of an account, in no particular order.
+    pub fn account_user_ids(&self, id: AccountId) -> impl Iterator<Item = UserId> + '_ {
+        self.accounts
+            .slot(id.0)
+            .into_iter()
+            .flat_map(|s| self.accounts.get(s).users.iter())
+            .map(|u| self.users.get(*u).id)
+    }
+
+    /// The accounts of a user, oldest link first.
+    pub fn user_account_ids(&self, id: UserId) -> impl Iterator<Item = AccountId> + '_ {
+        self.users
+            .slot(id.0)
+            .into_iter()
+            .flat_map(|s| self.users.get(s).accounts.iter())
+            .map(|a| self.accounts.get(*a).id)
+    }
+
+    /// `(created_at, updated_at)` of an organization.
+    pub fn organization_stamps(&self, id: OrganizationId) -> Option<(Millis, Millis)> {
+        let node = self.orgs.get(self.orgs.slot(id.0)?);
+        Some((node.stamp.created_at, node.stamp.updated_at))
+    }
+
+    pub fn account_stamps(&self, id: AccountId) -> Option<(Millis, Millis)> {
+        let node = self.accounts.get(self.accounts.slot(id.0)?);
+        Some((node.stamp.created_at, node.stamp.updated_at))
+    }
+
+    pub fn user_stamps(&self, id: UserId) -> Option<(Millis, Millis)> {
+        let node = self.users.get(self.users.slot(id.0)?);
+        Some((node.stamp.created_at, node.stamp.updated_at))
+    }
+
     fn user_key(&self, slot: Slot, sort: SortBy) -> PageKey {
         let node = self.users.get(slot);
         node.stamp.key(node.id.0, sort)

@@ -13,6 +13,7 @@
 
 pub mod custom_objects;
 pub mod assignments;
+pub mod derive;
 pub mod domain;
 pub mod engine;
 pub mod graph;
@@ -24,6 +25,7 @@ pub mod page;
 pub mod time;
 
 pub use assignments::{AssignmentChange, Assignments, Customer, RoleKey};
+pub use derive::{DerivedChange, DerivedView, RecordInput, RecordRef, Status};
 pub use engine::Engine;
 pub use graph::{Graph, GraphBytes, GraphChange};
 pub use metrics::{EventInput, EventKind, Metrics, MetricsBytes};

@@ -762,3 +762,5 @@ proptest! {
         assert_same_answers(&inc, &model.rebuild(), &model);
     }
 }
+
+mod derive;

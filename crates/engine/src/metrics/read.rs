@@ -58,12 +58,24 @@ impl Metrics {
 
     /// An account's metrics at `now`, with the active share over its users in `graph`.
     pub fn account(&self, id: AccountId, graph: &Graph, now: Millis) -> AccountMetrics {
+        self.account_counting(id, graph, now, &|_| true)
+    }
+
+    /// [`Self::account`] over the users `counted` accepts only (deactivated users are left
+    /// out of user-based metrics: see `Engine::account_metrics`).
+    pub fn account_counting(
+        &self,
+        id: AccountId,
+        graph: &Graph,
+        now: Millis,
+        counted: &dyn Fn(UserId) -> bool,
+    ) -> AccountMetrics {
         let today = day_index(now);
         let mut rollup = Rollup::default();
         if let Some(usage) = self.accounts.get(&id) {
             rollup.add(usage, today);
         }
-        self.finish(rollup, &graph.account_users_page(id, &ALL), today)
+        self.finish(rollup, &graph.account_users_page(id, &ALL), today, counted)
     }
 
     /// An organization's metrics at `now`: its accounts in `graph` now, plus events sent to the
@@ -73,6 +85,17 @@ impl Metrics {
         id: OrganizationId,
         graph: &Graph,
         now: Millis,
+    ) -> OrganizationMetrics {
+        self.organization_counting(id, graph, now, &|_| true)
+    }
+
+    /// [`Self::organization`] over the users `counted` accepts only.
+    pub fn organization_counting(
+        &self,
+        id: OrganizationId,
+        graph: &Graph,
+        now: Millis,
+        counted: &dyn Fn(UserId) -> bool,
     ) -> OrganizationMetrics {
         let today = day_index(now);
         let mut rollup = Rollup::default();
@@ -84,10 +107,26 @@ impl Metrics {
                 rollup.add(usage, today);
             }
         }
-        self.finish(rollup, &graph.organization_users_page(id, &ALL), today)
+        self.finish(
+            rollup,
+            &graph.organization_users_page(id, &ALL),
+            today,
+            counted,
+        )
     }
 
-    fn finish(&self, rollup: Rollup, users: &[PageKey], today: i64) -> AccountMetrics {
+    fn finish(
+        &self,
+        rollup: Rollup,
+        users: &[PageKey],
+        today: i64,
+        counted: &dyn Fn(UserId) -> bool,
+    ) -> AccountMetrics {
+        let users: Vec<PageKey> = users
+            .iter()
+            .filter(|k| counted(UserId(k.id)))
+            .copied()
+            .collect();
         let active = users
             .iter()
             .filter(|k| {

@@ -30,6 +30,11 @@ impl Metrics {
         seen
     }
 
+    /// Distinct UTC days with activity (`sessions`); 0 for a user never seen.
+    pub fn user_sessions(&self, id: UserId) -> u32 {
+        self.users.get(&id).map_or(0, |u| u.days.len())
+    }
+
     pub fn account_seen(&self, id: AccountId) -> Seen {
         let mut seen = Seen::default();
         if let Some(usage) = self.accounts.get(&id) {

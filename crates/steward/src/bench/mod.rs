@@ -9,6 +9,7 @@
 mod http;
 mod ingest;
 mod metrics;
+mod rules;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,8 +41,9 @@ pub struct BenchArgs {
     /// Benchmark PostgreSQL at this URL (an empty database) instead of a fresh SQLite file.
     #[arg(long)]
     database_url: Option<String>,
-    /// Which benchmarks: `foundation` (start-up, reads, upserts), `ingest`, or `all`.
-    #[arg(long, default_value = "all", value_parser = ["all", "foundation", "ingest", "metrics"])]
+    /// Which benchmarks: `foundation` (start-up, reads, upserts), `ingest`, `metrics`, `rules`
+    /// (derived values in the engine), or `all`.
+    #[arg(long, default_value = "all", value_parser = ["all", "foundation", "ingest", "metrics", "rules"])]
     suite: String,
     /// Events loaded for the metrics rebuild benchmark.
     #[arg(long, default_value_t = 10_000_000)]
@@ -111,6 +113,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.suite == "all" || args.suite == "metrics" {
         metrics::run(&args).await?;
+    }
+    if args.suite == "all" || args.suite == "rules" {
+        rules::run(&args)?;
     }
     Ok(())
 }

@@ -1,0 +1,170 @@
+//! A record as the rules evaluator sees it: projected inputs, computed values, lifecycle
+//! fields, graph timestamps and counts, usage metrics; related records through the graph.
+
+use steward_rules::{FieldRef, Record, RelationRef, Timestamp, Value};
+
+use super::RecordRef;
+use super::schema::{Builtin, FieldSource, LifeField, Rel, decode_field};
+use super::state::{Derivation, RecordState};
+use crate::graph::Graph;
+use crate::metrics::Metrics;
+use crate::time::Millis;
+
+pub(crate) fn date(at: Option<Millis>) -> Value {
+    at.and_then(|t| Timestamp::from_millisecond(t.0).ok())
+        .map_or(Value::Null, Value::Date)
+}
+
+/// Everything a record's rules may read, borrowed for one evaluation.
+#[derive(Clone, Copy)]
+pub(crate) struct World<'a> {
+    pub(crate) derivation: &'a Derivation,
+    pub(crate) graph: &'a Graph,
+    pub(crate) metrics: Option<&'a Metrics>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) world: World<'a>,
+    pub(crate) record: RecordRef,
+}
+
+impl<'a> View<'a> {
+    fn state(&self) -> Option<&'a RecordState> {
+        self.world.derivation.state(self.record)
+    }
+
+    fn builtin(&self, builtin: Builtin) -> Value {
+        let graph = self.world.graph;
+        let metrics = self.world.metrics;
+        let stamps = match self.record {
+            RecordRef::Organization(id) => graph.organization_stamps(id),
+            RecordRef::Account(id) => graph.account_stamps(id),
+            RecordRef::User(id) => graph.user_stamps(id),
+        };
+        let seen = || {
+            metrics.map(|m| match self.record {
+                RecordRef::Organization(id) => m.organization_seen(id, graph),
+                RecordRef::Account(id) => m.account_seen(id),
+                RecordRef::User(id) => m.user_seen(id),
+            })
+        };
+        match builtin {
+            Builtin::CreatedAt => date(stamps.map(|s| s.0)),
+            Builtin::UpdatedAt => date(stamps.map(|s| s.1)),
+            Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
+            Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
+            Builtin::Sessions => match (self.record, metrics) {
+                (RecordRef::User(id), Some(m)) => Value::number(f64::from(m.user_sessions(id))),
+                _ => Value::Number(0.0),
+            },
+            Builtin::UsersCount => Value::number(match self.record {
+                RecordRef::Organization(id) => graph.organization_users_count(id) as f64,
+                RecordRef::Account(id) => graph.account_users_count(id) as f64,
+                RecordRef::User(_) => return Value::Null,
+            }),
+            Builtin::AccountsCount => match self.record {
+                RecordRef::Organization(id) => {
+                    Value::number(graph.organization_accounts_count(id) as f64)
+                }
+                _ => Value::Null,
+            },
+        }
+    }
+
+    fn lifecycle(&self, field: LifeField) -> Value {
+        let life = self.state().map(|s| s.life).unwrap_or_default();
+        let has_status = self.world.derivation.has_lifecycle();
+        match field {
+            LifeField::Status if has_status => Value::String(life.status.as_str().to_owned()),
+            LifeField::OwnStatus if has_status => {
+                Value::String(life.own_status.as_str().to_owned())
+            }
+            LifeField::Status | LifeField::OwnStatus => Value::Null,
+            LifeField::Mrr => life.mrr.map_or(Value::Null, Value::number),
+            LifeField::ChurnedAt => date(life.churned_at),
+            LifeField::TrialEndDate => date(life.trial_end),
+            LifeField::NextRenewalDate => date(life.next_renewal),
+            LifeField::DeactivatedAt => date(life.deactivated_at),
+        }
+    }
+}
+
+impl Record for View<'_> {
+    fn get(&self, field: FieldRef<'_>) -> Value {
+        let (source, index) = decode_field(field.id);
+        match source {
+            FieldSource::Input => self
+                .state()
+                .and_then(|s| s.inputs.get(index))
+                .cloned()
+                .unwrap_or(Value::Null),
+            FieldSource::Formula => self
+                .state()
+                .and_then(|s| s.outputs.get(index))
+                .cloned()
+                .unwrap_or(Value::Null),
+            FieldSource::Lifecycle => match LifeField::ALL.get(index) {
+                Some(f) => self.lifecycle(*f),
+                None => Value::Null,
+            },
+            FieldSource::Builtin => match Builtin::ALL.get(index) {
+                Some(b) => self.builtin(*b),
+                None => Value::Null,
+            },
+        }
+    }
+
+    fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {
+        let rel = Rel::from_id(relation.id);
+        for_each_neighbor(self.world.graph, self.record, rel, &mut |record| {
+            visit(&View {
+                world: self.world,
+                record,
+            });
+        });
+    }
+}
+
+/// Calls `visit` with each record linked to `record` by `rel` (nothing when `rel` does not
+/// start at the record's model).
+pub(crate) fn for_each_neighbor(
+    graph: &Graph,
+    record: RecordRef,
+    rel: Rel,
+    visit: &mut dyn FnMut(RecordRef),
+) {
+    match (record, rel) {
+        (RecordRef::Organization(id), Rel::OrgAccounts) => graph
+            .organization_account_ids(id)
+            .for_each(|a| visit(RecordRef::Account(a))),
+        (RecordRef::Organization(id), Rel::OrgUsers) => graph
+            .organization_user_ids(id)
+            .for_each(|u| visit(RecordRef::User(u))),
+        (RecordRef::Account(id), Rel::AccountOrganization) => {
+            if let Some(o) = graph.account_organization(id) {
+                visit(RecordRef::Organization(o));
+            }
+        }
+        (RecordRef::Account(id), Rel::AccountUsers) => graph
+            .account_user_ids(id)
+            .for_each(|u| visit(RecordRef::User(u))),
+        (RecordRef::User(id), Rel::UserAccounts) => graph
+            .user_account_ids(id)
+            .for_each(|a| visit(RecordRef::Account(a))),
+        (RecordRef::User(id), Rel::UserOrganizations) => graph
+            .user_organizations(id)
+            .into_iter()
+            .for_each(|o| visit(RecordRef::Organization(o))),
+        _ => {}
+    }
+}
+
+/// Whether the record exists in the graph.
+pub(crate) fn exists(graph: &Graph, record: RecordRef) -> bool {
+    match record {
+        RecordRef::Organization(id) => graph.has_organization(id),
+        RecordRef::Account(id) => graph.has_account(id),
+        RecordRef::User(id) => graph.has_user(id),
+    }
+}

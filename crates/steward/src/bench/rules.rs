@@ -1,0 +1,437 @@
+//! The cost of derived values (formula traits, rollups, lifecycle) in the engine alone:
+//!
+//! (a) a trait write (graph upsert + `set_traits`, what the writer does after a commit) with
+//!     20 formula traits and 5 rollups defined, against the same writes with none;
+//! (b) a full recomputation (`configure`: projection + every value) and a `reprocess` of the
+//!     whole hierarchy against 20 lifecycle and formula rules.
+//!
+//! Storage is not involved: the writer's commit costs the same with or without rules, so the
+//! end-to-end ratio is (commit + engine with rules) / (commit + engine without); the figure
+//! printed uses the write-path time per write measured by the foundation suite.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+use steward_engine::derive::{
+    Compiled, CustomFieldInput, DerivationConfig, FieldType, Model, RecordInput, RecordRef,
+    SchemaInput, compile,
+};
+use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
+use steward_engine::time::Millis;
+use steward_engine::{Clock, Engine, GraphChange, SystemClock};
+use uuid::Uuid;
+
+use super::{BenchArgs, rss_bytes};
+
+/// Writer time per write on the API path (docs/benchmarks.md: 1.89k upserts/s, one writer).
+const WRITE_PATH_US: f64 = 1e6 / 1890.0;
+
+fn schema() -> SchemaInput {
+    use FieldType::*;
+    use Model::*;
+    let field = |model, key: &str, ty| CustomFieldInput {
+        model,
+        key: key.to_owned(),
+        ty,
+    };
+    SchemaInput {
+        custom_fields: vec![
+            field(Account, "amount", Number),
+            field(Account, "plan", String),
+            field(Account, "isTrial", Boolean),
+            field(Account, "canceled", Boolean),
+            field(Account, "trialEnds", Date),
+            field(Account, "renewsOn", Date),
+            field(Organization, "canceled", Boolean),
+            field(Organization, "test", Boolean),
+            field(User, "seats", Number),
+            field(User, "role", String),
+            field(User, "email", String),
+        ],
+        extra_fields: Vec::new(),
+    }
+}
+
+fn formula(model: &str, key: &str, expression: &str) -> Value {
+    json!({"model": model, "key": key, "label": key, "expression": expression})
+}
+
+/// 20 formula traits (10 on users, 10 on accounts) and 5 rollups.
+fn write_config() -> Value {
+    let user = [
+        "seats * 2",
+        "seats + 1",
+        "role == \"admin\"",
+        "upper(role)",
+        "len(email)",
+        "contains(email, \"@\")",
+        "if seats > 2 then \"many\" else \"few\"",
+        "coalesce(seats, 0) * 3",
+        "seats % 2",
+        "ends_with(email, \".example\")",
+    ];
+    let account = [
+        "amount * 12",
+        "amount > 500",
+        "upper(plan)",
+        "isTrial == true",
+        "canceled == true",
+        "coalesce(amount, 0) + 1",
+        "if amount > 100 then \"big\" else \"small\"",
+        "len(plan)",
+        "amount / 2",
+        "amount - 1",
+    ];
+    let mut formulas: Vec<Value> = Vec::new();
+    formulas.extend(
+        user.iter()
+            .enumerate()
+            .map(|(i, e)| formula("user", &format!("u{i}"), e)),
+    );
+    formulas.extend(
+        account
+            .iter()
+            .enumerate()
+            .map(|(i, e)| formula("account", &format!("a{i}"), e)),
+    );
+    formulas.push(formula("account", "seatTotal", "sum(users, seats)"));
+    formulas.push(formula(
+        "account",
+        "admins",
+        "count(users where role == \"admin\")",
+    ));
+    formulas.push(formula("account", "avgSeats", "avg(users, seats)"));
+    formulas.push(formula(
+        "organization",
+        "amountTotal",
+        "sum(accounts, amount)",
+    ));
+    formulas.push(formula("organization", "maxSeats", "max(users, seats)"));
+    json!({ "formulas": formulas })
+}
+
+/// 20 rules: 11 formula traits (5 of them rollups) and 9 lifecycle and deactivation rules.
+fn reprocess_config() -> Value {
+    json!({
+        "formulas": [
+            formula("user", "seats2", "seats * 2"),
+            formula("user", "isAdmin", "role == \"admin\""),
+            formula("account", "arr", "amount * 12"),
+            formula("account", "planUpper", "upper(plan)"),
+            formula("account", "renewalSoon", "renewsOn in next 30 days"),
+            formula("account", "seatTotal", "sum(users, seats)"),
+            formula("account", "admins", "count(users where isAdmin)"),
+            formula("account", "avgSeats", "avg(users, seats)"),
+            formula("organization", "totalArr", "sum(accounts, arr)"),
+            formula("organization", "churnedAccounts", "count(accounts where ownStatus == \"churned\")"),
+            formula("account", "big", "arr > 5000")
+        ],
+        "lifecycle": {
+            "organizations": {
+                "churnCondition": "canceled == true",
+                "track": {"mode": "exclude", "condition": "test == true"}
+            },
+            "accounts": {
+                "revenueTraits": ["amount"],
+                "paidCondition": "isTrial != true",
+                "trialCondition": "isTrial == true",
+                "trialEndDateTrait": "trialEnds",
+                "churnCondition": "canceled == true",
+                "track": {"mode": "exclude", "condition": "plan == \"test\""},
+                "nextRenewalDateTrait": "renewsOn"
+            }
+        },
+        "userDeactivation": "ends_with(email, \"@us.example\")"
+    })
+}
+
+fn compiled(config: Value) -> anyhow::Result<Compiled> {
+    let config: DerivationConfig = serde_json::from_value(config)?;
+    compile(&config, &schema()).map_err(|e| anyhow::anyhow!("bench config: {e:?}"))
+}
+
+/// A cheap deterministic mix, so traits vary without a random-number crate.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+struct Shape {
+    orgs: usize,
+    accounts: usize,
+    users: usize,
+}
+
+impl Shape {
+    fn org(&self, i: usize) -> OrganizationId {
+        OrganizationId(Uuid::from_u128(0x1 << 64 | i as u128))
+    }
+    fn account(&self, i: usize) -> AccountId {
+        AccountId(Uuid::from_u128(0x2 << 64 | i as u128))
+    }
+    fn user(&self, i: usize) -> UserId {
+        UserId(Uuid::from_u128(0x3 << 64 | i as u128))
+    }
+    /// Every tenth account is standalone, as in the store's synthetic data.
+    fn account_org(&self, i: usize) -> Option<OrganizationId> {
+        (i % 10 != 9 && self.orgs > 0).then(|| self.org(i % self.orgs))
+    }
+    fn user_account(&self, i: usize) -> AccountId {
+        self.account(i % self.accounts)
+    }
+
+    fn build(&self, engine: &mut Engine, ws: WorkspaceId, now: Millis) {
+        engine
+            .graph_mut(ws)
+            .reserve(self.orgs, self.accounts, self.users);
+        for i in 0..self.orgs {
+            let change = GraphChange::UpsertOrganization {
+                id: self.org(i),
+                created_at: now,
+                updated_at: now,
+            };
+            engine.apply_at(ws, &change, now);
+        }
+        for i in 0..self.accounts {
+            let change = GraphChange::UpsertAccount {
+                id: self.account(i),
+                organization: self.account_org(i),
+                created_at: now,
+                updated_at: now,
+            };
+            engine.apply_at(ws, &change, now);
+        }
+        for i in 0..self.users {
+            engine.apply_at(ws, &self.user_change(i, now), now);
+        }
+    }
+
+    fn user_change(&self, i: usize, now: Millis) -> GraphChange {
+        GraphChange::UpsertUser {
+            id: self.user(i),
+            accounts: vec![self.user_account(i)],
+            organizations: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn org_traits(i: usize) -> Map<String, Value> {
+        let r = mix(i as u64);
+        let mut m = Map::new();
+        m.insert("canceled".into(), json!(r.is_multiple_of(50)));
+        m.insert("test".into(), json!(r.is_multiple_of(97)));
+        m
+    }
+
+    fn account_traits(i: usize, now: Millis, salt: u64) -> Map<String, Value> {
+        let r = mix(i as u64 ^ salt);
+        let day = 86_400_000;
+        let mut m = Map::new();
+        if !r.is_multiple_of(7) {
+            m.insert("amount".into(), json!((r % 1000) as f64));
+        }
+        let plans = ["starter", "pro", "enterprise", "test"];
+        m.insert("plan".into(), json!(plans[(r >> 8) as usize % 4]));
+        m.insert("isTrial".into(), json!((r >> 12).is_multiple_of(5)));
+        m.insert("canceled".into(), json!((r >> 16).is_multiple_of(20)));
+        let offset = ((r >> 20) % 60) as i64 - 30;
+        m.insert(
+            "trialEnds".into(),
+            json!(Millis(now.0 + offset * day).to_iso()),
+        );
+        m.insert(
+            "renewsOn".into(),
+            json!(Millis(now.0 + (offset + 30) * day).to_iso()),
+        );
+        m
+    }
+
+    fn user_traits(i: usize, salt: u64) -> Map<String, Value> {
+        let r = mix(i as u64 ^ salt);
+        let mut m = Map::new();
+        m.insert("seats".into(), json!((r % 5) as f64));
+        let roles = ["admin", "member", "viewer"];
+        m.insert("role".into(), json!(roles[(r >> 8) as usize % 3]));
+        let domain = if (r >> 12).is_multiple_of(50) {
+            "us.example"
+        } else {
+            "customer.example"
+        };
+        m.insert("email".into(), json!(format!("u{i}@{domain}")));
+        m
+    }
+
+    /// Feeds every record's traits to a configuration in progress.
+    fn load(&self, engine: &mut Engine, ws: WorkspaceId, now: Millis) {
+        for i in 0..self.orgs {
+            let traits = Self::org_traits(i);
+            let record = RecordRef::Organization(self.org(i));
+            engine.load_traits(
+                ws,
+                RecordInput {
+                    record,
+                    name: None,
+                    traits: &traits,
+                },
+            );
+        }
+        for i in 0..self.accounts {
+            let traits = Self::account_traits(i, now, 0);
+            let record = RecordRef::Account(self.account(i));
+            engine.load_traits(
+                ws,
+                RecordInput {
+                    record,
+                    name: None,
+                    traits: &traits,
+                },
+            );
+        }
+        for i in 0..self.users {
+            let traits = Self::user_traits(i, 0);
+            let record = RecordRef::User(self.user(i));
+            engine.load_traits(
+                ws,
+                RecordInput {
+                    record,
+                    name: None,
+                    traits: &traits,
+                },
+            );
+        }
+    }
+}
+
+/// Average microseconds per trait write (user and account writes alternating).
+fn time_writes(
+    engine: &mut Engine,
+    ws: WorkspaceId,
+    shape: &Shape,
+    writes: usize,
+    now: Millis,
+) -> f64 {
+    // Traits prepared up front: building JSON is the API layer's cost, not the engine's.
+    let prepared: Vec<(GraphChange, RecordRef, Map<String, Value>)> = (0..writes)
+        .map(|n| {
+            let r = mix(n as u64 ^ 0xFEED) as usize;
+            if n % 2 == 0 {
+                let i = r % shape.users;
+                (
+                    shape.user_change(i, now),
+                    RecordRef::User(shape.user(i)),
+                    Shape::user_traits(i, n as u64 + 1),
+                )
+            } else {
+                let i = r % shape.accounts;
+                let change = GraphChange::UpsertAccount {
+                    id: shape.account(i),
+                    organization: shape.account_org(i),
+                    created_at: now,
+                    updated_at: now,
+                };
+                (
+                    change,
+                    RecordRef::Account(shape.account(i)),
+                    Shape::account_traits(i, now, n as u64 + 1),
+                )
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    let mut changes = 0usize;
+    for (change, record, traits) in &prepared {
+        changes += engine.apply_at(ws, change, now).len();
+        changes += engine
+            .set_traits(
+                ws,
+                RecordInput {
+                    record: *record,
+                    name: None,
+                    traits,
+                },
+                now,
+            )
+            .len();
+    }
+    let us = t.elapsed().as_secs_f64() * 1e6 / writes as f64;
+    std::hint::black_box(changes);
+    us
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    let ws = WorkspaceId(Uuid::from_u128(0xBE7C));
+
+    // (a) Write cost.
+    let shape = Shape {
+        orgs: args.orgs / 10,
+        accounts: args.accounts / 10,
+        users: args.users / 10,
+    };
+    println!(
+        "\nrules (a): trait writes, {} orgs, {} accounts, {} users; 20 formula traits + 5 rollups vs none",
+        shape.orgs, shape.accounts, shape.users
+    );
+    let writes = 200_000;
+    let mut plain = Engine::new();
+    shape.build(&mut plain, ws, now);
+    let none_us = time_writes(&mut plain, ws, &shape, writes, now);
+    drop(plain);
+    let mut ruled = Engine::new();
+    shape.build(&mut ruled, ws, now);
+    ruled.begin_configure(ws, compiled(write_config())?);
+    shape.load(&mut ruled, ws, now);
+    ruled.finish_configure(ws, now);
+    let rules_us = time_writes(&mut ruled, ws, &shape, writes, now);
+    drop(ruled);
+    let engine_ratio = rules_us / none_us;
+    let path_ratio = (WRITE_PATH_US + rules_us) / (WRITE_PATH_US + none_us);
+    println!(
+        "engine per write: {none_us:.2} µs without rules, {rules_us:.2} µs with (engine alone x{engine_ratio:.1}); on the write path ({WRITE_PATH_US:.0} µs a write) ratio {path_ratio:.3} (target < 1.5)"
+    );
+
+    // (b) Full recomputation and reprocess of the whole hierarchy.
+    let shape = Shape {
+        orgs: args.orgs,
+        accounts: args.accounts,
+        users: args.users,
+    };
+    println!(
+        "rules (b): {} orgs, {} accounts, {} users against 20 lifecycle and formula rules",
+        shape.orgs, shape.accounts, shape.users
+    );
+    let mut engine = Engine::new();
+    shape.build(&mut engine, ws, now);
+    let rss_before = rss_bytes();
+    let t = Instant::now();
+    let mut changes = engine
+        .begin_configure(ws, compiled(reprocess_config())?)
+        .len();
+    shape.load(&mut engine, ws, now);
+    let loaded = t.elapsed().as_secs_f64();
+    changes += engine.finish_configure(ws, now).len();
+    let configure = t.elapsed().as_secs_f64();
+    let rss_growth = rss_bytes().saturating_sub(rss_before);
+    let t = Instant::now();
+    let reprocessed = engine.reprocess(ws, now).len();
+    let reprocess = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let recomputed = engine.recompute(ws, now).len();
+    let recompute = t.elapsed().as_secs_f64();
+    let records = shape.orgs + shape.accounts + shape.users;
+    println!(
+        "configure (projection {loaded:.2} s + every value): {configure:.2} s, {changes} changes; reprocess {reprocess:.2} s ({reprocessed} changes); recompute {recompute:.2} s ({recomputed} changes); {:.2} µs a record; derived state: RSS growth {:.0} B per record, {} timers",
+        recompute * 1e6 / records as f64,
+        rss_growth as f64 / records as f64,
+        engine.timer_count(ws)
+    );
+    println!(
+        "{}",
+        json!({"rules": {"write_us_none": none_us, "write_us_rules": rules_us, "engine_ratio": engine_ratio, "write_path_ratio": path_ratio,
+                          "configure_s": configure, "reprocess_s": reprocess, "recompute_s": recompute, "rss_growth_bytes_per_record": rss_growth as f64 / records as f64}})
+    );
+    Ok(())
+}
