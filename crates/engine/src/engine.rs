@@ -279,6 +279,16 @@ impl Engine {
     }
 
     /// A record's derived values; `None` when the workspace derives nothing for its model.
+    /// Whether the workspace has derived values configured (writes must feed it traits).
+    pub fn is_derived(&self, workspace: WorkspaceId) -> bool {
+        self.derivations.contains_key(&workspace)
+    }
+
+    /// The workspaces with derived values configured.
+    pub fn derived_workspaces(&self) -> impl Iterator<Item = WorkspaceId> + '_ {
+        self.derivations.keys().copied()
+    }
+
     pub fn derived(&self, workspace: WorkspaceId, record: RecordRef) -> Option<DerivedView> {
         self.derivations.get(&workspace)?.view(record)
     }

@@ -73,6 +73,18 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         "engine rebuilt from storage"
     );
     let engine = Arc::new(RwLock::new(engine));
+    // Derived values: each configured workspace computes them from its stored records.
+    for ws in config.store.list_workspaces().await? {
+        let stored = crate::derived::stored(&config.store, ws.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message))?;
+        if stored.is_some() {
+            crate::derived::configure(&config.store, &engine, ws.id, config.clock.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message))?;
+        }
+    }
+    tokio::spawn(crate::derived::run_timers(engine.clone(), config.clock.clone()));
     let definitions = Arc::new(Definitions::default());
     let writer = Writer::spawn(
         config.store.clone(),

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 mod demo_roles;
+pub mod derived;
 pub mod error;
 pub mod extract;
 pub mod ingest;

@@ -94,6 +94,15 @@ async fn run(
                         definitions.forget(*workspace);
                     }
                 }
+                // Derived values follow the records the writes touched, before anyone hears
+                // back: a write returns with every dependent value recomputed.
+                for ((workspace, _), result) in batch.iter().zip(&results) {
+                    if let Ok(outcome) = result
+                        && let Err(cause) = crate::derived::refresh(&store, &engine, *workspace, &outcome.changes, clock.now()).await
+                    {
+                        tracing::error!(?cause, "derived values could not follow a write");
+                    }
+                }
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result.map_err(ApiError::from));
                 }

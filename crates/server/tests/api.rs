@@ -7,6 +7,7 @@ mod api {
     pub mod auth;
     pub mod config;
     pub mod custom_objects;
+    pub mod derived;
     pub mod errors;
     pub mod helpers;
     pub mod ingest;

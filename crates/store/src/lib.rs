@@ -14,6 +14,7 @@ mod custom_object_ops;
 pub mod custom_objects;
 mod error;
 mod load;
+pub use load::RecordTable;
 mod migrations;
 mod ops;
 mod pg_write;
@@ -352,6 +353,26 @@ impl Store {
     }
 
     // ---- the engine -------------------------------------------------------------------------
+
+    /// Every organization, account and user of a workspace with its name and traits (JSON
+    /// text): the input of derived values when they are (re)configured.
+    pub async fn for_each_record(
+        &self,
+        ws: WorkspaceId,
+        visit: &mut (dyn FnMut(load::RecordTable, uuid::Uuid, &str, &str) -> Result<()> + Send),
+    ) -> Result<()> {
+        // The id is a UUID (no quotes can occur), so it can be inlined as a literal.
+        match &self.inner {
+            Inner::Sqlite(pool) => {
+                let literal = format!("X'{}'", ws.0.simple());
+                load::for_each_record(&mut *pool.acquire().await?, &literal, visit).await
+            }
+            Inner::Postgres(pool) => {
+                let literal = format!("'{}'::uuid", ws.0);
+                load::for_each_record(&mut *pool.acquire().await?, &literal, visit).await
+            }
+        }
+    }
 
     /// Rebuilds the customer graph of every workspace from the durable record.
     pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {

@@ -26,7 +26,7 @@ pub(crate) trait BulkSource {
     async fn for_each(
         &mut self,
         sql: &str,
-        visit: &mut dyn FnMut(&dyn BulkRow) -> Result<()>,
+        visit: &mut (dyn FnMut(&dyn BulkRow) -> Result<()> + Send),
     ) -> Result<()>;
 }
 
@@ -209,7 +209,7 @@ impl BulkSource for sqlx::SqliteConnection {
     async fn for_each(
         &mut self,
         sql: &str,
-        visit: &mut dyn FnMut(&dyn BulkRow) -> Result<()>,
+        visit: &mut (dyn FnMut(&dyn BulkRow) -> Result<()> + Send),
     ) -> Result<()> {
         crate::sqlite_bulk::for_each_row(self, sql, |row| visit(row)).await
     }
@@ -236,7 +236,7 @@ impl BulkSource for sqlx::PgConnection {
     async fn for_each(
         &mut self,
         sql: &str,
-        visit: &mut dyn FnMut(&dyn BulkRow) -> Result<()>,
+        visit: &mut (dyn FnMut(&dyn BulkRow) -> Result<()> + Send),
     ) -> Result<()> {
         use futures::TryStreamExt;
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch(&mut *self);
@@ -245,4 +245,38 @@ impl BulkSource for sqlx::PgConnection {
         }
         Ok(())
     }
+}
+
+/// Which table a streamed record comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordTable {
+    Organizations,
+    Accounts,
+    Users,
+}
+
+/// Every organization, account and user of a workspace with its name and traits (JSON text),
+/// in that order: what derived values are computed from when they are (re)configured.
+pub(crate) async fn for_each_record(
+    source: &mut impl BulkSource,
+    workspace_literal: &str,
+    visit: &mut (dyn FnMut(RecordTable, Uuid, &str, &str) -> Result<()> + Send),
+) -> Result<()> {
+    let literal = workspace_literal;
+    for (table, name) in [
+        (RecordTable::Organizations, "organizations"),
+        (RecordTable::Accounts, "accounts"),
+        (RecordTable::Users, "users"),
+    ] {
+        let sql = format!("SELECT id, name, traits FROM {name} WHERE workspace_id = {literal}");
+        source
+            .for_each(&sql, &mut |r| {
+                let id = required(r, 0)?;
+                let record_name = r.text(1).unwrap_or_default();
+                let traits = r.text(2).unwrap_or_else(|| "{}".to_owned());
+                visit(table, id, &record_name, &traits)
+            })
+            .await?;
+    }
+    Ok(())
 }

@@ -36,6 +36,9 @@ pub struct ConfigFile {
     pub roles: RolesConfig,
     #[serde(default)]
     pub import_filters: Vec<ImportFilter>,
+    /// Formula traits, rollups, lifecycle and user deactivation rules (docs/derivation.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivation: Option<Value>,
 }
 
 /// A custom field as the file lists it.
@@ -72,6 +75,7 @@ pub async fn export(state: &AppState, ws: WorkspaceId) -> ApiResult<ConfigFile> 
         custom_fields: fields.iter().map(field_json).collect(),
         roles: config.roles.clone(),
         import_filters,
+        derivation: crate::derived::stored(&state.store, ws).await?,
     })
 }
 
@@ -141,6 +145,23 @@ async fn check(
                 format!("importFilters[{i}].source"),
                 format!("`{}` is not an API key of this workspace", filter.source),
             ));
+        }
+    }
+    if let Some(derivation) = &file.derivation {
+        // Rules are checked against the fields the file defines, not the current ones.
+        let schema = crate::derived::schema(fields.iter().map(|f| {
+            (
+                f.model.as_str(),
+                f.definition.key.as_str(),
+                f.definition.field_type.as_str(),
+            )
+        }));
+        if let Err(problems) = crate::derived::compile(derivation, &schema) {
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|e| ConfigError::new(super::join("derivation", &e.path), e.message)),
+            );
         }
     }
     Ok(if errors.is_empty() {
@@ -236,6 +257,15 @@ async fn writes_for(
                 })
             }),
     );
+    writes.push(Write::Config(match &file.derivation {
+        Some(value) => ConfigWrite::Put {
+            name: crate::derived::DOCUMENT.to_owned(),
+            value: value.clone(),
+        },
+        None => ConfigWrite::Delete {
+            name: crate::derived::DOCUMENT.to_owned(),
+        },
+    }));
     Ok(writes)
 }
 
@@ -248,5 +278,6 @@ pub async fn apply(state: &AppState, ws: WorkspaceId, file: ConfigFile) -> ApiRe
     let result = state.writer.write(ws, Write::All(writes)).await;
     state.config.forget(ws);
     result?;
+    crate::derived::configure(&state.store, &state.engine, ws, state.clock.now()).await?;
     export(state, ws).await
 }

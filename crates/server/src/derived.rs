@@ -1,0 +1,180 @@
+//! Derived values (formula traits, rollups, lifecycle, user deactivation) between storage and
+//! the engine: the workspace's `derivation` configuration document is compiled against its
+//! custom fields and installed in the engine with every record's traits; after each commit the
+//! records a write touched are fed to the engine again; a timer task moves time-based rules.
+//! The engine does the computing (see `docs/derivation.md`).
+
+use std::sync::RwLock;
+
+use serde_json::{Map, Value};
+use steward_engine::derive::{
+    self, Compiled, ConfigError, CustomFieldInput, DerivationConfig, SchemaInput,
+};
+use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
+use steward_engine::{Engine, GraphChange, RecordInput, RecordRef};
+use steward_engine::time::Millis;
+use steward_store::write::RecordRef as StoreRef;
+use steward_store::{RecordTable, Store};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The configuration document holding the derivation configuration.
+pub const DOCUMENT: &str = "derivation";
+
+/// The names rules may use besides formulas and built-ins: these custom fields.
+pub fn schema<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> SchemaInput {
+    SchemaInput {
+        custom_fields: fields
+            .into_iter()
+            .filter_map(|(model, key, ty)| CustomFieldInput::parse(model, key, ty))
+            .collect(),
+        extra_fields: Vec::new(),
+    }
+}
+
+/// Compiles a configuration against a schema; errors carry paths from the configuration.
+pub fn compile(config: &Value, schema: &SchemaInput) -> Result<Compiled, Vec<ConfigError>> {
+    let parsed: DerivationConfig = serde_json::from_value(config.clone()).map_err(|e| {
+        vec![ConfigError {
+            path: String::new(),
+            code: "invalid_config",
+            message: e.to_string(),
+            span: None,
+        }]
+    })?;
+    derive::compile(&parsed, schema)
+}
+
+/// The workspace's stored derivation configuration, if any.
+pub async fn stored(store: &Store, ws: WorkspaceId) -> ApiResult<Option<Value>> {
+    Ok(store
+        .config_documents(ws)
+        .await?
+        .into_iter()
+        .find_map(|(name, value)| (name == DOCUMENT).then_some(value)))
+}
+
+/// Installs the workspace's stored configuration in the engine (or removes derived values if
+/// it has none), computing every record's values from its stored traits.
+pub async fn configure(
+    store: &Store,
+    engine: &RwLock<Engine>,
+    ws: WorkspaceId,
+    now: Millis,
+) -> ApiResult<()> {
+    let config = stored(store, ws).await?.unwrap_or_else(|| Value::Object(Map::new()));
+    let fields = store.list_custom_fields(ws, None).await?;
+    let schema = schema(
+        fields
+            .iter()
+            .map(|f| (f.model.as_str(), f.key.as_str(), f.field_type.as_str())),
+    );
+    let mut records: Vec<(RecordRef, String, Map<String, Value>)> = Vec::new();
+    store
+        .for_each_record(ws, &mut |table, id, name, traits| {
+            let record = match table {
+                RecordTable::Organizations => RecordRef::Organization(OrganizationId(id)),
+                RecordTable::Accounts => RecordRef::Account(AccountId(id)),
+                RecordTable::Users => RecordRef::User(UserId(id)),
+            };
+            let traits = serde_json::from_str(traits).unwrap_or_default();
+            records.push((record, name.to_owned(), traits));
+            Ok(())
+        })
+        .await?;
+    // Compiled after the last await: it is not `Send`.
+    let compiled = compile(&config, &schema).map_err(|errors| {
+        ApiError::internal(format!(
+            "stored derivation configuration no longer compiles: {}",
+            errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ")
+        ))
+    })?;
+    let inputs = records.iter().map(|(record, name, traits)| RecordInput {
+        record: *record,
+        name: Some(name),
+        traits,
+    });
+    let mut engine = engine.write().expect("engine lock");
+    engine.configure(ws, compiled, inputs, now);
+    Ok(())
+}
+
+/// The records a committed write created or changed.
+fn touched(changes: &[GraphChange]) -> Vec<RecordRef> {
+    let mut out: Vec<RecordRef> = changes
+        .iter()
+        .filter_map(|change| match change {
+            GraphChange::UpsertOrganization { id, .. } => Some(RecordRef::Organization(*id)),
+            GraphChange::UpsertAccount { id, .. } => Some(RecordRef::Account(*id)),
+            GraphChange::UpsertUser { id, .. } => Some(RecordRef::User(*id)),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// After a commit: feeds the engine the current traits of every record the write touched, so
+/// dependent values are current before the write is answered. Workspaces without derived
+/// values skip this entirely.
+pub async fn refresh(
+    store: &Store,
+    engine: &RwLock<Engine>,
+    ws: WorkspaceId,
+    changes: &[GraphChange],
+    now: Millis,
+) -> ApiResult<()> {
+    if !engine.read().expect("engine lock").is_derived(ws) {
+        return Ok(());
+    }
+    for record in touched(changes) {
+        let found = match record {
+            RecordRef::Organization(id) => store
+                .find_organization(ws, &StoreRef(id.to_string()))
+                .await?
+                .map(|r| (r.name, r.traits)),
+            RecordRef::Account(id) => store
+                .find_account(ws, &StoreRef(id.to_string()))
+                .await?
+                .map(|r| (r.name, r.traits)),
+            RecordRef::User(id) => store
+                .find_user(ws, &StoreRef(id.to_string()))
+                .await?
+                .map(|r| (r.name.unwrap_or_default(), r.traits)),
+        };
+        if let Some((name, traits)) = found {
+            engine.write().expect("engine lock").set_traits(
+                ws,
+                RecordInput {
+                    record,
+                    name: Some(&name),
+                    traits: &traits,
+                },
+                now,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Moves time-based rules (trial ends, "in the last N days") when their moment comes; runs for
+/// the life of the server.
+pub async fn run_timers(
+    engine: std::sync::Arc<RwLock<Engine>>,
+    clock: std::sync::Arc<dyn steward_engine::Clock>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = clock.now();
+        let mut engine = engine.write().expect("engine lock");
+        let due: Vec<WorkspaceId> = engine
+            .derived_workspaces()
+            .filter(|ws| engine.next_timer(*ws).is_some_and(|at| at <= now))
+            .collect();
+        for ws in due {
+            engine.advance(ws, now);
+        }
+    }
+}
