@@ -12,6 +12,8 @@ use crate::metrics::{EventInput, Metrics};
 pub struct Engine {
     graphs: HashMap<WorkspaceId, Graph>,
     metrics: HashMap<WorkspaceId, Metrics>,
+    /// Between [`Engine::begin_bulk_load`] and [`Engine::finish_bulk_load`].
+    bulk_loading: bool,
 }
 
 impl Engine {
@@ -19,6 +21,23 @@ impl Engine {
         Self {
             graphs: HashMap::new(),
             metrics: HashMap::new(),
+            bulk_loading: false,
+        }
+    }
+
+    /// Start-up: graphs skip the upkeep of their list orders until
+    /// [`Engine::finish_bulk_load`] builds them in one go.
+    pub fn begin_bulk_load(&mut self) {
+        self.bulk_loading = true;
+        for graph in self.graphs.values_mut() {
+            graph.defer_list_orders();
+        }
+    }
+
+    pub fn finish_bulk_load(&mut self) {
+        self.bulk_loading = false;
+        for graph in self.graphs.values_mut() {
+            graph.rebuild_list_orders();
         }
     }
 
@@ -28,7 +47,14 @@ impl Engine {
     }
 
     pub fn graph_mut(&mut self, workspace: WorkspaceId) -> &mut Graph {
-        self.graphs.entry(workspace).or_default()
+        let bulk_loading = self.bulk_loading;
+        self.graphs.entry(workspace).or_insert_with(|| {
+            let mut graph = Graph::new();
+            if bulk_loading {
+                graph.defer_list_orders();
+            }
+            graph
+        })
     }
 
     /// Every workspace's graph.

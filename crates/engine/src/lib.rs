@@ -15,6 +15,7 @@ pub mod domain;
 pub mod engine;
 pub mod graph;
 pub mod ids;
+mod list_order;
 pub mod metrics;
 pub mod page;
 pub mod time;

@@ -10,6 +10,7 @@ use steward_store::Store;
 use tokio::net::TcpListener;
 
 use crate::auth::KeyCache;
+use crate::body_cache::BodyCache;
 use crate::rate_limit::RateLimiter;
 use crate::trait_types::Definitions;
 use crate::writer::Writer;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Custom field definitions, for checking trait types without a query.
     pub definitions: Arc<Definitions>,
+    /// Rendered records, for reads (the writer forgets what it changes).
+    pub bodies: Arc<BodyCache>,
 }
 
 impl AppState {
@@ -40,14 +43,20 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Requests a minute allowed per API key; `None` for no limit.
     pub rate_limit_per_minute: Option<u32>,
+    /// Memory for cached record bodies (see `body_cache`); 0 turns the cache off.
+    pub read_cache_bytes: usize,
 }
 
 impl ServerConfig {
+    /// The default budget of the read cache: `--read-cache-mb`'s default.
+    pub const DEFAULT_READ_CACHE_MB: usize = 64;
+
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
             rate_limit_per_minute: None,
+            read_cache_bytes: Self::DEFAULT_READ_CACHE_MB << 20,
         }
     }
 }
@@ -72,11 +81,13 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     );
     let engine = Arc::new(RwLock::new(engine));
     let definitions = Arc::new(Definitions::default());
+    let bodies = Arc::new(BodyCache::new(config.read_cache_bytes));
     let writer = Writer::spawn(
         config.store.clone(),
         engine.clone(),
         config.clock.clone(),
         definitions.clone(),
+        bodies.clone(),
     );
     let rate_limiter = config
         .rate_limit_per_minute
@@ -90,6 +101,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         clock: config.clock,
         rate_limiter,
         definitions,
+        bodies,
     })
 }
 

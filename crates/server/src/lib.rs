@@ -6,6 +6,8 @@
 
 pub mod app;
 pub mod auth;
+pub mod body;
+pub mod body_cache;
 pub mod demo;
 pub mod error;
 pub mod extract;
@@ -15,6 +17,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod render;
 mod routes;
+pub mod template;
 pub mod trait_types;
 pub mod usage;
 pub mod writer;

@@ -153,6 +153,6 @@ pub(crate) fn by_ids<T: Listed>(
         ids.iter()
             .position(|id| *id == row.page_key(steward_engine::page::SortBy::UpdatedAt).id)
     };
-    found.sort_by_key(|row| position(row));
+    found.sort_by_cached_key(|row| position(row));
     Ok(found)
 }

@@ -1,25 +1,30 @@
 //! `/resources/accounts`
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{AccountFields, RecordRef, Write};
 
+use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::page::PageRequest;
+use steward_engine::page::{PageKey, PageRequest};
 use steward_store::rows::AccountRow;
 use steward_store::{Store, StoreError};
+use uuid::Uuid;
 
 use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
+use crate::body;
+use crate::body_cache::BodyKind;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
 use crate::pagination::{page_request, probe};
-use crate::render;
 use crate::render::View;
+use crate::template::Template;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,6 +44,7 @@ pub struct Accounts;
 impl RecordKind for Accounts {
     type Row = AccountRow;
     const WHAT: &'static str = "account";
+    const BODY: BodyKind = BodyKind::Account;
 
     async fn find(
         store: &Store,
@@ -46,14 +52,6 @@ impl RecordKind for Accounts {
         r: RecordRef,
     ) -> Result<Option<AccountRow>, StoreError> {
         store.find_account(ws, &r).await
-    }
-
-    async fn list(
-        store: &Store,
-        ws: WorkspaceId,
-        page: PageRequest,
-    ) -> Result<Vec<AccountRow>, StoreError> {
-        store.list_accounts(ws, &page).await
     }
 
     async fn by_ids(
@@ -64,8 +62,16 @@ impl RecordKind for Accounts {
         store.accounts_by_ids(ws, &ids).await
     }
 
-    fn render(row: &AccountRow, view: &View<'_>) -> Value {
-        render::account(row, view)
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+        graph.accounts_page(page)
+    }
+
+    fn template(row: &AccountRow) -> Template {
+        body::account_template(row)
+    }
+
+    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+        body::write_account(out, id, template, view)
     }
 
     fn external_id(row: &AccountRow) -> &str {
@@ -125,7 +131,7 @@ async fn users(
     auth: Auth,
     Path(id): Path<String>,
     Params(query): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let account = records::find_or_404::<Accounts>(&state, auth.workspace, id).await?;
     let keys = {
