@@ -34,13 +34,13 @@ impl Millis {
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` by integer arithmetic, for years 0000 to 9999 (outside them
-    /// jiff writes a signed six-digit year, so those go the slow way). Rendering a page of
-    /// records formats hundreds of timestamps; jiff's general formatter costs several times
-    /// more than this.
+    /// jiff writes a signed six-digit year or refuses, so those go the slow way). Rendering a
+    /// page of records formats hundreds of timestamps; jiff's general formatter costs several
+    /// times more than this.
     fn iso_bytes(self) -> Option<[u8; 24]> {
         const FIRST: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
-        const LAST: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-        if !(FIRST..=LAST).contains(&self.0) {
+        // Instants jiff refuses (late on 9999-12-30 and after) become the epoch in `to_iso`.
+        if self.0 < FIRST || jiff::Timestamp::from_millisecond(self.0).is_err() {
             return None;
         }
         let days = self.0.div_euclid(86_400_000);
@@ -172,8 +172,9 @@ mod tests {
             4_107_456_000_000, // 2100-02-28
             -62_167_219_200_000,
             -62_167_219_200_001,
+            jiff::Timestamp::MAX.as_millisecond(),
+            jiff::Timestamp::MAX.as_millisecond() + 1,
             253_402_300_799_999,
-            253_402_300_800_000,
             i64::MIN,
             i64::MAX,
         ];
