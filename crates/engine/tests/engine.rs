@@ -679,7 +679,8 @@ fn assert_same_answers(inc: &Graph, full: &Graph, model: &Model) {
     for sort in sorts {
         // The top-level lists: every record once, newest first, the same kept up to date as
         // built in one go, and the same walked page by page.
-        let lists: [(fn(&Graph, &PageRequest) -> Vec<PageKey>, usize); 3] = [
+        type List = fn(&Graph, &PageRequest) -> Vec<PageKey>;
+        let lists: [(List, usize); 3] = [
             (Graph::organizations_page, model.orgs.len()),
             (Graph::accounts_page, model.accounts.len()),
             (Graph::users_page, model.users.len()),
