@@ -22,6 +22,17 @@ pub struct Engine {
     /// Only workspaces with formula traits, lifecycle or deactivation rules (or restored
     /// lifecycle state) have an entry: an unconfigured workspace pays nothing.
     derivations: HashMap<WorkspaceId, Derivation>,
+    /// Between [`Engine::begin_bulk_load`] and [`Engine::finish_bulk_load`].
+    bulk_loading: bool,
+}
+
+/// A new workspace's graph; during the start-up load it builds its list orders at the end.
+fn new_graph(bulk_loading: bool) -> Graph {
+    let mut graph = Graph::new();
+    if bulk_loading {
+        graph.defer_list_orders();
+    }
+    graph
 }
 
 /// A graph for workspaces that have none yet.
@@ -34,6 +45,23 @@ impl Engine {
             metrics: HashMap::new(),
             assignments: HashMap::new(),
             derivations: HashMap::new(),
+            bulk_loading: false,
+        }
+    }
+
+    /// Start-up: graphs skip the upkeep of their list orders until
+    /// [`Engine::finish_bulk_load`] builds them in one go.
+    pub fn begin_bulk_load(&mut self) {
+        self.bulk_loading = true;
+        for graph in self.graphs.values_mut() {
+            graph.defer_list_orders();
+        }
+    }
+
+    pub fn finish_bulk_load(&mut self) {
+        self.bulk_loading = false;
+        for graph in self.graphs.values_mut() {
+            graph.rebuild_list_orders();
         }
     }
 
@@ -43,7 +71,10 @@ impl Engine {
     }
 
     pub fn graph_mut(&mut self, workspace: WorkspaceId) -> &mut Graph {
-        self.graphs.entry(workspace).or_default()
+        let bulk_loading = self.bulk_loading;
+        self.graphs
+            .entry(workspace)
+            .or_insert_with(|| new_graph(bulk_loading))
     }
 
     /// Every workspace's graph.
@@ -75,7 +106,11 @@ impl Engine {
         now: Millis,
     ) -> Vec<DerivedChange> {
         self.apply_to_assignments(workspace, change);
-        let graph = self.graphs.entry(workspace).or_default();
+        let bulk_loading = self.bulk_loading;
+        let graph = self
+            .graphs
+            .entry(workspace)
+            .or_insert_with(|| new_graph(bulk_loading));
         let derivation = self
             .derivations
             .get_mut(&workspace)

@@ -13,6 +13,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use uuid::Uuid;
 
 use crate::ids::{AccountId, OrganizationId, UserId};
+use crate::list_order::ListOrder;
 use crate::page::{PageKey, PageRequest, SortBy};
 use crate::time::Millis;
 
@@ -200,11 +201,44 @@ pub struct Graph {
     orgs: Table<OrgNode>,
     accounts: Table<AccountNode>,
     users: Table<UserNode>,
+    /// Every record of each kind in list order (the top-level lists).
+    org_order: ListOrder,
+    account_order: ListOrder,
+    user_order: ListOrder,
+    /// During a bulk load the list orders are left alone and built once at the end
+    /// ([`Graph::rebuild_list_orders`]), which is faster and packs them tighter.
+    orders_deferred: bool,
 }
 
 impl Graph {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Stops keeping the list orders up to date until [`Graph::rebuild_list_orders`]: for a
+    /// bulk load at start-up.
+    pub fn defer_list_orders(&mut self) {
+        self.orders_deferred = true;
+    }
+
+    /// Builds the list orders from the records, and keeps them up to date from now on.
+    pub fn rebuild_list_orders(&mut self) {
+        fn records<'a, T>(
+            table: &'a Table<T>,
+            fields: impl Fn(&T) -> (Uuid, &Stamp) + 'a,
+        ) -> impl Iterator<Item = (Uuid, Millis, Millis)> + 'a {
+            table.nodes.iter().flatten().map(move |node| {
+                let (id, stamp) = fields(node);
+                (id, stamp.created_at, stamp.updated_at)
+            })
+        }
+        self.org_order
+            .rebuild(records(&self.orgs, |o| (o.id.0, &o.stamp)));
+        self.account_order
+            .rebuild(records(&self.accounts, |a| (a.id.0, &a.stamp)));
+        self.user_order
+            .rebuild(records(&self.users, |u| (u.id.0, &u.stamp)));
+        self.orders_deferred = false;
     }
 
     /// Pre-sizes the tables before a bulk load at start-up.
@@ -274,9 +308,9 @@ impl Graph {
                 .map(|u| (u.accounts.capacity() + u.orgs.capacity()) * slot)
                 .sum::<usize>();
         GraphBytes {
-            organizations: orgs,
-            accounts,
-            users,
+            organizations: orgs + self.org_order.heap_bytes(),
+            accounts: accounts + self.account_order.heap_bytes(),
+            users: users + self.user_order.heap_bytes(),
         }
     }
 
@@ -372,6 +406,21 @@ impl Graph {
                 .map(|o| self.orgs.get(*o).id)
                 .collect()
         })
+    }
+
+    /// A page of all organizations, in list order.
+    pub fn organizations_page(&self, page: &PageRequest) -> Vec<PageKey> {
+        self.org_order.page(page)
+    }
+
+    /// A page of all accounts, in list order.
+    pub fn accounts_page(&self, page: &PageRequest) -> Vec<PageKey> {
+        self.account_order.page(page)
+    }
+
+    /// A page of all users, in list order.
+    pub fn users_page(&self, page: &PageRequest) -> Vec<PageKey> {
+        self.user_order.page(page)
     }
 
     /// A page of an organization's accounts, in list order.
@@ -566,6 +615,10 @@ impl Graph {
             created_at,
             updated_at,
         };
+        if !self.orders_deferred {
+            let old = self.orgs.slot(id.0).map(|s| &self.orgs.get(s).stamp);
+            move_in_order(&mut self.org_order, id.0, old, &stamp);
+        }
         match self.orgs.slot(id.0) {
             Some(slot) => self.orgs.get_mut(slot).stamp = stamp,
             None => {
@@ -595,6 +648,13 @@ impl Graph {
             updated_at,
         };
         let new_org = organization.and_then(|o| self.orgs.slot(o.0));
+        if !self.orders_deferred {
+            let old = self
+                .accounts
+                .slot(id.0)
+                .map(|s| &self.accounts.get(s).stamp);
+            move_in_order(&mut self.account_order, id.0, old, &stamp);
+        }
         let slot = match self.accounts.slot(id.0) {
             Some(slot) => {
                 self.accounts.get_mut(slot).stamp = stamp;
@@ -661,6 +721,10 @@ impl Graph {
             created_at,
             updated_at,
         };
+        if !self.orders_deferred {
+            let old = self.users.slot(id.0).map(|s| &self.users.get(s).stamp);
+            move_in_order(&mut self.user_order, id.0, old, &stamp);
+        }
         let slot = match self.users.slot(id.0) {
             Some(slot) => {
                 self.users.get_mut(slot).stamp = stamp;
@@ -728,7 +792,9 @@ impl Graph {
     fn delete_user(&mut self, id: UserId) {
         if let Some(slot) = self.users.slot(id.0) {
             self.unlink_user(slot);
-            self.users.remove(id.0);
+            if let Some((_, node)) = self.users.remove(id.0) {
+                drop_from_order(&mut self.user_order, id.0, &node.stamp);
+            }
         }
     }
 
@@ -741,7 +807,9 @@ impl Graph {
         for u in users {
             self.users.get_mut(u).accounts.retain(|a| *a != slot);
         }
-        self.accounts.remove(id.0);
+        if let Some((_, node)) = self.accounts.remove(id.0) {
+            drop_from_order(&mut self.account_order, id.0, &node.stamp);
+        }
     }
 
     fn delete_org(&mut self, id: OrganizationId) {
@@ -756,8 +824,22 @@ impl Graph {
         for u in users {
             self.users.get_mut(u).orgs.retain(|o| *o != slot);
         }
-        self.orgs.remove(id.0);
+        if let Some((_, node)) = self.orgs.remove(id.0) {
+            drop_from_order(&mut self.org_order, id.0, &node.stamp);
+        }
     }
+}
+
+/// Moves a record to its place for `stamp` (`old`: its current stamp, if it exists).
+fn move_in_order(order: &mut ListOrder, id: Uuid, old: Option<&Stamp>, stamp: &Stamp) {
+    if let Some(old) = old {
+        order.remove(id, old.created_at, old.updated_at);
+    }
+    order.insert(id, stamp.created_at, stamp.updated_at);
+}
+
+fn drop_from_order(order: &mut ListOrder, id: Uuid, stamp: &Stamp) {
+    order.remove(id, stamp.created_at, stamp.updated_at);
 }
 
 /// The first `limit` keys after `page.after`, greatest first.

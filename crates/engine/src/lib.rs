@@ -11,14 +11,15 @@
 //!   questions (children, users of an organization, counts). It is kept in step with storage by
 //!   applying [`graph::GraphChange`]s after each committed write.
 
-pub mod custom_objects;
 pub mod assignments;
+pub mod custom_objects;
 pub mod derive;
 pub mod domain;
 pub mod engine;
 pub mod graph;
 pub mod ids;
 pub mod key_roles;
+mod list_order;
 pub mod metrics;
 pub mod owners;
 pub mod page;

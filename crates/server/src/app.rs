@@ -10,6 +10,7 @@ use steward_store::Store;
 use tokio::net::TcpListener;
 
 use crate::auth::KeyCache;
+use crate::body_cache::BodyCache;
 use crate::rate_limit::RateLimiter;
 use crate::trait_types::Definitions;
 use crate::writer::Writer;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub definitions: Arc<Definitions>,
     /// Key roles, trait mappings and import filters, per workspace.
     pub config: Arc<crate::config::cache::ConfigCache>,
+    /// Rendered records, for reads (the writer forgets what it changes).
+    pub bodies: Arc<BodyCache>,
 }
 
 impl AppState {
@@ -42,14 +45,20 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Requests a minute allowed per API key; `None` for no limit.
     pub rate_limit_per_minute: Option<u32>,
+    /// Memory for cached record bodies (see `body_cache`); 0 turns the cache off.
+    pub read_cache_bytes: usize,
 }
 
 impl ServerConfig {
+    /// The default budget of the read cache: `--read-cache-mb`'s default.
+    pub const DEFAULT_READ_CACHE_MB: usize = 64;
+
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
             rate_limit_per_minute: None,
+            read_cache_bytes: Self::DEFAULT_READ_CACHE_MB << 20,
         }
     }
 }
@@ -77,20 +86,29 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     for ws in config.store.list_workspaces().await? {
         let stored = crate::derived::stored(&config.store, ws.id)
             .await
-            .map_err(|e| anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message))?;
+            .map_err(|e| {
+                anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
+            })?;
         if stored.is_some() {
             crate::derived::configure(&config.store, &engine, ws.id, config.clock.now())
                 .await
-                .map_err(|e| anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
+                })?;
         }
     }
-    tokio::spawn(crate::derived::run_timers(engine.clone(), config.clock.clone()));
+    tokio::spawn(crate::derived::run_timers(
+        engine.clone(),
+        config.clock.clone(),
+    ));
     let definitions = Arc::new(Definitions::default());
+    let bodies = Arc::new(BodyCache::new(config.read_cache_bytes));
     let writer = Writer::spawn(
         config.store.clone(),
         engine.clone(),
         config.clock.clone(),
         definitions.clone(),
+        bodies.clone(),
     );
     let rate_limiter = config
         .rate_limit_per_minute
@@ -105,6 +123,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         rate_limiter,
         definitions,
         config: Arc::default(),
+        bodies,
     })
 }
 

@@ -11,8 +11,8 @@ use steward_engine::derive::{
     self, Compiled, ConfigError, CustomFieldInput, DerivationConfig, SchemaInput,
 };
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
-use steward_engine::{Engine, GraphChange, RecordInput, RecordRef};
 use steward_engine::time::Millis;
+use steward_engine::{Engine, GraphChange, RecordInput, RecordRef};
 use steward_store::write::RecordRef as StoreRef;
 use steward_store::{RecordTable, Store};
 
@@ -62,7 +62,9 @@ pub async fn configure(
     ws: WorkspaceId,
     now: Millis,
 ) -> ApiResult<()> {
-    let config = stored(store, ws).await?.unwrap_or_else(|| Value::Object(Map::new()));
+    let config = stored(store, ws)
+        .await?
+        .unwrap_or_else(|| Value::Object(Map::new()));
     let fields = store.list_custom_fields(ws, None).await?;
     let schema = schema(
         fields
@@ -86,7 +88,11 @@ pub async fn configure(
     let compiled = compile(&config, &schema).map_err(|errors| {
         ApiError::internal(format!(
             "stored derivation configuration no longer compiles: {}",
-            errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ")
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.path, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
         ))
     })?;
     let inputs = records.iter().map(|(record, name, traits)| RecordInput {

@@ -7,6 +7,8 @@
 pub mod app;
 pub mod assign;
 pub mod auth;
+pub mod body;
+pub mod body_cache;
 pub mod config;
 pub mod demo;
 mod demo_roles;
@@ -20,6 +22,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod render;
 mod routes;
+pub mod template;
 pub mod trait_types;
 pub mod usage;
 pub mod writer;

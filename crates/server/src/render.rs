@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use steward_engine::ids::WorkspaceId;
 use steward_engine::metrics::{Metrics, Seen};
 use steward_engine::time::Millis;
-use steward_engine::{Assignments, Customer, Engine, Graph};
+use steward_engine::{Assignments, Customer, Engine, Graph, RecordRef};
 use steward_store::rows::{AccountRow, AdminRow, CustomFieldRow, OrganizationRow, UserRow};
 
 /// What rendering reads from the engine for one workspace, at one moment.
@@ -13,6 +13,8 @@ pub struct View<'a> {
     pub metrics: Option<&'a Metrics>,
     /// Key roles and owners.
     pub assignments: Option<&'a Assignments>,
+    /// The engine, in workspaces with derived values (formula traits, lifecycle).
+    pub derived: Option<(&'a Engine, WorkspaceId)>,
     pub now: Millis,
 }
 
@@ -22,6 +24,7 @@ impl<'a> View<'a> {
             graph: engine.graph(workspace),
             metrics: engine.metrics(workspace),
             assignments: engine.assignments(workspace),
+            derived: engine.is_derived(workspace).then_some((engine, workspace)),
             now,
         }
     }
@@ -38,6 +41,38 @@ fn seen(view: &View<'_>, f: impl FnOnce(&Metrics, Option<&Graph>) -> Seen) -> Se
 
 fn iso(t: Option<Millis>) -> Value {
     t.map_or(Value::Null, |t| Value::String(t.to_iso()))
+}
+
+/// A record's derived values (docs/derivation.md), in workspaces that configure them: formula
+/// traits join `traits`; accounts and organizations carry `lifecycleStatus`, `mrr`,
+/// `churnedAt`, `trialEndDate` and `nextRenewalDate`, users `deactivatedAt`.
+fn add_derived(object: &mut Value, view: &View<'_>, record: RecordRef) {
+    let Some((engine, workspace)) = view.derived else {
+        return;
+    };
+    let Some(derived) = engine.derived(workspace, record) else {
+        return;
+    };
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(traits)) = map.get_mut("traits") {
+        for (key, value) in &derived.formulas {
+            traits.insert(key.clone(), value.clone());
+        }
+    }
+    if let RecordRef::User(_) = record {
+        map.insert("deactivatedAt".into(), iso(derived.deactivated_at));
+        return;
+    }
+    map.insert(
+        "lifecycleStatus".into(),
+        json!(derived.status.map(|s| s.as_str())),
+    );
+    map.insert("mrr".into(), json!(derived.mrr));
+    map.insert("churnedAt".into(), iso(derived.churned_at));
+    map.insert("trialEndDate".into(), iso(derived.trial_end_date));
+    map.insert("nextRenewalDate".into(), iso(derived.next_renewal_date));
 }
 
 pub fn organization(row: &OrganizationRow, graph: &View<'_>) -> Value {
@@ -59,6 +94,7 @@ pub fn organization(row: &OrganizationRow, graph: &View<'_>) -> Value {
     });
     let customer = Customer::Organization(row.id);
     crate::assign::render::add(&mut v, graph.assignments, customer, "organizationOwnerId");
+    add_derived(&mut v, graph, RecordRef::Organization(row.id));
     v
 }
 
@@ -82,12 +118,13 @@ pub fn account(row: &AccountRow, graph: &View<'_>) -> Value {
         Customer::Account(row.id),
         "accountOwnerId",
     );
+    add_derived(&mut v, graph, RecordRef::Account(row.id));
     v
 }
 
 pub fn user(row: &UserRow, graph: &View<'_>) -> Value {
     let seen = seen(graph, |m, _| m.user_seen(row.id));
-    json!({
+    let mut v = json!({
         "firstKnown": iso(seen.first),
         "lastSeenTimestamp": iso(seen.last),
         "id": row.id,
@@ -102,7 +139,9 @@ pub fn user(row: &UserRow, graph: &View<'_>) -> Value {
         "organizationIds": with_graph(graph, |g| g.user_organizations(row.id), Vec::new()),
         "createdAt": row.created_at.to_iso(),
         "updatedAt": row.updated_at.to_iso(),
-    })
+    });
+    add_derived(&mut v, graph, RecordRef::User(row.id));
+    v
 }
 
 pub fn admin(row: &AdminRow) -> Value {

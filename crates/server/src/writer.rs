@@ -4,7 +4,8 @@
 //! (up to [`MAX_BATCH`]) and applies it in one storage transaction (group commit), then applies
 //! the committed changes to the engine, then answers. So storage and engine always change in
 //! the same order, the engine never shows uncommitted data, and an acknowledged write is on
-//! disk.
+//! disk. Between the commit and the answers it also drops the cached bodies of every record
+//! the batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
 
 use std::sync::{Arc, RwLock};
 
@@ -14,6 +15,7 @@ use steward_store::Store;
 use steward_store::write::{Outcome, Write};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::body_cache::{BodyCache, BodyKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::trait_types::Definitions;
 
@@ -38,9 +40,10 @@ impl Writer {
         engine: Arc<RwLock<Engine>>,
         clock: Arc<dyn Clock>,
         definitions: Arc<Definitions>,
+        bodies: Arc<BodyCache>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, engine, clock, definitions, queue));
+        tokio::spawn(run(store, engine, clock, definitions, bodies, queue));
         Self { jobs }
     }
 
@@ -66,6 +69,7 @@ async fn run(
     engine: Arc<RwLock<Engine>>,
     clock: Arc<dyn Clock>,
     definitions: Arc<Definitions>,
+    bodies: Arc<BodyCache>,
     mut queue: mpsc::Receiver<Job>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -76,6 +80,19 @@ async fn run(
             .unzip();
         match store.apply_batch(clock.now(), &batch).await {
             Ok(results) => {
+                // Cached bodies of what changed go before anyone hears of the commit.
+                bodies.forget(
+                    batch
+                        .iter()
+                        .zip(&results)
+                        .flat_map(|((workspace, _), result)| {
+                            let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
+                            changes.iter().filter_map(|change| {
+                                let (kind, id) = BodyKind::changed_by(change)?;
+                                Some((*workspace, kind, id))
+                            })
+                        }),
+                );
                 {
                     let mut engine = engine.write().expect("engine lock");
                     for ((workspace, _), result) in batch.iter().zip(&results) {
@@ -98,7 +115,14 @@ async fn run(
                 // back: a write returns with every dependent value recomputed.
                 for ((workspace, _), result) in batch.iter().zip(&results) {
                     if let Ok(outcome) = result
-                        && let Err(cause) = crate::derived::refresh(&store, &engine, *workspace, &outcome.changes, clock.now()).await
+                        && let Err(cause) = crate::derived::refresh(
+                            &store,
+                            &engine,
+                            *workspace,
+                            &outcome.changes,
+                            clock.now(),
+                        )
+                        .await
                     {
                         tracing::error!(?cause, "derived values could not follow a write");
                     }

@@ -105,6 +105,10 @@ struct ServeArgs {
     /// Requests a minute allowed per API key (0: no limit). Beyond it: 429 with Retry-After.
     #[arg(long, env = "STEWARD_RATE_LIMIT")]
     rate_limit: Option<u32>,
+    /// Memory for cached rendered records, in MiB (0: no cache). Reads of cached records skip
+    /// storage; writes drop what they change.
+    #[arg(long, env = "STEWARD_READ_CACHE_MB", default_value_t = ServerConfig::DEFAULT_READ_CACHE_MB)]
+    read_cache_mb: usize,
     /// Load the demo workspace and print a key for it.
     #[arg(long)]
     demo: bool,
@@ -239,6 +243,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         clock,
         rate_limit_per_minute: args.rate_limit,
+        read_cache_bytes: args.read_cache_mb << 20,
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

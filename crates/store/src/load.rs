@@ -37,7 +37,22 @@ fn required(row: &dyn BulkRow, col: usize) -> Result<Uuid> {
 
 pub(crate) async fn load_engine(source: &mut impl BulkSource, engine: &mut Engine) -> Result<()> {
     let started = std::time::Instant::now();
+    engine.begin_bulk_load();
+    let loaded = load_graphs(source, engine, started).await;
+    // Also after a failed load, so the engine is never left without its list orders.
+    engine.finish_bulk_load();
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "engine: list orders built"
+    );
+    loaded
+}
 
+async fn load_graphs(
+    source: &mut impl BulkSource,
+    engine: &mut Engine,
+    started: std::time::Instant,
+) -> Result<()> {
     // Pre-size each workspace's tables: a million users would otherwise rehash ~20 times.
     source
         .for_each(

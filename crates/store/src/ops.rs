@@ -191,7 +191,7 @@ macro_rules! backend_ops {
             let rows = query.fetch_all(&mut *conn).await?;
             let mut found: Vec<T> = rows.iter().map(t.decode).collect::<SqlResult<_>>()?;
             let position = |row: &T| ids.iter().position(|id| *id == row.page_key(SortBy::UpdatedAt).id);
-            found.sort_by_key(|row| position(row));
+            found.sort_by_cached_key(|row| position(row));
             Ok(found)
         }
 

@@ -39,6 +39,13 @@ pub(crate) fn list_page(table: &str, cols: &str, sort: SortBy, after: bool) -> S
     }
 }
 
+/// [`by_ids`] for SQLite, whose planner otherwise picks a `(workspace_id, ...)` index and scans
+/// every record of the workspace for the ids; `+workspace_id` keeps that column out of index
+/// choice, so each id is a primary-key lookup. (PostgreSQL has no unary `+` for UUIDs.)
+pub(crate) fn by_ids_sqlite(table: &str, cols: &str, n: usize) -> String {
+    by_ids(table, cols, n).replacen("WHERE workspace_id", "WHERE +workspace_id", 1)
+}
+
 /// `$1` workspace, `$2`.. the `n` ids.
 pub(crate) fn by_ids(table: &str, cols: &str, n: usize) -> String {
     let placeholders: Vec<String> = (0..n).map(|i| format!("${}", i + 2)).collect();

@@ -147,12 +147,16 @@ pub(crate) fn by_ids<T: Listed>(
     binds.push(Bind::Uuid(ws.0));
     binds.extend(ids.iter().map(|id| Bind::Uuid(*id)));
     let mut found = with_reader(path, |reader| {
-        reader.query(&sql::by_ids(t.name, t.cols, ids.len()), &binds, t.decode)
+        reader.query(
+            &sql::by_ids_sqlite(t.name, t.cols, ids.len()),
+            &binds,
+            t.decode,
+        )
     })?;
     let position = |row: &T| {
         ids.iter()
             .position(|id| *id == row.page_key(steward_engine::page::SortBy::UpdatedAt).id)
     };
-    found.sort_by_key(|row| position(row));
+    found.sort_by_cached_key(|row| position(row));
     Ok(found)
 }

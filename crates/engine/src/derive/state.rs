@@ -104,7 +104,7 @@ impl Before {
                 accounts: graph.organization_account_ids(*id).collect(),
                 users: graph.organization_user_ids(*id).collect(),
                 ..Before::default()
-            },            // Key roles and owners are not fields rules read (yet).
+            }, // Key roles and owners are not fields rules read (yet).
             GraphChange::Assignment(_) => Before::default(),
         }
     }

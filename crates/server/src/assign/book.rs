@@ -6,8 +6,6 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
-use serde_json::Value;
 use steward_engine::Customer;
 use steward_engine::ids::AdminId;
 
@@ -63,7 +61,7 @@ pub async fn list<K: RecordKind>(
     query: &HashMap<String, String>,
     book: Book,
     level: Level,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<axum::response::Response> {
     let page = page_request(query)?;
     if let Some(role) = &book.role {
         let config = state.config.get(&state.store, auth.workspace).await?;

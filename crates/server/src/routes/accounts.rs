@@ -1,15 +1,18 @@
 //! `/resources/accounts`
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{AccountFields, RecordRef, Write};
 
+use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::page::PageRequest;
+use steward_engine::page::{PageKey, PageRequest};
 use steward_store::rows::AccountRow;
 use steward_store::{Store, StoreError};
+use uuid::Uuid;
 
 use super::records::{self, RecordKind};
 use super::support::{self, Params};
@@ -19,11 +22,13 @@ use crate::assign::{
     book::{Book, Level},
 };
 use crate::auth::Auth;
+use crate::body;
+use crate::body_cache::BodyKind;
 use crate::error::ApiResult;
 use crate::extract::{Body, JsonObject};
 use crate::pagination::{page_request, probe};
-use crate::render;
 use crate::render::View;
+use crate::template::Template;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -43,6 +48,11 @@ pub struct Accounts;
 impl RecordKind for Accounts {
     type Row = AccountRow;
     const WHAT: &'static str = "account";
+    const BODY: BodyKind = BodyKind::Account;
+
+    fn render(row: &Self::Row, view: &View<'_>) -> Value {
+        crate::render::account(row, view)
+    }
 
     async fn find(
         store: &Store,
@@ -50,14 +60,6 @@ impl RecordKind for Accounts {
         r: RecordRef,
     ) -> Result<Option<AccountRow>, StoreError> {
         store.find_account(ws, &r).await
-    }
-
-    async fn list(
-        store: &Store,
-        ws: WorkspaceId,
-        page: PageRequest,
-    ) -> Result<Vec<AccountRow>, StoreError> {
-        store.list_accounts(ws, &page).await
     }
 
     async fn by_ids(
@@ -68,8 +70,16 @@ impl RecordKind for Accounts {
         store.accounts_by_ids(ws, &ids).await
     }
 
-    fn render(row: &AccountRow, view: &View<'_>) -> Value {
-        render::account(row, view)
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+        graph.accounts_page(page)
+    }
+
+    fn template(row: &AccountRow) -> Template {
+        body::account_template(row)
+    }
+
+    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+        body::write_account(out, id, template, view)
     }
 
     fn external_id(row: &AccountRow) -> &str {
@@ -118,7 +128,14 @@ async fn upsert(
 }
 
 /// The list, or with `keyRoleMember` a team member's book of business.
-async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
+async fn list(
+    state: State<AppState>,
+    auth: Auth,
+    params: Params,
+) -> ApiResult<axum::response::Response> {
+    if let Some(filter) = super::status_filter::StatusFilter::from_query(&params.0)? {
+        return super::status_filter::list(&state, &auth, &params.0, filter).await;
+    }
     match Book::from_query(&params.0)? {
         Some(book) => {
             assign::book::list::<Accounts>(&state, &auth, &params.0, book, Level::Accounts).await
@@ -132,7 +149,7 @@ async fn users(
     auth: Auth,
     Path(id): Path<String>,
     Params(query): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let account = records::find_or_404::<Accounts>(&state, auth.workspace, id).await?;
     let keys = {

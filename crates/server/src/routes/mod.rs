@@ -10,6 +10,7 @@ mod events;
 mod organizations;
 pub(crate) mod records;
 mod roles;
+mod status_filter;
 mod support;
 mod system;
 mod users;

@@ -1,15 +1,18 @@
 //! `/resources/organizations`
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{OrganizationFields, RecordRef, Write};
 
+use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::page::PageRequest;
+use steward_engine::page::{PageKey, PageRequest};
 use steward_store::rows::OrganizationRow;
 use steward_store::{Store, StoreError};
+use uuid::Uuid;
 
 use super::records::{self, RecordKind};
 use super::support::{self, Params};
@@ -19,11 +22,13 @@ use crate::assign::{
     book::{Book, Level},
 };
 use crate::auth::Auth;
+use crate::body;
+use crate::body_cache::BodyKind;
 use crate::error::ApiResult;
 use crate::extract::{Body, JsonObject};
 use crate::pagination::{page_request, probe};
-use crate::render;
 use crate::render::View;
+use crate::template::Template;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,6 +49,11 @@ pub struct Organizations;
 impl RecordKind for Organizations {
     type Row = OrganizationRow;
     const WHAT: &'static str = "organization";
+    const BODY: BodyKind = BodyKind::Organization;
+
+    fn render(row: &Self::Row, view: &View<'_>) -> Value {
+        crate::render::organization(row, view)
+    }
 
     async fn find(
         store: &Store,
@@ -51,14 +61,6 @@ impl RecordKind for Organizations {
         r: RecordRef,
     ) -> Result<Option<OrganizationRow>, StoreError> {
         store.find_organization(ws, &r).await
-    }
-
-    async fn list(
-        store: &Store,
-        ws: WorkspaceId,
-        page: PageRequest,
-    ) -> Result<Vec<OrganizationRow>, StoreError> {
-        store.list_organizations(ws, &page).await
     }
 
     async fn by_ids(
@@ -69,8 +71,16 @@ impl RecordKind for Organizations {
         store.organizations_by_ids(ws, &ids).await
     }
 
-    fn render(row: &OrganizationRow, view: &View<'_>) -> Value {
-        render::organization(row, view)
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+        graph.organizations_page(page)
+    }
+
+    fn template(row: &OrganizationRow) -> Template {
+        body::organization_template(row)
+    }
+
+    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+        body::write_organization(out, id, template, view)
     }
 
     fn external_id(row: &OrganizationRow) -> &str {
@@ -121,7 +131,11 @@ async fn upsert(
 }
 
 /// The list, or with `keyRoleMember` a team member's book of business.
-async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
+async fn list(
+    state: State<AppState>,
+    auth: Auth,
+    params: Params,
+) -> ApiResult<axum::response::Response> {
     match Book::from_query(&params.0)? {
         Some(book) => {
             assign::book::list::<Organizations>(
@@ -142,7 +156,7 @@ async fn accounts(
     auth: Auth,
     Path(id): Path<String>,
     Params(query): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let org = records::find_or_404::<Organizations>(&state, auth.workspace, id).await?;
     let keys = {
@@ -160,7 +174,7 @@ async fn users(
     auth: Auth,
     Path(id): Path<String>,
     Params(query): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let org = records::find_or_404::<Organizations>(&state, auth.workspace, id).await?;
     let keys = {

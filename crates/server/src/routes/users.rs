@@ -4,11 +4,13 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use steward_engine::Graph;
 use steward_engine::domain::Email;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::page::PageRequest;
+use steward_engine::page::{PageKey, PageRequest};
 use steward_store::rows::UserRow;
 use steward_store::write::{RecordRef, UserFields, Write};
+use uuid::Uuid;
 
 use steward_store::{Store, StoreError};
 
@@ -16,10 +18,12 @@ use super::records::{self, RecordKind};
 use super::support::{self, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
+use crate::body_cache::BodyKind;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
-use crate::render;
 use crate::render::View;
+use crate::template::Template;
+use crate::{body, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,6 +43,11 @@ pub struct Users;
 impl RecordKind for Users {
     type Row = UserRow;
     const WHAT: &'static str = "user";
+    const BODY: BodyKind = BodyKind::User;
+
+    fn render(row: &Self::Row, view: &View<'_>) -> Value {
+        crate::render::user(row, view)
+    }
 
     async fn find(
         store: &Store,
@@ -46,14 +55,6 @@ impl RecordKind for Users {
         r: RecordRef,
     ) -> Result<Option<UserRow>, StoreError> {
         store.find_user(ws, &r).await
-    }
-
-    async fn list(
-        store: &Store,
-        ws: WorkspaceId,
-        page: PageRequest,
-    ) -> Result<Vec<UserRow>, StoreError> {
-        store.list_users(ws, &page).await
     }
 
     async fn by_ids(
@@ -64,8 +65,16 @@ impl RecordKind for Users {
         store.users_by_ids(ws, &ids).await
     }
 
-    fn render(row: &UserRow, view: &View<'_>) -> Value {
-        render::user(row, view)
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+        graph.users_page(page)
+    }
+
+    fn template(row: &UserRow) -> Template {
+        body::user_template(row)
+    }
+
+    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+        body::write_user(out, id, template, view)
     }
 
     fn external_id(row: &UserRow) -> &str {
@@ -178,7 +187,11 @@ async fn search(
 }
 
 /// The list, or with `keyRoleMember` the users of a team member's book of business.
-async fn list(state: State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
+async fn list(
+    state: State<AppState>,
+    auth: Auth,
+    params: Params,
+) -> ApiResult<axum::response::Response> {
     use crate::assign::book::{self, Book, Level};
     match Book::from_query(&params.0)? {
         Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users).await,

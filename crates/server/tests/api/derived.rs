@@ -41,37 +41,69 @@ async fn configured(app: &TestApp) {
     assert_eq!(status, 200, "{body}");
 }
 
-on_every_backend!(formulas_and_rollups_are_current_when_the_write_returns, |app| {
-    app.ok_post("/resources/organizations", json!({"externalId": "o1", "name": "O"})).await;
-    app.ok_post("/resources/accounts", json!({"externalId": "a1", "name": "A1", "organizationId": "o1", "traits": {"amount": 100}})).await;
-    configured(&app).await;
-    // Records that existed before the configuration have their values at once.
-    let a1 = app.ok_get("/resources/accounts/a1").await;
-    assert_eq!((a1["traits"]["arr"].clone(), a1["mrr"].clone()), (json!(1200.0), json!(100.0)), "{a1}");
-    assert_eq!(a1["lifecycleStatus"], "subscribed");
+on_every_backend!(
+    formulas_and_rollups_are_current_when_the_write_returns,
+    |app| {
+        app.ok_post(
+            "/resources/organizations",
+            json!({"externalId": "o1", "name": "O"}),
+        )
+        .await;
+        app.ok_post("/resources/accounts", json!({"externalId": "a1", "name": "A1", "organizationId": "o1", "traits": {"amount": 100}})).await;
+        configured(&app).await;
+        // Records that existed before the configuration have their values at once.
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(
+            (a1["traits"]["arr"].clone(), a1["mrr"].clone()),
+            (json!(1200.0), json!(100.0)),
+            "{a1}"
+        );
+        assert_eq!(a1["lifecycleStatus"], "subscribed");
 
-    // A write answers with its own formulas current, and the rollup above it follows.
-    let a2 = app
+        // A write answers with its own formulas current, and the rollup above it follows.
+        let a2 = app
         .ok_post("/resources/accounts", json!({"externalId": "a2", "name": "A2", "organizationId": "o1", "traits": {"amount": 50}}))
         .await;
-    assert_eq!(a2["traits"]["arr"], json!(600.0));
-    let org = app.ok_get("/resources/organizations/o1").await;
-    assert_eq!(org["traits"]["totalArr"], json!(1800.0), "{org}");
+        assert_eq!(a2["traits"]["arr"], json!(600.0));
+        let org = app.ok_get("/resources/organizations/o1").await;
+        assert_eq!(org["traits"]["totalArr"], json!(1800.0), "{org}");
 
-    // Users roll up into their account, through REST and through ingestion alike.
-    app.ok_post("/resources/users", json!({"externalId": "u1", "name": "U1", "accountIds": ["a1"], "traits": {"seats": 3}})).await;
-    let (status, _) = app
-        .ingest("/analytics/v1/user", json!({"userId": "u2", "accountIds": ["a1"], "traits": {"seats": 4}, "messageId": "m1"}))
+        // Users roll up into their account, through REST and through ingestion alike.
+        app.ok_post(
+            "/resources/users",
+            json!({"externalId": "u1", "name": "U1", "accountIds": ["a1"], "traits": {"seats": 3}}),
+        )
         .await;
-    assert_eq!(status, 200);
-    assert_eq!(app.ok_get("/resources/accounts/a1").await["traits"]["totalSeats"], json!(7.0));
+        let (status, _) = app
+        .ingest("/analytics/v1/user", json!({"userId": "u2", "accountId": "a1", "traits": {"seats": 4}, "messageId": "m1"}))
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            app.ok_get("/resources/accounts/a1").await["traits"]["totalSeats"],
+            json!(7.0)
+        );
 
-    // Moving an account moves its ARR between organizations.
-    app.ok_post("/resources/organizations", json!({"externalId": "o2", "name": "O2"})).await;
-    app.ok_post("/resources/accounts", json!({"externalId": "a2", "name": "A2", "organizationId": "o2"})).await;
-    assert_eq!(app.ok_get("/resources/organizations/o1").await["traits"]["totalArr"], json!(1200.0));
-    assert_eq!(app.ok_get("/resources/organizations/o2").await["traits"]["totalArr"], json!(600.0));
-});
+        // Moving an account moves its ARR between organizations.
+        app.ok_post(
+            "/resources/organizations",
+            json!({"externalId": "o2", "name": "O2"}),
+        )
+        .await;
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "a2", "name": "A2", "organizationId": "o2"}),
+        )
+        .await;
+        assert_eq!(
+            app.ok_get("/resources/organizations/o1").await["traits"]["totalArr"],
+            json!(1200.0)
+        );
+        assert_eq!(
+            app.ok_get("/resources/organizations/o2").await["traits"]["totalArr"],
+            json!(600.0)
+        );
+    }
+);
 
 on_every_backend!(lifecycle_status_follows_data_and_time, |app| {
     configured(&app).await;
@@ -82,21 +114,44 @@ on_every_backend!(lifecycle_status_follows_data_and_time, |app| {
     assert_eq!(a["lifecycleStatus"], "trial", "{a}");
     assert_eq!(a["trialEndDate"], json!(trial_end));
     let c = app
-        .ok_post("/resources/accounts", json!({"externalId": "c1", "name": "C", "traits": {"amount": 10, "canceled": true}}))
+        .ok_post(
+            "/resources/accounts",
+            json!({"externalId": "c1", "name": "C", "traits": {"amount": 10, "canceled": true}}),
+        )
         .await;
     assert_eq!(c["lifecycleStatus"], "churned");
     assert_eq!(c["churnedAt"], json!(START.to_iso()));
-    app.ok_post("/resources/accounts", json!({"externalId": "s1", "name": "S", "traits": {"amount": 10}})).await;
+    app.ok_post(
+        "/resources/accounts",
+        json!({"externalId": "s1", "name": "S", "traits": {"amount": 10}}),
+    )
+    .await;
 
     // The status filter: active (not churned), churned, both.
     let ids = |page: Value| -> Vec<String> {
-        let mut v: Vec<String> = page["results"].as_array().unwrap().iter().map(|r| r["externalId"].as_str().unwrap().to_owned()).collect();
+        let mut v: Vec<String> = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["externalId"].as_str().unwrap().to_owned())
+            .collect();
         v.sort();
         v
     };
-    assert_eq!(ids(app.ok_get("/resources/accounts?status=churned").await), ["c1"]);
-    assert_eq!(ids(app.ok_get("/resources/accounts?status=active").await), ["s1", "t1"]);
-    assert_eq!(ids(app.ok_get("/resources/accounts?status=activeOrChurned").await), ["c1", "s1", "t1"]);
+    assert_eq!(
+        ids(app.ok_get("/resources/accounts?status=churned").await),
+        ["c1"]
+    );
+    assert_eq!(
+        ids(app.ok_get("/resources/accounts?status=active").await),
+        ["s1", "t1"]
+    );
+    assert_eq!(
+        ids(app
+            .ok_get("/resources/accounts?status=activeOrChurned")
+            .await),
+        ["c1", "s1", "t1"]
+    );
     let (status, body) = app.get("/resources/accounts?status=sleeping").await;
     assert_eq!((status, error_of(&body).1), (400, Some("status")));
 
@@ -120,9 +175,21 @@ on_every_backend!(derivation_errors_name_their_place, |app| {
     let (status, body) = app.put("/resources/config", file).await;
     assert_eq!(status, 400, "{body}");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("derivation.formulas[0].expression"), "{message}");
-    assert!(message.contains("amount"), "suggests the near name: {message}");
-    assert!(message.contains("derivation.lifecycle.accounts.revenueTraits[0]"), "{message}");
+    assert!(
+        message.contains("derivation.formulas[0].expression"),
+        "{message}"
+    );
+    assert!(
+        message.contains("amount"),
+        "suggests the near name: {message}"
+    );
+    assert!(
+        message.contains("derivation.lifecycle.accounts.revenueTraits[0]"),
+        "{message}"
+    );
     // Nothing was written.
-    assert_eq!(app.ok_get("/resources/config").await["customFields"], json!([]));
+    assert_eq!(
+        app.ok_get("/resources/config").await["customFields"],
+        json!([])
+    );
 });

@@ -51,6 +51,9 @@ pub struct BenchArgs {
     /// Keep-alive connections for the ingestion benchmark.
     #[arg(long, default_value_t = 4)]
     ingest_clients: usize,
+    /// The read cache's budget in MiB, as `serve --read-cache-mb` (0 measures reads without it).
+    #[arg(long, default_value_t = ServerConfig::DEFAULT_READ_CACHE_MB)]
+    read_cache_mb: usize,
 }
 
 /// Anonymous resident memory (the heap and stacks): the memory-mapped database file is page
@@ -161,7 +164,11 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
     // 1. Start-up.
     let rss_before = rss_bytes();
     let t = Instant::now();
-    let state = build_state(ServerConfig::new(store.clone(), Arc::new(SystemClock))).await?;
+    let state = build_state(ServerConfig {
+        read_cache_bytes: args.read_cache_mb << 20,
+        ..ServerConfig::new(store.clone(), Arc::new(SystemClock))
+    })
+    .await?;
     let startup = t.elapsed();
     let rss_after = rss_bytes();
     let bytes = {
@@ -268,6 +275,20 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
         &page_base,
     );
 
+    // The read cache, reported apart from the engine: what it holds and what the process holds.
+    let cache = state.bodies.stats();
+    let rss_after_reads = rss_bytes();
+    let rss_reads_per_user =
+        rss_after_reads.saturating_sub(rss_before) as f64 / args.users.max(1) as f64;
+    println!(
+        "read cache: {} records, {:.1} MB of {} MB budget (not engine state); anonymous RSS growth {:.0} B/user after start-up, {:.0} B/user after the reads with the cache filled",
+        cache.entries,
+        cache.bytes as f64 / 1e6,
+        cache.budget >> 20,
+        rss_per_user,
+        rss_reads_per_user
+    );
+
     // 3. Upserts: half new accounts, half updates of existing ones.
     let k = key.clone();
     let accounts_n = args.accounts;
@@ -311,6 +332,7 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
         "backend": store.backend(), "orgs": args.orgs, "accounts": args.accounts, "users": args.users, "clients": args.clients,
         "startup_s": startup.as_secs_f64(), "engine_bytes_per_user": per_user, "engine_bytes_per_account": per_account, "rss_growth_per_user": rss_per_user,
         "get_one": single_json, "get_page": page_json,
+        "read_cache": {"entries": cache.entries, "bytes": cache.bytes, "budget": cache.budget, "rss_growth_per_user_after_reads": rss_reads_per_user},
         "upserts": {"throughput": upserts.throughput(), "p50_us": upserts.percentile_us(0.5), "p99_us": upserts.percentile_us(0.99), "raw_insert_tx_per_s": raw, "ratio": write_ratio},
     });
     println!("\n{summary}");

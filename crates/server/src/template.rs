@@ -1,0 +1,231 @@
+//! JSON objects written straight into bytes, with holes left for members filled in later.
+//!
+//! A record's body has two parts: what storage holds (ids, names, traits, timestamps), which
+//! only a write of that record changes, and what the engine derives (counts, memberships,
+//! first and last seen), which changes with other records and with time. A [`Template`] is the
+//! stored part, rendered once; [`Template::write`] fills the holes at every read, so a cached
+//! template is never stale about derived data.
+//!
+//! The output matches serde_json's compact form of the same `Value` byte for byte: members in
+//! key order (serde_json's map is a `BTreeMap`), no whitespace, serde_json's string escaping.
+//! Callers must add members in key order; `body.rs` tests compare against serde_json.
+
+use serde::Serialize;
+use steward_engine::time::Millis;
+use uuid::Uuid;
+
+/// Derived members a template can leave room for.
+const MAX_HOLES: usize = 8;
+
+/// An object's stored members, rendered, with the places of its derived members.
+#[derive(Debug)]
+pub struct Template {
+    /// `"key":value,` for each stored member, in key order.
+    text: Box<[u8]>,
+    /// Where each derived member goes, as offsets into `text`, in key order.
+    holes: [u32; MAX_HOLES],
+    hole_count: u8,
+}
+
+impl Template {
+    /// Bytes of rendered text (the cache charges them against its budget).
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Appends the object to `out`; `fill(n, members)` writes the `n`th derived member.
+    pub fn write(&self, out: &mut Vec<u8>, mut fill: impl FnMut(usize, &mut Members<'_>)) {
+        out.reserve(self.text.len() + 128);
+        out.push(b'{');
+        let mut from = 0;
+        for (n, &hole) in self.holes[..self.hole_count as usize].iter().enumerate() {
+            out.extend_from_slice(&self.text[from..hole as usize]);
+            fill(n, &mut Members { out });
+            from = hole as usize;
+        }
+        out.extend_from_slice(&self.text[from..]);
+        // Every member ends with a comma: the last one's closes the object.
+        match out.last_mut() {
+            Some(last) if *last == b',' => *last = b'}',
+            _ => out.push(b'}'),
+        }
+    }
+}
+
+/// Builds a [`Template`]: stored members through [`TemplateBuilder::members`], a
+/// [`TemplateBuilder::hole`] for each derived member, all in key order.
+#[derive(Default)]
+pub struct TemplateBuilder {
+    text: Vec<u8>,
+    holes: [u32; MAX_HOLES],
+    hole_count: u8,
+}
+
+impl TemplateBuilder {
+    pub fn members(&mut self) -> Members<'_> {
+        Members {
+            out: &mut self.text,
+        }
+    }
+
+    /// Leaves room for the next derived member.
+    pub fn hole(&mut self) -> &mut Self {
+        let n = self.hole_count as usize;
+        assert!(n < MAX_HOLES, "raise MAX_HOLES for more derived members");
+        self.holes[n] = u32::try_from(self.text.len()).expect("a record body under 4 GB");
+        self.hole_count += 1;
+        self
+    }
+
+    pub fn finish(self) -> Template {
+        Template {
+            text: self.text.into_boxed_slice(),
+            holes: self.holes,
+            hole_count: self.hole_count,
+        }
+    }
+}
+
+/// Writes `"key":value,` members. Keys are ASCII names that need no escaping.
+pub struct Members<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl Members<'_> {
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn end(&mut self) -> &mut Self {
+        self.out.push(b',');
+        self
+    }
+
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        let out = self.key(key);
+        serialize(out, value);
+        self.end()
+    }
+
+    pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(value) => self.str(key, value),
+            None => self.null(key),
+        }
+    }
+
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.key(key).extend_from_slice(b"null");
+        self.end()
+    }
+
+    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
+        let text: &[u8] = if value { b"true" } else { b"false" };
+        self.key(key).extend_from_slice(text);
+        self.end()
+    }
+
+    pub fn count(&mut self, key: &str, value: usize) -> &mut Self {
+        let mut digits = itoa::Buffer::new();
+        let text = digits.format(value);
+        self.key(key).extend_from_slice(text.as_bytes());
+        self.end()
+    }
+
+    pub fn uuid(&mut self, key: &str, value: Uuid) -> &mut Self {
+        let out = self.key(key);
+        write_uuid(out, value);
+        self.end()
+    }
+
+    pub fn opt_uuid(&mut self, key: &str, value: Option<Uuid>) -> &mut Self {
+        match value {
+            Some(value) => self.uuid(key, value),
+            None => self.null(key),
+        }
+    }
+
+    pub fn uuids(&mut self, key: &str, values: impl IntoIterator<Item = Uuid>) -> &mut Self {
+        let out = self.key(key);
+        out.push(b'[');
+        for (n, value) in values.into_iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_uuid(out, value);
+        }
+        out.push(b']');
+        self.end()
+    }
+
+    pub fn iso(&mut self, key: &str, value: Millis) -> &mut Self {
+        let out = self.key(key);
+        out.push(b'"');
+        value.write_iso(out);
+        out.push(b'"');
+        self.end()
+    }
+
+    pub fn opt_iso(&mut self, key: &str, value: Option<Millis>) -> &mut Self {
+        match value {
+            Some(value) => self.iso(key, value),
+            None => self.null(key),
+        }
+    }
+
+    /// Any serializable value, as serde_json writes it (trait maps).
+    pub fn value(&mut self, key: &str, value: &impl Serialize) -> &mut Self {
+        let out = self.key(key);
+        serialize(out, value);
+        self.end()
+    }
+}
+
+/// serde_json's own escaping, so strings come out exactly as before.
+fn serialize(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("serializing into memory cannot fail");
+}
+
+/// A JSON string of the UUID's hyphenated lower-case form (as serde writes a `Uuid`).
+fn write_uuid(out: &mut Vec<u8>, value: Uuid) {
+    let mut text = [0u8; 36];
+    out.push(b'"');
+    out.extend_from_slice(value.as_hyphenated().encode_lower(&mut text).as_bytes());
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holes_are_filled_in_order_and_the_object_closes() {
+        let mut b = TemplateBuilder::default();
+        b.hole();
+        b.members().str("b", "x\"y").null("c");
+        b.hole();
+        b.members().count("e", 42);
+        b.hole();
+        let t = b.finish();
+        let mut out = Vec::new();
+        t.write(&mut out, |n, m| {
+            m.bool(["a", "d", "f"][n], n == 1);
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":false,"b":"x\"y","c":null,"d":true,"e":42,"f":false}"#
+        );
+    }
+
+    #[test]
+    fn an_empty_object() {
+        let mut out = Vec::new();
+        TemplateBuilder::default()
+            .finish()
+            .write(&mut out, |_, _| {});
+        assert_eq!(out, b"{}");
+    }
+}
