@@ -151,6 +151,11 @@ schemas["ConfigFile"] = {"type": "object", "additionalProperties": False, "descr
 paths["/resources/config"] = {
     "get": {"tags": ["config"], "summary": "The workspace's whole configuration as one file", "responses": {**ok(ref("ConfigFile")), **errors(401)}},
     "put": {"tags": ["config"], "summary": f"Make the workspace's configuration this file's ({admin_only}); refused whole, naming every problem, if anything is wrong", "requestBody": body(ref("ConfigFile")), "responses": {**ok(ref("ConfigFile")), **errors(400, 401, 403)}}}
+for coll in ("accounts", "organizations"):
+    paths[f"/resources/{coll}/{{id}}/statusHistory"] = {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "id or externalId"}],
+        "get": {"tags": [coll], "summary": "Lifecycle status transitions, oldest first", "responses": {**ok({"type": "array", "items": {"type": "object", "properties": {"from": {"type": "string", "enum": ["subscribed", "trial", "churned", "ignored"]}, "to": {"type": "string", "enum": ["subscribed", "trial", "churned", "ignored"]}, "at": ts}}}), **errors(401, 404)}}}
+paths["/resources/accounts"]["get"]["parameters"] = paths["/resources/accounts"]["get"]["parameters"] + [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["active", "churned", "activeOrChurned"]}, "description": "lifecycle status: active is subscribed or trial; activeOrChurned leaves out ignored accounts"}]
+schemas["ConfigFile"]["properties"]["derivation"] = {"type": "object", "description": "formula traits, rollups, lifecycle and user deactivation rules (docs/derivation.md)"}
 paths["/resources/importFilters"] = {"get": {"tags": ["importFilters"], "summary": "Every source's import filter", "responses": {**ok({"type": "array", "items": ref("ImportFilter")}), **errors(401)}}}
 src = {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}, "description": "apiKey:<id> (or the key id)"}
 paths["/resources/importFilters/{source}"] = {"parameters": [src],

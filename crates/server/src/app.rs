@@ -68,6 +68,14 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let started = Instant::now();
     let mut engine = Engine::new();
     config.store.load_engine(&mut engine).await?;
+    // Sticky lifecycle state before the event replay, so replayed events count as they did.
+    let mut states: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+    for (ws, state) in config.store.lifecycle_states().await? {
+        states.entry(ws).or_default().push(state);
+    }
+    for (ws, records) in &states {
+        engine.restore(*ws, records);
+    }
     let mut events = 0u64;
     config
         .store
@@ -98,6 +106,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         }
     }
     tokio::spawn(crate::derived::run_timers(
+        config.store.clone(),
         engine.clone(),
         config.clock.clone(),
     ));

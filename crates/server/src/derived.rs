@@ -12,8 +12,8 @@ use steward_engine::derive::{
 };
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::time::Millis;
-use steward_engine::{Engine, GraphChange, RecordInput, RecordRef};
-use steward_store::write::RecordRef as StoreRef;
+use steward_engine::{DerivedChange, Engine, GraphChange, RecordInput, RecordRef};
+use steward_store::write::{RecordRef as StoreRef, Write};
 use steward_store::{RecordTable, Store};
 
 use crate::error::{ApiError, ApiResult};
@@ -130,9 +130,10 @@ pub async fn refresh(
     ws: WorkspaceId,
     changes: &[GraphChange],
     now: Millis,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<DerivedChange>> {
+    let mut reported = Vec::new();
     if !engine.read().expect("engine lock").is_derived(ws) {
-        return Ok(());
+        return Ok(reported);
     }
     for record in touched(changes) {
         let found = match record {
@@ -150,7 +151,7 @@ pub async fn refresh(
                 .map(|r| (r.name.unwrap_or_default(), r.traits)),
         };
         if let Some((name, traits)) = found {
-            engine.write().expect("engine lock").set_traits(
+            reported.extend(engine.write().expect("engine lock").set_traits(
                 ws,
                 RecordInput {
                     record,
@@ -158,15 +159,42 @@ pub async fn refresh(
                     traits: &traits,
                 },
                 now,
-            );
+            ));
         }
     }
-    Ok(())
+    Ok(reported)
+}
+
+/// Stores what derived values reported (sticky lifecycle state, status transitions) in one
+/// transaction. Best effort after the write that caused it committed: if this fails, the
+/// engine still holds the state and the next change of the record persists it again.
+pub async fn persist(store: &Store, now: Millis, reported: Vec<(WorkspaceId, Vec<DerivedChange>)>) {
+    let batch: Vec<(WorkspaceId, Write)> = reported
+        .into_iter()
+        .filter(|(_, changes)| {
+            changes
+                .iter()
+                .any(|c| !matches!(c, DerivedChange::Value { .. }))
+        })
+        .map(|(ws, changes)| (ws, Write::Derived(changes)))
+        .collect();
+    if batch.is_empty() {
+        return;
+    }
+    match store.apply_batch(now, &batch).await {
+        Ok(results) => {
+            for cause in results.into_iter().filter_map(Result::err) {
+                tracing::error!(?cause, "lifecycle state could not be stored");
+            }
+        }
+        Err(cause) => tracing::error!(%cause, "lifecycle state could not be stored"),
+    }
 }
 
 /// Moves time-based rules (trial ends, "in the last N days") when their moment comes; runs for
 /// the life of the server.
 pub async fn run_timers(
+    store: Store,
     engine: std::sync::Arc<RwLock<Engine>>,
     clock: std::sync::Arc<dyn steward_engine::Clock>,
 ) {
@@ -174,13 +202,16 @@ pub async fn run_timers(
     loop {
         tick.tick().await;
         let now = clock.now();
-        let mut engine = engine.write().expect("engine lock");
-        let due: Vec<WorkspaceId> = engine
-            .derived_workspaces()
-            .filter(|ws| engine.next_timer(*ws).is_some_and(|at| at <= now))
-            .collect();
-        for ws in due {
-            engine.advance(ws, now);
-        }
+        let reported: Vec<(WorkspaceId, Vec<DerivedChange>)> = {
+            let mut engine = engine.write().expect("engine lock");
+            let due: Vec<WorkspaceId> = engine
+                .derived_workspaces()
+                .filter(|ws| engine.next_timer(*ws).is_some_and(|at| at <= now))
+                .collect();
+            due.into_iter()
+                .map(|ws| (ws, engine.advance(ws, now)))
+                .collect()
+        };
+        persist(&store, now, reported).await;
     }
 }

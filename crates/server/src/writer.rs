@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use steward_engine::DerivedChange;
 use steward_engine::ids::WorkspaceId;
 use steward_engine::{Clock, Engine};
 use steward_store::Store;
@@ -93,16 +94,26 @@ async fn run(
                             })
                         }),
                 );
+                let now = clock.now();
+                // What derived values report (status transitions, sticky state), per workspace.
+                let mut derived: Vec<(WorkspaceId, Vec<DerivedChange>)> = Vec::new();
                 {
                     let mut engine = engine.write().expect("engine lock");
                     for ((workspace, _), result) in batch.iter().zip(&results) {
                         if let Ok(outcome) = result {
+                            let mut reported = Vec::new();
                             for change in &outcome.changes {
-                                engine.apply(*workspace, change);
+                                reported.extend(engine.apply_at(*workspace, change, now));
                             }
                             for event in &outcome.events {
-                                engine.record_event(*workspace, &crate::usage::event_input(event));
+                                reported.extend(
+                                    engine.record_event(
+                                        *workspace,
+                                        &crate::usage::event_input(event),
+                                    ),
+                                );
                             }
+                            derived.push((*workspace, reported));
                         }
                     }
                 }
@@ -114,19 +125,24 @@ async fn run(
                 // Derived values follow the records the writes touched, before anyone hears
                 // back: a write returns with every dependent value recomputed.
                 for ((workspace, _), result) in batch.iter().zip(&results) {
-                    if let Ok(outcome) = result
-                        && let Err(cause) = crate::derived::refresh(
+                    if let Ok(outcome) = result {
+                        match crate::derived::refresh(
                             &store,
                             &engine,
                             *workspace,
                             &outcome.changes,
-                            clock.now(),
+                            now,
                         )
                         .await
-                    {
-                        tracing::error!(?cause, "derived values could not follow a write");
+                        {
+                            Ok(reported) => derived.push((*workspace, reported)),
+                            Err(cause) => {
+                                tracing::error!(?cause, "derived values could not follow a write")
+                            }
+                        }
                     }
                 }
+                crate::derived::persist(&store, now, derived).await;
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result.map_err(ApiError::from));
                 }

@@ -13,6 +13,7 @@ pub mod bench;
 mod custom_object_ops;
 pub mod custom_objects;
 mod error;
+mod lifecycle_ops;
 mod load;
 pub use load::RecordTable;
 mod migrations;
@@ -388,6 +389,22 @@ impl Store {
     }
 
     // ---- key roles, owners, configuration (roles_ops.rs) ----------------------------------
+
+    /// Every persisted lifecycle state (sticky churn, first-match dates), for start-up.
+    pub async fn lifecycle_states(
+        &self,
+    ) -> Result<Vec<(WorkspaceId, steward_engine::derive::LifecycleRecord)>> {
+        dispatch!(self.lifecycle_states())
+    }
+
+    /// A record's lifecycle status transitions, oldest first: `(from, to, at)`.
+    pub async fn status_history(
+        &self,
+        ws: WorkspaceId,
+        record: uuid::Uuid,
+    ) -> Result<Vec<(String, String, steward_engine::time::Millis)>> {
+        dispatch!(self.status_history(ws, record))
+    }
 
     /// Every configuration document of a workspace, `(name, value)`, sorted by name.
     pub async fn config_documents(

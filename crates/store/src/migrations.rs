@@ -36,6 +36,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_lean_event_log.sql"),
         include_str!("../migrations/postgres/0005_lean_event_log.sql"),
     ),
+    (
+        6,
+        "lifecycle",
+        include_str!("../migrations/sqlite/0006_lifecycle.sql"),
+        include_str!("../migrations/postgres/0006_lifecycle.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

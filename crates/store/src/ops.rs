@@ -397,6 +397,7 @@ macro_rules! backend_ops {
                     apply_assignments(conn, ws, now, outcome, assign).await
                 }
                 Write::Config(config) => apply_config(conn, ws, now, config).await,
+                Write::Derived(changes) => apply_derived(conn, ws, now, changes).await,
                 Write::All(writes) => {
                     let mut changes = Vec::new();
                     for write in writes {

@@ -242,6 +242,9 @@ pub enum Write {
     /// Writes that stand or fall together (a whole configuration file): the first that fails
     /// undoes the others. Ingestion batches cannot be part of one.
     All(Vec<Write>),
+    /// What derived values reported after a commit: lifecycle state to keep and status
+    /// transitions for the history (see `steward_engine::DerivedChange`).
+    Derived(Vec<steward_engine::DerivedChange>),
 }
 
 impl Write {

@@ -11,6 +11,7 @@ mod organizations;
 pub(crate) mod records;
 mod roles;
 mod status_filter;
+mod status_history;
 mod support;
 mod system;
 mod users;
@@ -34,7 +35,8 @@ pub fn router(state: AppState) -> Router {
         .merge(custom_object_instances::routes())
         .merge(events::routes())
         .merge(roles::routes())
-        .merge(config::routes());
+        .merge(config::routes())
+        .merge(status_history::routes());
     Router::new()
         .nest("/resources", resources)
         .merge(system::routes())

@@ -193,3 +193,54 @@ on_every_backend!(derivation_errors_name_their_place, |app| {
         json!([])
     );
 });
+
+on_every_backend!(
+    lifecycle_history_and_sticky_state_survive_a_restart,
+    |app| {
+        configured(&app).await;
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "h1", "name": "H", "traits": {"amount": 5}}),
+        )
+        .await;
+        app.clock.advance_ms(DAY);
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "h1", "name": "H", "traits": {"canceled": true}}),
+        )
+        .await;
+        let history = app.ok_get("/resources/accounts/h1/statusHistory").await;
+        assert_eq!(
+            history,
+            json!([{"from": "subscribed", "to": "churned", "at": steward_engine::time::Millis(START.0 + DAY).to_iso()}])
+        );
+
+        // A server rebuilt from storage has the same status and churn date.
+        let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
+            app.state.store.clone(),
+            std::sync::Arc::new(app.clock.clone()),
+        ))
+        .await
+        .unwrap();
+        let account = app.ok_get("/resources/accounts/h1").await;
+        let id: steward_engine::ids::AccountId = account["id"].as_str().unwrap().parse().unwrap();
+        let ws = rebuilt
+            .store
+            .list_workspaces()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|w| w.name == "acme")
+            .unwrap()
+            .id;
+        let derived = rebuilt
+            .engine()
+            .derived(ws, steward_engine::RecordRef::Account(id))
+            .unwrap();
+        assert_eq!(derived.status, Some(steward_engine::Status::Churned));
+        assert_eq!(
+            derived.churned_at.map(|t| t.to_iso()),
+            account["churnedAt"].as_str().map(str::to_owned)
+        );
+    }
+);

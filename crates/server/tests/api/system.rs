@@ -86,6 +86,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/resources/apiKeys"),
     ("get", "/resources/config"),
     ("put", "/resources/config"),
+    ("get", "/resources/accounts/{id}/statusHistory"),
+    ("get", "/resources/organizations/{id}/statusHistory"),
     ("get", "/resources/users/{id}/events"),
     ("get", "/resources/accounts/{id}/events"),
     ("get", "/resources/organizations/{id}/events"),
