@@ -403,6 +403,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<String> {
         }
     }
     crate::demo_roles::load(state, ws.id).await?;
+    load_derivation(state, ws.id).await?;
     let events = demo_events(now);
     for chunk in events.chunks(2_000) {
         state
@@ -414,4 +415,44 @@ pub async fn load(state: &AppState) -> anyhow::Result<String> {
     let key = crate::auth::generate_key();
     keys::register_key(&state.store, &ws, &key, Some("demo"), KeyRole::Admin, now).await?;
     Ok(key)
+}
+
+/// Formula traits, a rollup and lifecycle rules that make sense for the demo's data.
+fn demo_derivation() -> Value {
+    json!({
+        "formulas": [
+            {"model": "account", "key": "arr", "label": "ARR", "expression": "coalesce(traits.mrr, 0) * 12"},
+            {"model": "account", "key": "activeUsers", "label": "Active users (30 days)",
+             "expression": "count(users where lastSeenTimestamp in last 30 days)"},
+            {"model": "organization", "key": "totalArr", "label": "Total ARR", "expression": "sum(accounts, arr)"}
+        ],
+        "lifecycle": {
+            "organizations": {
+                "churnCondition": "count(accounts) > 0 && count(accounts where ownStatus != \"churned\") == 0"
+            },
+            "accounts": {
+                "revenueTraits": ["traits.mrr"],
+                "trialCondition": "traits.trial == true",
+                "churnCondition": "traits.plan == \"canceled\""
+            }
+        }
+    })
+}
+
+async fn load_derivation(
+    state: &AppState,
+    ws: steward_engine::ids::WorkspaceId,
+) -> anyhow::Result<()> {
+    let write = Write::Config(steward_store::assign::ConfigWrite::Put {
+        name: crate::derived::DOCUMENT.to_owned(),
+        value: demo_derivation(),
+    });
+    state
+        .writer
+        .write(ws, write)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))?;
+    crate::derived::configure(&state.store, &state.engine, ws, state.clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))
 }

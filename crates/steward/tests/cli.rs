@@ -331,6 +331,12 @@ async fn demo_workspace_has_the_seed_examples() {
     )
     .await;
     assert_eq!(globex["accountsCount"], 4);
+    // Derived values: Globex's ARR rolls up from its subsidiaries' MRR; all are subscribed.
+    assert!(
+        globex["traits"]["totalArr"].as_f64().unwrap() > 0.0,
+        "{globex}"
+    );
+    assert_eq!(globex["lifecycleStatus"], "subscribed");
     let (_, page) = call(
         &server.base,
         &key,

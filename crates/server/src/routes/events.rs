@@ -202,13 +202,14 @@ async fn group_metrics(
     let engine = state.engine();
     let empty = steward_engine::Graph::new();
     let graph = engine.graph(auth.workspace).unwrap_or(&empty);
-    let metrics = engine.metrics(auth.workspace);
+    // Through the engine: deactivated users drop out of user-based figures.
+    let ws = auth.workspace;
     let m = match owner {
-        EventOwner::Account(a) => metrics
-            .map(|m| m.account(a, graph, now))
+        EventOwner::Account(a) => engine
+            .account_metrics(ws, a, now)
             .unwrap_or_else(|| no_usage(graph.account_users_count(a))),
-        EventOwner::Organization(o) => metrics
-            .map(|m| m.organization(o, graph, now))
+        EventOwner::Organization(o) => engine
+            .organization_metrics(ws, o, now)
             .unwrap_or_else(|| no_usage(graph.organization_users_count(o))),
         EventOwner::User(_) => unreachable!("users have their own metrics"),
     };
