@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use steward_engine::derive::{
-    Compiled, CustomFieldInput, DerivationConfig, FieldType, Model, RecordInput, RecordRef,
-    SchemaInput, compile,
+    Compiled, CustomFieldInput, DerivationConfig, DerivedView, FieldType, Model, RecordInput,
+    RecordRef, SchemaInput, Status, compile,
 };
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::time::Millis;
@@ -432,6 +432,253 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "{}",
         json!({"rules": {"write_us_none": none_us, "write_us_rules": rules_us, "engine_ratio": engine_ratio, "write_path_ratio": path_ratio,
                           "configure_s": configure, "reprocess_s": reprocess, "recompute_s": recompute, "rss_growth_bytes_per_record": rss_growth as f64 / records as f64}})
+    );
+
+    // (c) The same rules as SQL in DuckDB, on the same data, in the same run.
+    let checks = engine_checks(&engine, ws, &shape);
+    drop(engine);
+    compare_duckdb(&shape, now, reprocess, recompute, &checks)?;
+    Ok(())
+}
+
+/// Figures the DuckDB script computes too: statuses counted, numeric formulas summed.
+fn engine_checks(engine: &Engine, ws: WorkspaceId, shape: &Shape) -> Map<String, Value> {
+    fn formula(view: &DerivedView, key: &str) -> Value {
+        view.formulas
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(Value::Null, |(_, v)| v.clone())
+    }
+    fn bump(counts: &mut Map<String, Value>, status: Option<Status>) {
+        let key = status.map_or("none", Status::as_str);
+        let n = counts.get(key).and_then(Value::as_f64).unwrap_or(0.0);
+        counts.insert(key.to_owned(), json!(n + 1.0));
+    }
+    let mut sums: std::collections::BTreeMap<&str, f64> = Default::default();
+    let mut add = |key: &'static str, value: f64| *sums.entry(key).or_default() += value;
+    let num = |v: Value| v.as_f64().unwrap_or(0.0);
+    let yes = |v: Value| f64::from(u8::from(v == Value::Bool(true)));
+    let (mut orgs, mut accounts, mut own) = (Map::new(), Map::new(), Map::new());
+    for i in 0..shape.orgs {
+        let Some(view) = engine.derived(ws, RecordRef::Organization(shape.org(i))) else {
+            continue;
+        };
+        bump(&mut orgs, view.status);
+        add("sum_total_arr", num(formula(&view, "totalArr")));
+        add(
+            "sum_churned_accounts",
+            num(formula(&view, "churnedAccounts")),
+        );
+    }
+    for i in 0..shape.accounts {
+        let Some(view) = engine.derived(ws, RecordRef::Account(shape.account(i))) else {
+            continue;
+        };
+        bump(&mut accounts, view.status);
+        bump(&mut own, view.own_status);
+        add("sum_arr", num(formula(&view, "arr")));
+        add("sum_seat_total", num(formula(&view, "seatTotal")));
+        add("sum_admins", num(formula(&view, "admins")));
+        add("sum_avg_seats", num(formula(&view, "avgSeats")));
+        add("count_renewal_soon", yes(formula(&view, "renewalSoon")));
+        add("count_big", yes(formula(&view, "big")));
+        add(
+            "count_plan_upper_pro",
+            f64::from(u8::from(formula(&view, "planUpper") == json!("PRO"))),
+        );
+    }
+    for i in 0..shape.users {
+        let Some(view) = engine.derived(ws, RecordRef::User(shape.user(i))) else {
+            continue;
+        };
+        add("sum_seats2", num(formula(&view, "seats2")));
+        add("count_admins", yes(formula(&view, "isAdmin")));
+        add(
+            "count_deactivated",
+            f64::from(u8::from(view.deactivated_at.is_some())),
+        );
+    }
+    let mut checks = Map::new();
+    checks.insert("accounts_by_status".into(), Value::Object(accounts));
+    checks.insert("accounts_by_own_status".into(), Value::Object(own));
+    checks.insert("orgs_by_status".into(), Value::Object(orgs));
+    for (key, value) in sums {
+        checks.insert(key.into(), json!(value));
+    }
+    checks
+}
+
+/// Equal, numbers to a relative 1e-9 (sums of floats in a different order).
+fn agrees(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| agrees(v, w)))
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+        }
+        _ => a == b,
+    }
+}
+
+/// The repository root as built, for `.venv` and `scripts/` when run from elsewhere.
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn find_python() -> Option<std::path::PathBuf> {
+    if let Some(python) = std::env::var_os("STEWARD_BENCH_PYTHON") {
+        return Some(python.into());
+    }
+    [
+        std::path::PathBuf::from(".venv/bin/python"),
+        repo_root().join(".venv/bin/python"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+}
+
+fn find_script() -> Option<std::path::PathBuf> {
+    [
+        std::path::PathBuf::from("scripts/bench-duckdb.py"),
+        repo_root().join("scripts/bench-duckdb.py"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+}
+
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Writes the data the engine got (`Shape::load` and `build`) as CSV, one file a model.
+fn write_csv(shape: &Shape, dir: &std::path::Path, now: Millis) -> anyhow::Result<()> {
+    use std::io::Write;
+    let file = |name: &str| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+        Ok(std::io::BufWriter::new(std::fs::File::create(
+            dir.join(name),
+        )?))
+    };
+    let mut out = file("orgs.csv")?;
+    writeln!(out, "id,canceled,test")?;
+    for i in 0..shape.orgs {
+        let t = Shape::org_traits(i);
+        let row = ["canceled", "test"].map(|k| cell(t.get(k)));
+        writeln!(out, "{},{}", shape.org(i).0, row.join(","))?;
+    }
+    out.flush()?;
+    let mut out = file("accounts.csv")?;
+    let keys = [
+        "amount",
+        "plan",
+        "isTrial",
+        "canceled",
+        "trialEnds",
+        "renewsOn",
+    ];
+    writeln!(out, "id,org_id,{}", keys.join(","))?;
+    for i in 0..shape.accounts {
+        let t = Shape::account_traits(i, now, 0);
+        let org = shape
+            .account_org(i)
+            .map_or(String::new(), |o| o.0.to_string());
+        let row = keys.map(|k| cell(t.get(k)));
+        writeln!(out, "{},{org},{}", shape.account(i).0, row.join(","))?;
+    }
+    out.flush()?;
+    let mut out = file("users.csv")?;
+    let keys = ["seats", "role", "email"];
+    writeln!(out, "id,account_id,{}", keys.join(","))?;
+    for i in 0..shape.users {
+        let t = Shape::user_traits(i, 0);
+        let row = keys.map(|k| cell(t.get(k)));
+        writeln!(
+            out,
+            "{},{},{}",
+            shape.user(i).0,
+            shape.user_account(i).0,
+            row.join(",")
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn compare_duckdb(
+    shape: &Shape,
+    now: Millis,
+    reprocess: f64,
+    recompute: f64,
+    checks: &Map<String, Value>,
+) -> anyhow::Result<()> {
+    let (Some(python), Some(script)) = (find_python(), find_script()) else {
+        println!(
+            "rules (c): DuckDB skipped: no Python (set STEWARD_BENCH_PYTHON, or make .venv with duckdb: .ci/run) or no scripts/bench-duckdb.py"
+        );
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    write_csv(shape, dir.path(), now)?;
+    let output = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(dir.path())
+        .arg(now.to_iso())
+        .output()?;
+    if !output.status.success() {
+        println!(
+            "rules (c): DuckDB skipped: {} failed: {}",
+            python.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return Ok(());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    let result: Value = serde_json::from_str(line)
+        .map_err(|e| anyhow::anyhow!("bench-duckdb.py printed {line:?}: {e}"))?;
+    let duck = &result["duckdb"];
+    let duck_s = duck["rules_s"].as_f64().unwrap_or(f64::NAN);
+    let load_s = duck["load_s"].as_f64().unwrap_or(f64::NAN);
+    let one_thread_s = duck["rules_s_1_thread"].as_f64().unwrap_or(f64::NAN);
+    let empty = Map::new();
+    let duck_checks = duck["checks"].as_object().unwrap_or(&empty);
+    let disagree: Vec<&String> = checks
+        .iter()
+        .filter(|(k, v)| !duck_checks.get(*k).is_some_and(|w| agrees(v, w)))
+        .map(|(k, _)| k)
+        .collect();
+    let equal = disagree.is_empty() && duck_checks.len() == checks.len();
+    let ratio = reprocess / duck_s;
+    println!(
+        "rules (c): DuckDB {} ({} threads), same rules as SQL on the same data: {duck_s:.2} s (load {load_s:.2} s, not counted; {one_thread_s:.2} s on one thread, as Steward); Steward reprocess {reprocess:.2} s, recompute {recompute:.2} s; Steward / DuckDB {ratio:.2} (target: Steward faster than DuckDB, < 1) {}",
+        duck["version"].as_str().unwrap_or("?"),
+        duck["threads"],
+        if ratio < 1.0 { "✓" } else { "✗" }
+    );
+    if equal {
+        println!(
+            "results agree: statuses counted and numeric formulas summed are equal: {}",
+            Value::Object(checks.clone())
+        );
+    } else {
+        println!("results DISAGREE on {disagree:?}");
+        println!("engine: {}", Value::Object(checks.clone()));
+        println!("duckdb: {}", duck["checks"]);
+    }
+    println!(
+        "{}",
+        json!({"rules_duckdb": {"reprocess_s": reprocess, "recompute_s": recompute, "duckdb_s": duck_s, "duckdb_load_s": load_s, "duckdb_1_thread_s": one_thread_s,
+                                "ratio": ratio, "duckdb_threads": duck["threads"], "results_agree": equal}})
     );
     Ok(())
 }
