@@ -13,7 +13,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonObject;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/config", get(export).put(apply))
+    Router::new()
+        .route("/config", get(export).put(apply))
+        .route("/config/reprocess", axum::routing::post(reprocess))
+}
+
+/// Applies the current lifecycle rules to every record, churned ones included: rule edits
+/// never un-churn anyone until this is asked for (docs/derivation.md).
+async fn reprocess(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let now = state.clock.now();
+    let changes = state
+        .engine
+        .write()
+        .expect("engine lock")
+        .reprocess(auth.workspace, now);
+    let transitions = changes
+        .iter()
+        .filter(|c| matches!(c, steward_engine::DerivedChange::Status { .. }))
+        .count();
+    crate::derived::persist(&state.store, now, vec![(auth.workspace, changes)]).await;
+    Ok(Json(serde_json::json!({ "statusChanges": transitions })))
 }
 
 fn as_json(file: &ConfigFile) -> ApiResult<Json<Value>> {

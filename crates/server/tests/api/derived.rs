@@ -244,3 +244,32 @@ on_every_backend!(
         );
     }
 );
+
+on_every_backend!(rule_edits_do_not_unchurn_until_reprocess, |app| {
+    configured(&app).await;
+    let c = app
+        .ok_post(
+            "/resources/accounts",
+            json!({"externalId": "k1", "name": "K", "traits": {"amount": 10, "canceled": true}}),
+        )
+        .await;
+    assert_eq!(c["lifecycleStatus"], "churned");
+    // The churn rule goes: the account stays churned (sticky) until a reprocess.
+    let mut file = config();
+    file["derivation"]["lifecycle"]["accounts"]
+        .as_object_mut()
+        .unwrap()
+        .remove("churnCondition");
+    let (status, body) = app.put("/resources/config", file).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.ok_get("/resources/accounts/k1").await["lifecycleStatus"],
+        "churned"
+    );
+    let done = app.ok_post("/resources/config/reprocess", json!({})).await;
+    assert_eq!(done["statusChanges"], 1);
+    assert_eq!(
+        app.ok_get("/resources/accounts/k1").await["lifecycleStatus"],
+        "subscribed"
+    );
+});

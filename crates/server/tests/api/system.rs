@@ -86,6 +86,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/resources/apiKeys"),
     ("get", "/resources/config"),
     ("put", "/resources/config"),
+    ("post", "/resources/config/reprocess"),
     ("get", "/resources/accounts/{id}/statusHistory"),
     ("get", "/resources/organizations/{id}/statusHistory"),
     ("get", "/resources/users/{id}/events"),
