@@ -12,7 +12,7 @@ use steward_store::rows::{AccountRow, OrganizationRow, UserRow};
 use uuid::Uuid;
 
 use crate::render::View;
-use crate::template::{Template, TemplateBuilder};
+use crate::template::{Members, Template, TemplateBuilder};
 
 fn seen(view: &View<'_>, of: impl FnOnce(&steward_engine::Metrics) -> Seen) -> Seen {
     view.metrics.map(of).unwrap_or_default()
@@ -47,6 +47,69 @@ impl<'a> Responsible<'a> {
     }
 }
 
+/// A derived member of an organization or account: what fills a hole of its template.
+#[derive(Clone, Copy)]
+enum CustomerHole {
+    AccountExecutiveId,
+    AccountsCount,
+    AccountOwnerId,
+    CsmId,
+    FirstSeenTimestamp,
+    KeyRoles,
+    LastSeenTimestamp,
+    OrganizationOwnerId,
+    UsersCount,
+}
+
+/// The holes of [`organization_template`] and [`account_template`], in template order.
+const ORGANIZATION_HOLES: [CustomerHole; 8] = [
+    CustomerHole::AccountExecutiveId,
+    CustomerHole::AccountsCount,
+    CustomerHole::CsmId,
+    CustomerHole::FirstSeenTimestamp,
+    CustomerHole::KeyRoles,
+    CustomerHole::LastSeenTimestamp,
+    CustomerHole::OrganizationOwnerId,
+    CustomerHole::UsersCount,
+];
+const ACCOUNT_HOLES: [CustomerHole; 7] = [
+    CustomerHole::AccountExecutiveId,
+    CustomerHole::AccountOwnerId,
+    CustomerHole::CsmId,
+    CustomerHole::FirstSeenTimestamp,
+    CustomerHole::KeyRoles,
+    CustomerHole::LastSeenTimestamp,
+    CustomerHole::UsersCount,
+];
+
+/// What an organization's or account's holes are filled with, read once per render.
+struct CustomerFill<'a> {
+    responsible: Responsible<'a>,
+    seen: Seen,
+    accounts_count: usize,
+    users_count: usize,
+}
+
+impl CustomerFill<'_> {
+    fn member(&self, hole: CustomerHole, m: &mut Members<'_>) {
+        let owner = self.responsible.owner.map(|u| u.0);
+        match hole {
+            CustomerHole::AccountExecutiveId => m.opt_uuid(
+                "accountExecutiveId",
+                self.responsible.holder(RoleKey::ACCOUNT_EXECUTIVE),
+            ),
+            CustomerHole::AccountsCount => m.count("accountsCount", self.accounts_count),
+            CustomerHole::AccountOwnerId => m.opt_uuid("accountOwnerId", owner),
+            CustomerHole::CsmId => m.opt_uuid("csmId", self.responsible.holder(RoleKey::CSM)),
+            CustomerHole::FirstSeenTimestamp => m.opt_iso("firstSeenTimestamp", self.seen.first),
+            CustomerHole::KeyRoles => m.value("keyRoles", &self.responsible.key_roles()),
+            CustomerHole::LastSeenTimestamp => m.opt_iso("lastSeenTimestamp", self.seen.last),
+            CustomerHole::OrganizationOwnerId => m.opt_uuid("organizationOwnerId", owner),
+            CustomerHole::UsersCount => m.count("usersCount", self.users_count),
+        };
+    }
+}
+
 pub fn organization_template(row: &OrganizationRow) -> Template {
     let mut t = TemplateBuilder::default();
     t.hole(); // accountExecutiveId
@@ -69,33 +132,17 @@ pub fn organization_template(row: &OrganizationRow) -> Template {
 
 pub fn write_organization(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
     let id = OrganizationId(id);
-    let seen = match view.graph {
-        Some(graph) => seen(view, |m| m.organization_seen(id, graph)),
-        None => Seen::default(),
-    };
     let graph = view.graph;
-    let responsible = Responsible::of(view, Customer::Organization(id));
-    template.write(out, |hole, m| {
-        match hole {
-            0 => m.opt_uuid(
-                "accountExecutiveId",
-                responsible.holder(RoleKey::ACCOUNT_EXECUTIVE),
-            ),
-            1 => m.count(
-                "accountsCount",
-                graph.map_or(0, |g| g.organization_accounts_count(id)),
-            ),
-            2 => m.opt_uuid("csmId", responsible.holder(RoleKey::CSM)),
-            3 => m.opt_iso("firstSeenTimestamp", seen.first),
-            4 => m.value("keyRoles", &responsible.key_roles()),
-            5 => m.opt_iso("lastSeenTimestamp", seen.last),
-            6 => m.opt_uuid("organizationOwnerId", responsible.owner.map(|u| u.0)),
-            _ => m.count(
-                "usersCount",
-                graph.map_or(0, |g| g.organization_users_count(id)),
-            ),
-        };
-    });
+    let fill = CustomerFill {
+        responsible: Responsible::of(view, Customer::Organization(id)),
+        seen: match graph {
+            Some(graph) => seen(view, |m| m.organization_seen(id, graph)),
+            None => Seen::default(),
+        },
+        accounts_count: graph.map_or(0, |g| g.organization_accounts_count(id)),
+        users_count: graph.map_or(0, |g| g.organization_users_count(id)),
+    };
+    template.write(out, |hole, m| fill.member(ORGANIZATION_HOLES[hole], m));
 }
 
 pub fn account_template(row: &AccountRow) -> Template {
@@ -120,23 +167,13 @@ pub fn account_template(row: &AccountRow) -> Template {
 
 pub fn write_account(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
     let id = AccountId(id);
-    let seen = seen(view, |m| m.account_seen(id));
-    let graph = view.graph;
-    let responsible = Responsible::of(view, Customer::Account(id));
-    template.write(out, |hole, m| {
-        match hole {
-            0 => m.opt_uuid(
-                "accountExecutiveId",
-                responsible.holder(RoleKey::ACCOUNT_EXECUTIVE),
-            ),
-            1 => m.opt_uuid("accountOwnerId", responsible.owner.map(|u| u.0)),
-            2 => m.opt_uuid("csmId", responsible.holder(RoleKey::CSM)),
-            3 => m.opt_iso("firstSeenTimestamp", seen.first),
-            4 => m.value("keyRoles", &responsible.key_roles()),
-            5 => m.opt_iso("lastSeenTimestamp", seen.last),
-            _ => m.count("usersCount", graph.map_or(0, |g| g.account_users_count(id))),
-        };
-    });
+    let fill = CustomerFill {
+        responsible: Responsible::of(view, Customer::Account(id)),
+        seen: seen(view, |m| m.account_seen(id)),
+        accounts_count: 0,
+        users_count: view.graph.map_or(0, |g| g.account_users_count(id)),
+    };
+    template.write(out, |hole, m| fill.member(ACCOUNT_HOLES[hole], m));
 }
 
 pub fn user_template(row: &UserRow) -> Template {
