@@ -98,11 +98,17 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
                 anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
             })?;
         if stored.is_some() {
-            crate::derived::configure(&config.store, &engine, ws.id, config.clock.now())
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
-                })?;
+            crate::derived::configure(
+                &config.store,
+                &engine,
+                ws.id,
+                stored.as_ref(),
+                config.clock.now(),
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
+            })?;
         }
     }
     tokio::spawn(crate::derived::run_timers(

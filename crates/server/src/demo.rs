@@ -443,16 +443,23 @@ async fn load_derivation(
     state: &AppState,
     ws: steward_engine::ids::WorkspaceId,
 ) -> anyhow::Result<()> {
+    let derivation = demo_derivation();
     let write = Write::Config(steward_store::assign::ConfigWrite::Put {
         name: crate::derived::DOCUMENT.to_owned(),
-        value: demo_derivation(),
+        value: derivation.clone(),
     });
     state
         .writer
         .write(ws, write)
         .await
         .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))?;
-    crate::derived::configure(&state.store, &state.engine, ws, state.clock.now())
-        .await
-        .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))
+    crate::derived::configure(
+        &state.store,
+        &state.engine,
+        ws,
+        Some(&derivation),
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))
 }

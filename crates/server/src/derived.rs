@@ -13,7 +13,7 @@ use steward_engine::derive::{
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::time::Millis;
 use steward_engine::{DerivedChange, Engine, GraphChange, RecordInput, RecordRef};
-use steward_store::write::{RecordRef as StoreRef, Write};
+use steward_store::write::{Outcome, RecordRef as StoreRef, Write, Written};
 use steward_store::{RecordTable, Store};
 
 use crate::error::{ApiError, ApiResult};
@@ -54,17 +54,17 @@ pub async fn stored(store: &Store, ws: WorkspaceId) -> ApiResult<Option<Value>> 
         .find_map(|(name, value)| (name == DOCUMENT).then_some(value)))
 }
 
-/// Installs the workspace's stored configuration in the engine (or removes derived values if
-/// it has none), computing every record's values from its stored traits.
+/// Installs the workspace's derivation configuration (the stored document, `None` when it has
+/// none) in the engine, computing every record's values from its stored traits.
 pub async fn configure(
     store: &Store,
     engine: &RwLock<Engine>,
     ws: WorkspaceId,
+    config: Option<&Value>,
     now: Millis,
 ) -> ApiResult<()> {
-    let config = stored(store, ws)
-        .await?
-        .unwrap_or_else(|| Value::Object(Map::new()));
+    let empty = Value::Object(Map::new());
+    let config = config.unwrap_or(&empty);
     let fields = store.list_custom_fields(ws, None).await?;
     let schema = schema(
         fields
@@ -85,7 +85,7 @@ pub async fn configure(
         })
         .await?;
     // Compiled after the last await: it is not `Send`.
-    let compiled = compile(&config, &schema).map_err(|errors| {
+    let compiled = compile(config, &schema).map_err(|errors| {
         ApiError::internal(format!(
             "stored derivation configuration no longer compiles: {}",
             errors
@@ -122,30 +122,40 @@ fn touched(changes: &[GraphChange]) -> Vec<RecordRef> {
 }
 
 /// After a commit: feeds the engine the current traits of every record the write touched, so
-/// dependent values are current before the write is answered. Workspaces without derived
-/// values skip this entirely.
+/// dependent values are current before the write is answered. The record a write left behind
+/// comes with the outcome; others (ingestion creates and updates several) are read back.
+/// Workspaces without derived values skip this entirely.
 pub async fn refresh(
     store: &Store,
     engine: &RwLock<Engine>,
     ws: WorkspaceId,
-    changes: &[GraphChange],
+    outcome: &Outcome,
     now: Millis,
 ) -> ApiResult<Vec<DerivedChange>> {
     let mut reported = Vec::new();
     if !engine.read().expect("engine lock").is_derived(ws) {
         return Ok(reported);
     }
-    for record in touched(changes) {
-        let found = match record {
-            RecordRef::Organization(id) => store
+    for record in touched(&outcome.changes) {
+        let found = match (&outcome.written, record) {
+            (Written::Organization(r), RecordRef::Organization(id)) if r.id == id => {
+                Some((r.name.clone(), r.traits.clone()))
+            }
+            (Written::Account(r), RecordRef::Account(id)) if r.id == id => {
+                Some((r.name.clone(), r.traits.clone()))
+            }
+            (Written::User(r), RecordRef::User(id)) if r.id == id => {
+                Some((r.name.clone().unwrap_or_default(), r.traits.clone()))
+            }
+            (_, RecordRef::Organization(id)) => store
                 .find_organization(ws, &StoreRef(id.to_string()))
                 .await?
                 .map(|r| (r.name, r.traits)),
-            RecordRef::Account(id) => store
+            (_, RecordRef::Account(id)) => store
                 .find_account(ws, &StoreRef(id.to_string()))
                 .await?
                 .map(|r| (r.name, r.traits)),
-            RecordRef::User(id) => store
+            (_, RecordRef::User(id)) => store
                 .find_user(ws, &StoreRef(id.to_string()))
                 .await?
                 .map(|r| (r.name.unwrap_or_default(), r.traits)),

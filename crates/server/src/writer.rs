@@ -126,14 +126,8 @@ async fn run(
                 // back: a write returns with every dependent value recomputed.
                 for ((workspace, _), result) in batch.iter().zip(&results) {
                     if let Ok(outcome) = result {
-                        match crate::derived::refresh(
-                            &store,
-                            &engine,
-                            *workspace,
-                            &outcome.changes,
-                            now,
-                        )
-                        .await
+                        match crate::derived::refresh(&store, &engine, *workspace, outcome, now)
+                            .await
                         {
                             Ok(reported) => derived.push((*workspace, reported)),
                             Err(cause) => {

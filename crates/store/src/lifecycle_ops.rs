@@ -3,15 +3,8 @@
 
 macro_rules! lifecycle_ops {
     () => {
-        use steward_engine::derive::{DerivedChange, LifecycleRecord, RecordRef as DerivedRecord};
+        use steward_engine::derive::{DerivedChange, LifecycleRecord};
 
-        fn derived_record_id(record: &DerivedRecord) -> Uuid {
-            match record {
-                DerivedRecord::Organization(id) => id.0,
-                DerivedRecord::Account(id) => id.0,
-                DerivedRecord::User(id) => id.0,
-            }
-        }
 
         /// Persists what the engine reported: sticky state upserted or forgotten, status
         /// transitions appended to the history. Derived values themselves are not stored.
@@ -24,19 +17,19 @@ macro_rules! lifecycle_ops {
                             "INSERT INTO lifecycle_state (workspace_id, record_id, state) VALUES ($1, $2, $3) \
                              ON CONFLICT (workspace_id, record_id) DO UPDATE SET state = excluded.state",
                         )
-                        .bind(ws.0).bind(derived_record_id(&state.record)).bind(text)
+                        .bind(ws.0).bind(state.record.uuid()).bind(text)
                         .execute(&mut *conn).await?;
                     }
                     DerivedChange::Forget { record } => {
                         sqlx::query("DELETE FROM lifecycle_state WHERE workspace_id = $1 AND record_id = $2")
-                            .bind(ws.0).bind(derived_record_id(record)).execute(&mut *conn).await?;
+                            .bind(ws.0).bind(record.uuid()).execute(&mut *conn).await?;
                     }
                     DerivedChange::Status { record, from, to, at } => {
                         sqlx::query(
                             "INSERT INTO lifecycle_history (workspace_id, record_id, from_status, to_status, at, recorded_at) \
                              VALUES ($1, $2, $3, $4, $5, $6)",
                         )
-                        .bind(ws.0).bind(derived_record_id(record)).bind(from.as_str()).bind(to.as_str())
+                        .bind(ws.0).bind(record.uuid()).bind(from.as_str()).bind(to.as_str())
                         .bind(at.0).bind(now.0)
                         .execute(&mut *conn).await?;
                     }

@@ -254,17 +254,12 @@ pub(crate) async fn insert_events(
             insert.bind_uuid(7, event.organization.map(|o| o.0))?;
             insert.bind_i64(8, event.at.0)?;
             insert.bind_i64(9, event.received_at.0)?;
-            insert.bind_text(10, &properties_text(event))?;
+            insert.bind_text(10, &event.properties_text())?;
             insert.run(|_| {})?;
         }
         Ok(())
     })
     .await
-}
-
-/// An event's properties as stored: compact JSON text.
-pub(crate) fn properties_text(event: &RecordedEvent) -> String {
-    serde_json::to_string(&event.properties).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Inserts rows of `width` values into `table (cols)`, one prepared statement stepped per

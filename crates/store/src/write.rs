@@ -341,6 +341,13 @@ pub struct RecordedEvent {
     pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
+impl RecordedEvent {
+    /// The properties as stored: compact JSON text.
+    pub(crate) fn properties_text(&self) -> String {
+        serde_json::to_string(&self.properties).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
 /// The record a write left behind.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Written {

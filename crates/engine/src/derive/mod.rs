@@ -43,6 +43,15 @@ pub enum RecordRef {
 }
 
 impl RecordRef {
+    /// The record's id, whatever its kind.
+    pub fn uuid(self) -> uuid::Uuid {
+        match self {
+            RecordRef::Organization(id) => id.0,
+            RecordRef::Account(id) => id.0,
+            RecordRef::User(id) => id.0,
+        }
+    }
+
     pub fn model(self) -> Model {
         match self {
             RecordRef::Organization(_) => Model::Organization,

@@ -278,6 +278,13 @@ pub async fn apply(state: &AppState, ws: WorkspaceId, file: ConfigFile) -> ApiRe
     let result = state.writer.write(ws, Write::All(writes)).await;
     state.config.forget(ws);
     result?;
-    crate::derived::configure(&state.store, &state.engine, ws, state.clock.now()).await?;
+    crate::derived::configure(
+        &state.store,
+        &state.engine,
+        ws,
+        file.derivation.as_ref(),
+        state.clock.now(),
+    )
+    .await?;
     export(state, ws).await
 }

@@ -77,7 +77,7 @@ pub async fn find_or_404<K: RecordKind>(
         .ok_or_else(|| ApiError::not_found(K::WHAT))
 }
 
-fn row_id<K: RecordKind>(row: &K::Row) -> Uuid {
+pub(crate) fn row_id<K: RecordKind>(row: &K::Row) -> Uuid {
     row.page_key(SortBy::UpdatedAt).id
 }
 

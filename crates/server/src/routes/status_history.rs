@@ -8,11 +8,10 @@ use serde_json::{Value, json};
 
 use super::accounts::Accounts;
 use super::organizations::Organizations;
-use super::records::{RecordKind, find_or_404};
+use super::records::{RecordKind, find_or_404, row_id};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use steward_store::rows::Listed;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,7 +28,7 @@ async fn history<K: RecordKind>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let row = find_or_404::<K>(&state, auth.workspace, id).await?;
-    let id = row.page_key(steward_engine::page::SortBy::UpdatedAt).id;
+    let id = row_id::<K>(&row);
     let history = state.store.status_history(auth.workspace, id).await?;
     Ok(Json(
         history
