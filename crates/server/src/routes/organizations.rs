@@ -79,8 +79,14 @@ impl RecordKind for Organizations {
         body::organization_template(row)
     }
 
-    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-        body::write_organization(out, id, template, view)
+    type Fill<'v> = body::CustomerFill<'v>;
+
+    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
+        body::organization_fill(id, view)
+    }
+
+    fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
+        body::write_organization_filled(out, template, fill)
     }
 
     fn external_id(row: &OrganizationRow) -> &str {

@@ -73,8 +73,14 @@ impl RecordKind for Users {
         body::user_template(row)
     }
 
-    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-        body::write_user(out, id, template, view)
+    type Fill<'v> = body::UserFill;
+
+    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
+        body::user_fill(id, view)
+    }
+
+    fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
+        body::write_user_filled(out, template, fill)
     }
 
     fn external_id(row: &UserRow) -> &str {
