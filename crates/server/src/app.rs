@@ -80,7 +80,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     config
         .store
         .for_each_event(&mut |workspace, event| {
-            engine.record_event(workspace, &crate::usage::event_input(&event));
+            engine.record_event(workspace, &crate::usage::usage_input(event));
             events += 1;
         })
         .await?;

@@ -377,7 +377,7 @@ impl Store {
     /// Every stored event, in storage order (engine rebuild).
     pub async fn for_each_event(
         &self,
-        visit: &mut (dyn FnMut(WorkspaceId, write::RecordedEvent) + Send),
+        visit: &mut (dyn FnMut(WorkspaceId, &write::EventUsage<'_>) + Send),
     ) -> Result<()> {
         match &self.inner {
             Inner::Sqlite(pool) => load::for_each_event(&mut *pool.acquire().await?, visit).await,

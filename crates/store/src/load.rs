@@ -12,13 +12,15 @@ use steward_engine::{Engine, GraphChange};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::write::{EventKind, RecordedEvent};
+use crate::write::{EventKind, EventUsage};
 
 /// A row of a bulk query, read by column position.
 pub(crate) trait BulkRow {
     fn uuid(&self, col: usize) -> Option<Uuid>;
     fn i64(&self, col: usize) -> i64;
     fn text(&self, col: usize) -> Option<String>;
+    /// Text borrowed from the row (NULL, or text that is not UTF-8, as `None`).
+    fn str(&self, col: usize) -> Option<&str>;
 }
 
 /// Something that runs a query and shows each row to a callback.
@@ -172,30 +174,29 @@ async fn load_graphs(
     Ok(())
 }
 
-/// Every stored event in storage order, without its properties (the engine does not need
-/// them). No sort: the usage metrics come out the same whatever order events are applied in
-/// (the metrics property test shuffles them), and sorting millions of rows would dominate.
+/// Every stored event in storage order, as its usage (no id, no properties: the engine does
+/// not need them). No sort: the usage metrics come out the same whatever order events are
+/// applied in (the metrics property test shuffles them), and sorting millions of rows would
+/// dominate.
 pub(crate) async fn for_each_event(
     source: &mut impl BulkSource,
-    visit: &mut (dyn FnMut(WorkspaceId, RecordedEvent) + Send),
+    visit: &mut (dyn FnMut(WorkspaceId, &EventUsage<'_>) + Send),
 ) -> Result<()> {
     source
         .for_each(
-            "SELECT workspace_id, id, kind, name, user_id, account_id, organization_id, occurred_at, received_at FROM events",
+            "SELECT workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at FROM events",
             &mut |r| {
-                let kind = r.text(2).unwrap_or_default();
+                let kind = r.str(1).unwrap_or_default();
                 visit(
                     WorkspaceId(required(r, 0)?),
-                    RecordedEvent {
-                        id: required(r, 1)?,
-                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
-                        name: r.text(3).unwrap_or_default(),
-                        user: r.uuid(4).map(UserId),
-                        account: r.uuid(5).map(AccountId),
-                        organization: r.uuid(6).map(OrganizationId),
-                        at: Millis(r.i64(7)),
-                        received_at: Millis(r.i64(8)),
-                        properties: serde_json::Map::new(),
+                    &EventUsage {
+                        kind: EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+                        name: r.str(2).unwrap_or_default(),
+                        user: r.uuid(3).map(UserId),
+                        account: r.uuid(4).map(AccountId),
+                        organization: r.uuid(5).map(OrganizationId),
+                        at: Millis(r.i64(6)),
+                        received_at: Millis(r.i64(7)),
                     },
                 );
                 Ok(())
@@ -213,6 +214,10 @@ impl BulkRow for crate::sqlite_bulk::Row {
 
     fn text(&self, col: usize) -> Option<String> {
         crate::sqlite_bulk::Row::text(self, col as i32)
+    }
+
+    fn str(&self, col: usize) -> Option<&str> {
+        crate::sqlite_bulk::Row::str(self, col as i32)
     }
 
     fn i64(&self, col: usize) -> i64 {
@@ -244,6 +249,11 @@ impl BulkRow for sqlx::postgres::PgRow {
     fn text(&self, col: usize) -> Option<String> {
         use sqlx::Row;
         self.try_get::<Option<String>, _>(col).ok().flatten()
+    }
+
+    fn str(&self, col: usize) -> Option<&str> {
+        use sqlx::Row;
+        self.try_get::<Option<&str>, _>(col).ok().flatten()
     }
 }
 
