@@ -16,20 +16,44 @@ use steward_engine::{DerivedChange, Engine, GraphChange, RecordInput, RecordRef}
 use steward_store::write::{Outcome, RecordRef as StoreRef, Write, Written};
 use steward_store::{RecordTable, Store};
 
+use steward_engine::RoleKey;
+
 use crate::error::{ApiError, ApiResult};
 
 /// The configuration document holding the derivation configuration.
 pub const DOCUMENT: &str = "derivation";
 
-/// The names rules may use besides formulas and built-ins: these custom fields.
-pub fn schema<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> SchemaInput {
+/// The names rules may use besides formulas and built-ins: these custom fields, users'
+/// `email` and `joinedAt`, and the key-role fields of the built-in roles and `custom_roles`.
+pub fn schema<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    custom_roles: impl IntoIterator<Item = &'a str>,
+) -> SchemaInput {
+    let roles = [RoleKey::CSM, RoleKey::ACCOUNT_EXECUTIVE]
+        .into_iter()
+        .chain(custom_roles);
+    let mut extra_fields = derive::key_role_fields(roles);
+    extra_fields.extend(derive::user_column_fields());
     SchemaInput {
         custom_fields: fields
             .into_iter()
             .filter_map(|(model, key, ty)| CustomFieldInput::parse(model, key, ty))
             .collect(),
-        extra_fields: Vec::new(),
+        extra_fields,
+        any_key_role: false,
     }
+}
+
+/// A user's columns rules read (`email`, `joinedAt`), for [`RecordInput::extra`].
+pub fn user_columns(email: Option<&str>, joined_at: Option<Millis>) -> Map<String, Value> {
+    let mut extra = Map::new();
+    if let Some(email) = email {
+        extra.insert("email".to_owned(), Value::String(email.to_owned()));
+    }
+    if let Some(at) = joined_at {
+        extra.insert("joinedAt".to_owned(), Value::String(at.to_iso()));
+    }
+    extra
 }
 
 /// Compiles a configuration against a schema; errors carry paths from the configuration.
@@ -66,21 +90,26 @@ pub async fn configure(
     let empty = Value::Object(Map::new());
     let config = config.unwrap_or(&empty);
     let fields = store.list_custom_fields(ws, None).await?;
-    let schema = schema(
+    let mut schema = schema(
         fields
             .iter()
             .map(|f| (f.model.as_str(), f.key.as_str(), f.field_type.as_str())),
+        [],
     );
-    let mut records: Vec<(RecordRef, String, Map<String, Value>)> = Vec::new();
+    // Stored rules compiled once; a role removed since reads null rather than failing.
+    schema.any_key_role = true;
+    type Loaded = (RecordRef, String, Map<String, Value>, Map<String, Value>);
+    let mut records: Vec<Loaded> = Vec::new();
     store
-        .for_each_record(ws, &mut |table, id, name, traits| {
-            let record = match table {
-                RecordTable::Organizations => RecordRef::Organization(OrganizationId(id)),
-                RecordTable::Accounts => RecordRef::Account(AccountId(id)),
-                RecordTable::Users => RecordRef::User(UserId(id)),
+        .for_each_record(ws, &mut |r| {
+            let record = match r.table {
+                RecordTable::Organizations => RecordRef::Organization(OrganizationId(r.id)),
+                RecordTable::Accounts => RecordRef::Account(AccountId(r.id)),
+                RecordTable::Users => RecordRef::User(UserId(r.id)),
             };
-            let traits = serde_json::from_str(traits).unwrap_or_default();
-            records.push((record, name.to_owned(), traits));
+            let traits = serde_json::from_str(r.traits).unwrap_or_default();
+            let extra = user_columns(r.email, r.joined_at);
+            records.push((record, r.name.to_owned(), traits, extra));
             Ok(())
         })
         .await?;
@@ -95,11 +124,14 @@ pub async fn configure(
                 .join("; ")
         ))
     })?;
-    let inputs = records.iter().map(|(record, name, traits)| RecordInput {
-        record: *record,
-        name: Some(name),
-        traits,
-    });
+    let inputs = records
+        .iter()
+        .map(|(record, name, traits, extra)| RecordInput {
+            record: *record,
+            name: Some(name),
+            traits,
+            extra: Some(extra),
+        });
     let mut engine = engine.write().expect("engine lock");
     engine.configure(ws, compiled, inputs, now);
     Ok(())
@@ -139,40 +171,46 @@ pub async fn refresh(
     for record in touched(&outcome.changes) {
         let found = match (&outcome.written, record) {
             (Written::Organization(r), RecordRef::Organization(id)) if r.id == id => {
-                Some((r.name.clone(), r.traits.clone()))
+                Some((r.name.clone(), r.traits.clone(), None))
             }
             (Written::Account(r), RecordRef::Account(id)) if r.id == id => {
-                Some((r.name.clone(), r.traits.clone()))
+                Some((r.name.clone(), r.traits.clone(), None))
             }
-            (Written::User(r), RecordRef::User(id)) if r.id == id => {
-                Some((r.name.clone().unwrap_or_default(), r.traits.clone()))
-            }
+            (Written::User(r), RecordRef::User(id)) if r.id == id => Some(user_input(r.clone())),
             (_, RecordRef::Organization(id)) => store
                 .find_organization(ws, &StoreRef(id.to_string()))
                 .await?
-                .map(|r| (r.name, r.traits)),
+                .map(|r| (r.name, r.traits, None)),
             (_, RecordRef::Account(id)) => store
                 .find_account(ws, &StoreRef(id.to_string()))
                 .await?
-                .map(|r| (r.name, r.traits)),
+                .map(|r| (r.name, r.traits, None)),
             (_, RecordRef::User(id)) => store
                 .find_user(ws, &StoreRef(id.to_string()))
                 .await?
-                .map(|r| (r.name.unwrap_or_default(), r.traits)),
+                .map(user_input),
         };
-        if let Some((name, traits)) = found {
+        if let Some((name, traits, extra)) = found {
             reported.extend(engine.write().expect("engine lock").set_traits(
                 ws,
                 RecordInput {
                     record,
                     name: Some(&name),
                     traits: &traits,
+                    extra: extra.as_ref(),
                 },
                 now,
             ));
         }
     }
     Ok(reported)
+}
+
+type Input = (String, Map<String, Value>, Option<Map<String, Value>>);
+
+fn user_input(row: steward_store::rows::UserRow) -> Input {
+    let extra = user_columns(row.email.as_deref(), row.joined_at);
+    (row.name.unwrap_or_default(), row.traits, Some(extra))
 }
 
 /// Stores what derived values reported (sticky lifecycle state, status transitions) in one

@@ -15,7 +15,7 @@ pub mod custom_objects;
 mod error;
 mod lifecycle_ops;
 mod load;
-pub use load::RecordTable;
+pub use load::{RecordTable, StreamedRecord};
 mod migrations;
 mod ops;
 mod pg_write;
@@ -360,7 +360,7 @@ impl Store {
     pub async fn for_each_record(
         &self,
         ws: WorkspaceId,
-        visit: &mut (dyn FnMut(load::RecordTable, uuid::Uuid, &str, &str) -> Result<()> + Send),
+        visit: &mut (dyn FnMut(load::StreamedRecord<'_>) -> Result<()> + Send),
     ) -> Result<()> {
         // The id is a UUID (no quotes can occur), so it can be inlined as a literal.
         match &self.inner {

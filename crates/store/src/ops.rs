@@ -361,6 +361,11 @@ macro_rules! backend_ops {
 
         // ---- writes -------------------------------------------------------------------------
 
+        /// A team member's e-mail, for the engine (rules read key-role holders' e-mails).
+        fn team_member(row: &AdminRow) -> Vec<GraphChange> {
+            vec![GraphChange::Assignment(steward_engine::AssignmentChange::TeamMember { admin: row.id, email: row.email.clone() })]
+        }
+
         /// Applies a batch of writes in one transaction: one commit (one fsync) for the batch,
         /// each write in its own savepoint so that a refused write leaves no trace and does
         /// not affect the others. Returns one result per write, in order; `Err` means the
@@ -462,7 +467,8 @@ macro_rules! backend_ops {
                     .bind(&row.license_status).bind(now.0).bind(now.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
-                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: true, changes: Vec::new() })
+                    let member = team_member(&row);
+                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: true, changes: member })
                 }
                 Write::UpdateAdmin { target, fields } => {
                     let mut row = find_by_id(conn, &ADMINS, ws, target.0).await?.ok_or(WriteError::NotFound("team member"))?;
@@ -477,7 +483,8 @@ macro_rules! backend_ops {
                     .bind(now.0).bind(row.id.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
-                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: false, changes: Vec::new() })
+                    let member = team_member(&row);
+                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: false, changes: member })
                 }
                 Write::DeleteAdmin { target } => {
                     let done = sqlx::query("DELETE FROM admins WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;

@@ -11,7 +11,7 @@ use steward_rules::{Expr, ExprKind, Filter, Program, RuleError, Span, Type, pars
 use super::config::{
     Condition, DerivationConfig, LifecycleRules, Model, TrackMode, UnconvertedTrials,
 };
-use super::schema::{DerivedSchema, InputKey, LifeField, Rel, SchemaInput};
+use super::schema::{AssignedField, DerivedSchema, InputKey, LifeField, Rel, SchemaInput};
 
 /// One problem in a configuration, named by its path (`formulas[2].expression`,
 /// `lifecycle.accounts.churnCondition.all[0].value`).
@@ -157,6 +157,8 @@ pub struct Compiled {
     pub(crate) config: DerivationConfig,
     pub(crate) models: [ModelRules; 3],
     pub(crate) watchers: Watchers,
+    /// Key-role fields rules read, by slot.
+    pub(crate) assigned: Vec<AssignedField>,
 }
 
 impl Compiled {
@@ -442,6 +444,7 @@ pub fn compile(
         config: config.clone(),
         models,
         watchers,
+        assigned: schema.take_assigned(),
     })
 }
 

@@ -27,8 +27,9 @@ pub use config::{
     TrackRules, UnconvertedTrials,
 };
 pub(crate) use lifecycle::Mode;
-pub use schema::{CustomFieldInput, FieldType, SchemaInput};
+pub use schema::{CustomFieldInput, FieldType, SchemaInput, key_role_fields, user_column_fields};
 pub(crate) use state::{Before, Derivation};
+pub(crate) use view::Links;
 
 use crate::ids::{AccountId, OrganizationId, UserId};
 use crate::time::Millis;
@@ -68,6 +69,9 @@ pub struct RecordInput<'a> {
     pub record: RecordRef,
     pub name: Option<&'a str>,
     pub traits: &'a Map<String, Json>,
+    /// Columns declared as extra fields (users' `email`, `joinedAt`; see
+    /// [`SchemaInput::extra_fields`]), when the workspace's rules may read them.
+    pub extra: Option<&'a Map<String, Json>>,
 }
 
 /// The lifecycle bucket of an organization or account. Precedence when several rules match:

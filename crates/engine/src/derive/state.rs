@@ -18,10 +18,11 @@ use steward_rules::{EvalContext, Program, Timestamp, Type, Value};
 use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::Model;
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
-use super::schema::{InputKey, LifeField, Rel};
+use super::schema::{AssignedField, InputKey, LifeField, Rel};
 use super::timers::Timers;
-use super::view::{View, World, exists, for_each_neighbor};
+use super::view::{Links, View, World, exists, for_each_neighbor};
 use super::{DerivedChange, DerivedView, LifecycleRecord, RecordInput, RecordRef, Status};
+use crate::assignments::{AssignmentChange, Assignments, Customer};
 use crate::graph::{Graph, GraphChange};
 use crate::ids::{AccountId, OrganizationId, UserId};
 use crate::metrics::{EventInput, Metrics};
@@ -75,10 +76,27 @@ pub(crate) struct Before {
     accounts: Vec<AccountId>,
     orgs: Vec<OrganizationId>,
     users: Vec<UserId>,
+    /// Customers whose `owner` link the change moves.
+    owner_moved: Vec<RecordRef>,
+    /// Customers whose key-role fields the change moves, with those fields' names.
+    roles_moved: Vec<(RecordRef, Vec<String>)>,
+}
+
+fn customer_ref(customer: Customer) -> RecordRef {
+    match customer {
+        Customer::Account(id) => RecordRef::Account(id),
+        Customer::Organization(id) => RecordRef::Organization(id),
+    }
 }
 
 impl Before {
-    pub(crate) fn capture(graph: &Graph, change: &GraphChange) -> Before {
+    pub(crate) fn capture(
+        graph: &Graph,
+        assignments: Option<&Assignments>,
+        change: &GraphChange,
+    ) -> Before {
+        let book = assignments.map(|a| &a.key_roles);
+        let held = |admin| book.map(|b| b.held_by(admin)).unwrap_or_default();
         match change {
             GraphChange::UpsertOrganization { id, .. } => Before {
                 existed: graph.has_organization(*id),
@@ -89,10 +107,22 @@ impl Before {
                 account_org: graph.account_organization(*id),
                 ..Before::default()
             },
-            GraphChange::UpsertUser { id, .. } | GraphChange::DeleteUser { id } => Before {
+            GraphChange::UpsertUser { id, .. } => Before {
                 existed: graph.has_user(*id),
                 accounts: graph.user_account_ids(*id).collect(),
                 orgs: graph.user_organizations(*id),
+                ..Before::default()
+            },
+            GraphChange::DeleteUser { id } => Before {
+                existed: graph.has_user(*id),
+                accounts: graph.user_account_ids(*id).collect(),
+                orgs: graph.user_organizations(*id),
+                owner_moved: assignments
+                    .map(|a| a.owners.owned_by(*id))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(customer_ref)
+                    .collect(),
                 ..Before::default()
             },
             GraphChange::DeleteAccount { id } => Before {
@@ -104,8 +134,47 @@ impl Before {
                 accounts: graph.organization_account_ids(*id).collect(),
                 users: graph.organization_user_ids(*id).collect(),
                 ..Before::default()
-            }, // Key roles and owners are not fields rules read (yet).
-            GraphChange::Assignment(_) => Before::default(),
+            },
+            GraphChange::Assignment(change) => {
+                let roles_moved = match change {
+                    AssignmentChange::SetOwner { customer, .. } => {
+                        return Before {
+                            owner_moved: vec![customer_ref(*customer)],
+                            ..Before::default()
+                        };
+                    }
+                    AssignmentChange::SetKeyRole { customer, role, .. } => {
+                        vec![(customer_ref(*customer), AssignedField::names(role.as_str()))]
+                    }
+                    AssignmentChange::ForgetAdmin { admin } => held(*admin)
+                        .into_iter()
+                        .map(|(c, role)| (customer_ref(c), AssignedField::names(role.as_str())))
+                        .collect(),
+                    AssignmentChange::ForgetRole { role } => book
+                        .map(|b| b.holders_of_role(role.as_str()))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| (customer_ref(c), AssignedField::names(role.as_str())))
+                        .collect(),
+                    AssignmentChange::TeamMember { admin, email } => {
+                        let same = assignments.and_then(|a| a.team.get(admin)) == Some(email);
+                        if same {
+                            Vec::new()
+                        } else {
+                            held(*admin)
+                                .into_iter()
+                                .map(|(c, role)| {
+                                    (customer_ref(c), vec![format!("keyRoles.{role}.email")])
+                                })
+                                .collect()
+                        }
+                    }
+                };
+                Before {
+                    roles_moved,
+                    ..Before::default()
+                }
+            }
         }
     }
 }
@@ -154,6 +223,10 @@ fn project(key: &InputKey, ty: Type, input: &RecordInput<'_>) -> Value {
             .name
             .map_or(Value::Null, |n| Value::String(n.to_owned())),
         InputKey::Trait(k) => input.traits.get(k).map_or(Value::Null, Value::from_json),
+        InputKey::Extra(k) => input
+            .extra
+            .and_then(|e| e.get(k))
+            .map_or(Value::Null, Value::from_json),
     };
     match value {
         Value::String(s) if s.is_empty() => Value::Null,
@@ -168,6 +241,7 @@ fn input_names(key: &InputKey) -> Vec<String> {
     match key {
         InputKey::Name => vec!["name".to_owned()],
         InputKey::Trait(k) => vec![k.clone(), format!("traits.{k}")],
+        InputKey::Extra(k) => vec![k.clone()],
     }
 }
 
@@ -285,7 +359,7 @@ impl Derivation {
     /// Installs rules (first step of a configuration): keeps formula values under their keys
     /// so unchanged formulas report no change, empties the projection for [`Self::load`], and
     /// drops state the new rules do not need.
-    pub(crate) fn install(&mut self, compiled: Compiled, graph: &Graph) -> Vec<DerivedChange> {
+    pub(crate) fn install(&mut self, compiled: Compiled, graph: Links<'_>) -> Vec<DerivedChange> {
         let old = self.compiled.take();
         let compiled = Arc::new(compiled);
         let mut out = Vec::new();
@@ -303,7 +377,7 @@ impl Derivation {
                 .unwrap_or_default();
             let mut forgotten = Vec::new();
             for (record, state) in self.states_mut(model) {
-                if !rules.stateful || !exists(graph, record) {
+                if !rules.stateful || !exists(&graph, record) {
                     forgotten.push(record);
                     continue;
                 }
@@ -334,12 +408,12 @@ impl Derivation {
     }
 
     /// Projects one record's inputs without evaluating anything (second step).
-    pub(crate) fn load(&mut self, input: RecordInput<'_>, graph: &Graph) {
+    pub(crate) fn load(&mut self, input: RecordInput<'_>, graph: Links<'_>) {
         let Some(compiled) = self.compiled.clone() else {
             return;
         };
         let rules = compiled.rules(input.record.model());
-        if rules.inputs.is_empty() || !exists(graph, input.record) {
+        if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return;
         }
         let values: Box<[Value]> = rules
@@ -373,7 +447,7 @@ impl Derivation {
     /// Re-evaluates every record (start-up, rule changes, reprocessing).
     pub(crate) fn recompute_all(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         mode: Mode,
         now: Millis,
@@ -415,7 +489,7 @@ impl Derivation {
     pub(crate) fn set_traits(
         &mut self,
         input: RecordInput<'_>,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -424,7 +498,7 @@ impl Derivation {
             return Vec::new();
         };
         let rules = compiled.rules(input.record.model());
-        if rules.inputs.is_empty() || !exists(graph, input.record) {
+        if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return Vec::new();
         }
         let state = self.ensure(input.record, rules);
@@ -450,7 +524,7 @@ impl Derivation {
         &mut self,
         change: &GraphChange,
         before: Before,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -567,6 +641,9 @@ impl Derivation {
             }
             GraphChange::DeleteUser { id } => {
                 self.forget(RecordRef::User(*id), &mut out);
+                for customer in &before.owner_moved {
+                    edge!(owner_rel(*customer), *customer);
+                }
                 for account in &before.accounts {
                     let a = RecordRef::Account(*account);
                     edge!(Rel::AccountUsers, a);
@@ -578,7 +655,16 @@ impl Derivation {
                     field!(o, "usersCount");
                 }
             }
-            GraphChange::Assignment(_) => {}
+            GraphChange::Assignment(_) => {
+                for customer in &before.owner_moved {
+                    edge!(owner_rel(*customer), *customer);
+                }
+                for (customer, names) in &before.roles_moved {
+                    for name in names {
+                        field!(*customer, name);
+                    }
+                }
+            }
         }
         out.extend(self.run(graph, metrics, seeds, Mode::Data, now));
         out
@@ -629,7 +715,7 @@ impl Derivation {
     pub(crate) fn event_recorded(
         &mut self,
         event: &EventInput<'_>,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -670,7 +756,7 @@ impl Derivation {
     /// Re-evaluates the records whose timers are due at `now`.
     pub(crate) fn advance(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -729,7 +815,7 @@ impl Derivation {
     fn dependents(
         &self,
         compiled: &Compiled,
-        graph: &Graph,
+        graph: Links<'_>,
         record: RecordRef,
         field: &str,
         own_output: bool,
@@ -750,7 +836,7 @@ impl Derivation {
     fn edge_dependents(
         &self,
         compiled: &Compiled,
-        graph: &Graph,
+        graph: Links<'_>,
         rel: Rel,
         at: RecordRef,
         out: &mut Vec<(RecordRef, u64)>,
@@ -772,7 +858,7 @@ impl Derivation {
 
     fn run(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         seeds: Vec<(RecordRef, u64)>,
         mode: Mode,
@@ -831,7 +917,7 @@ impl Derivation {
     fn recompute(
         &mut self,
         compiled: &Compiled,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         record: RecordRef,
         mut nodes: u64,
@@ -842,7 +928,7 @@ impl Derivation {
     ) {
         let model = record.model();
         let rules = compiled.rules(model);
-        if !rules.stateful || !exists(graph, record) {
+        if !rules.stateful || !exists(&graph, record) {
             return;
         }
         let before = self.ensure(record, rules).life;
@@ -939,7 +1025,7 @@ impl Derivation {
 
     fn view_of<'a>(
         &'a self,
-        graph: &'a Graph,
+        graph: Links<'a>,
         metrics: Option<&'a Metrics>,
         record: RecordRef,
     ) -> View<'a> {
@@ -957,7 +1043,7 @@ impl Derivation {
     fn own_lifecycle(
         &self,
         rules: &ModelRules,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         record: RecordRef,
         mode: Mode,
@@ -1021,7 +1107,7 @@ impl Derivation {
     fn next_wake(
         &self,
         rules: &ModelRules,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         record: RecordRef,
         life: &Life,
@@ -1108,6 +1194,14 @@ fn report_life(
     }
 }
 
+/// The `owner` relation of a customer's model.
+fn owner_rel(customer: RecordRef) -> Rel {
+    match customer {
+        RecordRef::Organization(_) => Rel::OrganizationOwner,
+        _ => Rel::AccountOwner,
+    }
+}
+
 fn symmetric_difference<T: PartialEq + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     a.iter()
         .filter(|x| !b.contains(x))
@@ -1118,7 +1212,7 @@ fn symmetric_difference<T: PartialEq + Copy>(a: &[T], b: &[T]) -> Vec<T> {
 
 /// The records that reach `from` along `via`: `via` walked backwards through inverse links.
 fn inverse_walk(
-    graph: &Graph,
+    graph: Links<'_>,
     via: &[Rel],
     from: RecordRef,
     nodes: u64,

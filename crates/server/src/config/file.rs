@@ -149,13 +149,16 @@ async fn check(
     }
     if let Some(derivation) = &file.derivation {
         // Rules are checked against the fields the file defines, not the current ones.
-        let schema = crate::derived::schema(fields.iter().map(|f| {
-            (
-                f.model.as_str(),
-                f.definition.key.as_str(),
-                f.definition.field_type.as_str(),
-            )
-        }));
+        let schema = crate::derived::schema(
+            fields.iter().map(|f| {
+                (
+                    f.model.as_str(),
+                    f.definition.key.as_str(),
+                    f.definition.field_type.as_str(),
+                )
+            }),
+            file.roles.key_roles.iter().map(|r| r.key.as_str()),
+        );
         if let Err(problems) = crate::derived::compile(derivation, &schema) {
             errors.extend(
                 problems

@@ -273,3 +273,97 @@ on_every_backend!(rule_edits_do_not_unchurn_until_reprocess, |app| {
         "subscribed"
     );
 });
+
+on_every_backend!(
+    owner_and_key_role_fields_feed_formulas_and_follow_their_sources,
+    |app| {
+        let (status, body) = app
+            .put(
+                "/resources/config",
+                json!({"derivation": {"formulas": [
+                    {"model": "account", "key": "ownerEmail", "label": "", "expression": "owner.email"},
+                    {"model": "account", "key": "ownerJoined", "label": "", "expression": "owner.joinedAt"},
+                    {"model": "account", "key": "csmEmail", "label": "", "expression": "keyRoles.csm.email"},
+                    {"model": "organization", "key": "ownedByAda", "label": "",
+                     "expression": "count(accounts where ends_with(owner.email, \"@ada.example\"))"}
+                ]}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        app.ok_post(
+            "/resources/organizations",
+            json!({"externalId": "o1", "name": "O"}),
+        )
+        .await;
+        app.ok_post(
+            "/resources/users",
+            json!({"externalId": "u1", "name": "Ada", "email": "ada@ada.example", "joinedAt": "2024-01-02T00:00:00Z"}),
+        )
+        .await;
+        let a1 = app
+            .ok_post(
+                "/resources/accounts",
+                json!({"externalId": "a1", "name": "A1", "organizationId": "o1", "accountOwnerId": "u1"}),
+            )
+            .await;
+        assert_eq!(a1["traits"]["ownerEmail"], "ada@ada.example", "{a1}");
+        let org = app.ok_get("/resources/organizations/o1").await;
+        assert_eq!(org["traits"]["ownedByAda"], json!(1.0), "{org}");
+
+        // The owner's own data changes: the account follows, and the rollup above it.
+        app.ok_post(
+            "/resources/users",
+            json!({"externalId": "u1", "name": "Ada", "email": "ada@elsewhere.example"}),
+        )
+        .await;
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(a1["traits"]["ownerEmail"], "ada@elsewhere.example");
+        let org = app.ok_get("/resources/organizations/o1").await;
+        assert_eq!(org["traits"]["ownedByAda"], json!(0.0));
+
+        // Key roles: the CSM's e-mail, then the team member's e-mail changes.
+        let cs = app
+            .ok_post(
+                "/resources/admins",
+                json!({"name": "Cy", "email": "cy@team.example"}),
+            )
+            .await;
+        let id = cs["id"].as_str().unwrap().to_owned();
+        let (status, body) = app
+            .put("/resources/accounts/a1", json!({"csmId": id}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["traits"]["csmEmail"], "cy@team.example", "{body}");
+        let (status, _) = app
+            .put(
+                &format!("/resources/admins/{id}"),
+                json!({"email": "cyril@team.example"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(a1["traits"]["csmEmail"], "cyril@team.example");
+        // Removing the owner empties the owner fields.
+        app.put("/resources/accounts/a1", json!({"accountOwnerId": null}))
+            .await;
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(a1["traits"]["ownerEmail"], Value::Null, "{a1}");
+        // A typo in a role is refused with the near name.
+        let (status, body) = app
+            .put(
+                "/resources/config",
+                json!({"derivation": {"formulas": [
+                    {"model": "account", "key": "x", "label": "", "expression": "keyRoles.cms.email"}
+                ]}}),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("keyRoles.csm.email"),
+            "{body}"
+        );
+    }
+);
