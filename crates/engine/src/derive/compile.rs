@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
-use steward_rules::{Expr, ExprKind, Filter, Program, RuleError, Span, Type, parse};
+use steward_rules::{Expr, ExprKind, Filter, Program, RuleError, Span, TimeZone, Type, parse};
 
 use super::config::{
     Condition, DerivationConfig, LifecycleRules, Model, TrackMode, UnconvertedTrials,
@@ -159,6 +159,8 @@ pub struct Compiled {
     pub(crate) watchers: Watchers,
     /// Key-role fields rules read, by slot.
     pub(crate) assigned: Vec<AssignedField>,
+    /// The zone rules are evaluated in.
+    pub(crate) time_zone: TimeZone,
 }
 
 impl Compiled {
@@ -301,6 +303,18 @@ pub fn compile(
 ) -> Result<Compiled, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let mut schema = DerivedSchema::new(input);
+    let time_zone = match config.time_zone.as_deref() {
+        None => TimeZone::UTC,
+        Some(name) => TimeZone::get(name).unwrap_or_else(|_| {
+            errors.push(config_error(
+                "timeZone",
+                format!(
+                    "unknown time zone {name:?}; use an IANA name such as \"America/New_York\" or \"UTC\""
+                ),
+            ));
+            TimeZone::UTC
+        }),
+    };
 
     // Keys first: a formula may read any other, whatever the order.
     let mut formula_slot: Vec<Option<usize>> = Vec::with_capacity(config.formulas.len());
@@ -445,6 +459,7 @@ pub fn compile(
         models,
         watchers,
         assigned: schema.take_assigned(),
+        time_zone,
     })
 }
 

@@ -15,6 +15,11 @@ pub struct DerivationConfig {
     /// matched); they leave user-based metrics and their events stop counting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_deactivation: Option<Condition>,
+    /// The IANA time zone rules are evaluated in (`"America/New_York"`): calendar days of
+    /// `before`/`on`/`after`, `in last N days`, date functions, dates written without an
+    /// offset. UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// The record kind a formula trait is computed on.

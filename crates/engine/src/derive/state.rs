@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use serde_json::Value as Json;
-use steward_rules::{EvalContext, Program, Timestamp, Type, Value};
+use steward_rules::{EvalContext, Program, TimeZone, Timestamp, Type, Value, parse_date};
 
 use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::Model;
@@ -190,23 +190,12 @@ fn ceil_millis(t: Timestamp) -> Millis {
     Millis(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
-fn as_millis(value: &Value) -> Option<Millis> {
+fn as_millis(value: &Value, tz: &TimeZone) -> Option<Millis> {
     match value {
         Value::Date(t) => Some(Millis(t.as_millisecond())),
-        Value::String(s) => parse_date(s).map(|t| Millis(t.as_millisecond())),
+        Value::String(s) => parse_date(s, tz).map(|t| Millis(t.as_millisecond())),
         _ => None,
     }
-}
-
-/// An ISO-8601 instant, or a date alone as midnight UTC.
-fn parse_date(s: &str) -> Option<Timestamp> {
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Some(t);
-    }
-    let date: jiff::civil::Date = s.parse().ok()?;
-    date.to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
 }
 
 /// A value as the API shows it (dates as ISO-8601 with milliseconds).
@@ -217,7 +206,8 @@ pub(crate) fn to_json(value: &Value) -> Json {
     }
 }
 
-fn project(key: &InputKey, ty: Type, input: &RecordInput<'_>) -> Value {
+/// A record's input as rules read it; dates without an offset are local to `tz`.
+fn project(key: &InputKey, ty: Type, input: &RecordInput<'_>, tz: &TimeZone) -> Value {
     let value = match key {
         InputKey::Name => input
             .name
@@ -232,7 +222,7 @@ fn project(key: &InputKey, ty: Type, input: &RecordInput<'_>) -> Value {
         Value::String(s) if s.is_empty() => Value::Null,
         Value::List(l) if l.is_empty() => Value::Null,
         // Parsed once here instead of at every evaluation.
-        Value::String(s) if ty == Type::Date => parse_date(&s).map_or(Value::Null, Value::Date),
+        Value::String(s) if ty == Type::Date => parse_date(&s, tz).map_or(Value::Null, Value::Date),
         other => other,
     }
 }
@@ -419,7 +409,7 @@ impl Derivation {
         let values: Box<[Value]> = rules
             .inputs
             .iter()
-            .map(|(key, ty)| project(key, *ty, &input))
+            .map(|(key, ty)| project(key, *ty, &input, &compiled.time_zone))
             .collect();
         self.ensure(input.record, rules).inputs = values;
     }
@@ -504,7 +494,7 @@ impl Derivation {
         let state = self.ensure(input.record, rules);
         let mut changed: Vec<String> = Vec::new();
         for (slot, (key, ty)) in rules.inputs.iter().enumerate() {
-            let value = project(key, *ty, &input);
+            let value = project(key, *ty, &input, &compiled.time_zone);
             if state.inputs[slot] != value {
                 state.inputs[slot] = value;
                 changed.extend(input_names(key));
@@ -932,7 +922,7 @@ impl Derivation {
             return;
         }
         let before = self.ensure(record, rules).life;
-        let ctx = EvalContext::new(timestamp(now));
+        let ctx = EvalContext::new(timestamp(now)).with_time_zone(compiled.time_zone.clone());
         for (index, node) in rules.order.iter().enumerate() {
             if nodes & node_bit(index) == 0 {
                 continue;
@@ -1053,7 +1043,10 @@ impl Derivation {
         let previous = self.state(record).map(|s| s.life).unwrap_or_default();
         let view = self.view_of(graph, metrics, record);
         let matches = |p: &Option<Program>| p.as_ref().is_some_and(|p| p.matches(&view, ctx));
-        let date = |p: &Option<Program>| p.as_ref().and_then(|p| as_millis(&p.eval(&view, ctx)));
+        let date = |p: &Option<Program>| {
+            p.as_ref()
+                .and_then(|p| as_millis(&p.eval(&view, ctx), &ctx.time_zone))
+        };
         let mut facts = Facts {
             tracked: true,
             ..Facts::default()

@@ -7,6 +7,7 @@ mod config;
 mod formulas;
 mod lifecycle;
 mod property;
+mod time_zone;
 
 use std::collections::BTreeMap;
 

@@ -367,3 +367,37 @@ on_every_backend!(
         );
     }
 );
+
+on_every_backend!(time_zone_is_configured_in_the_file_and_checked, |app| {
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"derivation": {"timeZone": "Mars/Olympus_Mons"}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("derivation.timeZone: unknown time zone \"Mars/Olympus_Mons\""),
+        "{body}"
+    );
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"derivation": {"timeZone": "America/New_York", "formulas": [
+                {"model": "account", "key": "endDay", "label": "", "expression": "day(traits.ends)"}
+            ]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["derivation"]["timeZone"], "America/New_York");
+    let a1 = app
+        .ok_post(
+            "/resources/accounts",
+            json!({"externalId": "a1", "name": "A1", "traits": {"ends": "2024-06-01T02:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(a1["traits"]["endDay"], json!(31.0), "{a1}");
+});
