@@ -135,6 +135,8 @@ for coll in ["organizations", "accounts"]:
     paths[f"/resources/{coll}"]["get"]["parameters"] = page_params() + book_params
     paths[f"/resources/{coll}"]["post"]["responses"].update(errors(422))
 paths["/resources/users"]["get"]["parameters"] = page_params() + [dict(book_params[0], description="only users of the accounts and organizations on which this team member holds a key role"), book_params[1]]
+for parent, child in [("organizations", "accounts"), ("organizations", "users"), ("accounts", "users")]:
+    paths[f"/resources/{parent}/{{id}}/{child}"]["get"]["parameters"] = page_params() + [dict(book_params[0], description=f"only those of these {child} that are in this team member's book of business (as on /resources/{child})"), book_params[1]]
 admin_only = "admin keys only"
 paths["/resources/keyRoles"] = {
     "get": {"tags": ["keyRoles"], "summary": "The workspace's key roles, built-in first", "responses": {**ok({"type": "array", "items": ref("KeyRole")}), **errors(401)}},

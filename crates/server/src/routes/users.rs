@@ -194,7 +194,7 @@ async fn list(
 ) -> ApiResult<axum::response::Response> {
     use crate::assign::book::{self, Book, Level};
     match Book::from_query(&params.0)? {
-        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users).await,
+        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users, None).await,
         None => records::list::<Users>(state, auth, params).await,
     }
 }
