@@ -9,7 +9,8 @@ use serde::Serialize;
 use steward_rules::{Expr, ExprKind, Filter, Program, RuleError, Span, TimeZone, Type, parse};
 
 use super::config::{
-    Condition, DerivationConfig, LifecycleRules, Model, TrackMode, UnconvertedTrials,
+    ChurnedRevenue, Condition, DerivationConfig, LifecycleRules, Model, TrackMode,
+    UnconvertedTrials,
 };
 use super::schema::{AssignedField, DerivedSchema, InputKey, LifeField, Rel, SchemaInput};
 
@@ -79,6 +80,7 @@ pub(crate) struct CompiledLifecycle {
     pub(crate) trial: Option<Program>,
     pub(crate) trial_end: Option<Program>,
     pub(crate) unconverted: UnconvertedTrials,
+    pub(crate) churned_revenue: ChurnedRevenue,
     pub(crate) churn: Option<Program>,
     pub(crate) churn_date: Option<Program>,
     pub(crate) track: Option<(TrackMode, Program)>,
@@ -275,6 +277,7 @@ fn lifecycle_program(
         trial: cond(&rules.trial_condition, "trialCondition", errors),
         trial_end: date(&rules.trial_end_date_trait, "trialEndDateTrait", errors),
         unconverted: rules.unconverted_trials,
+        churned_revenue: rules.churned_revenue,
         churn: cond(&rules.churn_condition, "churnCondition", errors),
         churn_date: date(&rules.churn_date_trait, "churnDateTrait", errors),
         track: rules.track.as_ref().and_then(|t| {

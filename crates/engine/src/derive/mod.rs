@@ -23,8 +23,8 @@ use serde_json::{Map, Value as Json};
 
 pub use compile::{Compiled, ConfigError, compile};
 pub use config::{
-    Condition, DerivationConfig, FormulaTrait, LifecycleConfig, LifecycleRules, Model, TrackMode,
-    TrackRules, UnconvertedTrials,
+    ChurnedRevenue, Condition, DerivationConfig, FormulaTrait, LifecycleConfig, LifecycleRules,
+    Model, TrackMode, TrackRules, UnconvertedTrials,
 };
 pub(crate) use lifecycle::Mode;
 pub use schema::{CustomFieldInput, FieldType, SchemaInput, key_role_fields, user_column_fields};
@@ -126,7 +126,7 @@ pub enum DerivedChange {
 
 /// What storage keeps per record so that sticky churn, first-match dates and the last status
 /// survive restarts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleRecord {
     pub record: RecordRef,
@@ -139,6 +139,10 @@ pub struct LifecycleRecord {
     pub churned_at: Option<Millis>,
     /// A user's `deactivatedAt`: the moment the user first matched the deactivation rule.
     pub deactivated_at: Option<Millis>,
+    /// While churned by its own rules: the `mrr` shown, which it keeps when its revenue traits
+    /// empty (see `ChurnedRevenue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrr: Option<f64>,
 }
 
 /// The derived values of one record, for rendering.

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use steward_rules::{EvalContext, Program, TimeZone, Timestamp, Type, Value, parse_date};
 
 use super::compile::{Compiled, ModelRules, Node, node_bit};
-use super::config::Model;
+use super::config::{ChurnedRevenue, Model};
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
 use super::schema::{AssignedField, InputKey, LifeField, Rel};
 use super::timers::Timers;
@@ -292,6 +292,7 @@ impl Derivation {
             churned_since: life.churned_since,
             churned_at: life.churned_at,
             deactivated_at: life.deactivated_at,
+            mrr: life.mrr.filter(|_| life.own_status == Status::Churned),
         }
     }
 
@@ -307,6 +308,7 @@ impl Derivation {
                 own_churned_at: saved.churned_since.and(saved.churned_at),
                 churned_at: saved.churned_at,
                 deactivated_at: saved.deactivated_at,
+                mrr: saved.mrr,
                 ..Life::default()
             };
             let state = RecordState {
@@ -1056,7 +1058,9 @@ impl Derivation {
             ..Life::default()
         };
         let mut churn_date = None;
+        let mut keep_revenue = false;
         if let Some(lc) = &rules.lifecycle {
+            keep_revenue = lc.churned_revenue == ChurnedRevenue::KeepLast;
             life.mrr = lc.revenue.iter().find_map(|p| match p.eval(&view, ctx) {
                 Value::Number(n) => Some(n),
                 _ => None,
@@ -1079,6 +1083,10 @@ impl Derivation {
         }
         let outcome = decide(facts, previous.churned_since, mode, now);
         life.own_status = outcome.status;
+        if life.mrr.is_none() && keep_revenue && outcome.status == Status::Churned {
+            // A churned customer keeps the revenue it last had (vitally-product §2.3).
+            life.mrr = previous.mrr;
+        }
         life.churned_since = outcome.churned_since;
         life.unconverted = outcome.unconverted_trial;
         life.own_churned_at = (outcome.status == Status::Churned)
@@ -1181,8 +1189,7 @@ fn report_life(
         before.deactivated_at != after.deactivated_at,
         iso(after.deactivated_at),
     );
-    let persisted = |l: &Life| (l.status, l.churned_since, l.churned_at, l.deactivated_at);
-    if persisted(before) != persisted(after) {
+    if Derivation::persisted(record, before) != Derivation::persisted(record, after) {
         out.push(DerivedChange::Persist(Derivation::persisted(record, after)));
     }
 }

@@ -401,3 +401,22 @@ on_every_backend!(time_zone_is_configured_in_the_file_and_checked, |app| {
         .await;
     assert_eq!(a1["traits"]["endDay"], json!(31.0), "{a1}");
 });
+
+on_every_backend!(a_churned_account_keeps_its_last_mrr, |app| {
+    configured(&app).await;
+    app.ok_post(
+        "/resources/accounts",
+        json!({"externalId": "a1", "name": "A1", "traits": {"amount": 300}}),
+    )
+    .await;
+    let a1 = app
+        .ok_post(
+            "/resources/accounts",
+            json!({"externalId": "a1", "name": "A1", "traits": {"amount": null, "canceled": true}}),
+        )
+        .await;
+    assert_eq!(a1["lifecycleStatus"], "churned", "{a1}");
+    assert_eq!(a1["mrr"], json!(300.0), "{a1}");
+    let a1 = app.ok_get("/resources/accounts/a1").await;
+    assert_eq!(a1["mrr"], json!(300.0));
+});
