@@ -13,8 +13,8 @@ use steward_engine::derive::{
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::time::Millis;
 use steward_engine::{DerivedChange, Engine, GraphChange, RecordInput, RecordRef};
-use steward_store::write::{Outcome, RecordRef as StoreRef, Write, Written};
-use steward_store::{RecordTable, Store};
+use steward_store::write::{Outcome, Write, Written};
+use steward_store::{PendingBatch, RecordTable, Store};
 
 use steward_engine::RoleKey;
 
@@ -78,28 +78,15 @@ pub async fn stored(store: &Store, ws: WorkspaceId) -> ApiResult<Option<Value>> 
         .find_map(|(name, value)| (name == DOCUMENT).then_some(value)))
 }
 
-/// Installs the workspace's derivation configuration (the stored document, `None` when it has
-/// none) in the engine, computing every record's values from its stored traits.
-pub async fn configure(
-    store: &Store,
-    engine: &RwLock<Engine>,
-    ws: WorkspaceId,
-    config: Option<&Value>,
-    now: Millis,
-) -> ApiResult<()> {
-    let empty = Value::Object(Map::new());
-    let config = config.unwrap_or(&empty);
-    let fields = store.list_custom_fields(ws, None).await?;
-    let mut schema = schema(
-        fields
-            .iter()
-            .map(|f| (f.model.as_str(), f.key.as_str(), f.field_type.as_str())),
-        [],
-    );
-    // Stored rules compiled once; a role removed since reads null rather than failing.
-    schema.any_key_role = true;
-    type Loaded = (RecordRef, String, Map<String, Value>, Map<String, Value>);
-    let mut records: Vec<Loaded> = Vec::new();
+/// Every record of a workspace with its name, traits and columns rules read: what a
+/// configuration is computed from.
+pub struct Loaded {
+    records: Vec<(RecordRef, Input)>,
+}
+
+/// Reads what [`install_compiled`] needs: every record of the workspace (committed data).
+pub async fn load(store: &Store, ws: WorkspaceId) -> ApiResult<Loaded> {
+    let mut records: Vec<(RecordRef, Input)> = Vec::new();
     store
         .for_each_record(ws, &mut |r| {
             let record = match r.table {
@@ -108,33 +95,81 @@ pub async fn configure(
                 RecordTable::Users => RecordRef::User(UserId(r.id)),
             };
             let traits = serde_json::from_str(r.traits).unwrap_or_default();
-            let extra = user_columns(r.email, r.joined_at);
-            records.push((record, r.name.to_owned(), traits, extra));
+            let extra = (r.table == RecordTable::Users).then(|| user_columns(r.email, r.joined_at));
+            records.push((record, (r.name.to_owned(), traits, extra)));
             Ok(())
         })
         .await?;
-    // Compiled after the last await: it is not `Send`.
-    let compiled = compile(config, &schema).map_err(|errors| {
+    Ok(Loaded { records })
+}
+
+/// The schema stored rules are compiled against: the stored custom fields, any key role.
+pub async fn stored_schema(store: &Store, ws: WorkspaceId) -> ApiResult<SchemaInput> {
+    let fields = store.list_custom_fields(ws, None).await?;
+    let mut schema = schema(
+        fields
+            .iter()
+            .map(|f| (f.model.as_str(), f.key.as_str(), f.field_type.as_str())),
+        [],
+    );
+    // Stored rules compiled again; a role removed since reads null rather than failing.
+    schema.any_key_role = true;
+    Ok(schema)
+}
+
+/// Compiles a derivation configuration (`None`: none, which uninstalls the rules).
+pub fn compile_or_empty(
+    ws: WorkspaceId,
+    config: Option<&Value>,
+    schema: &SchemaInput,
+) -> ApiResult<Compiled> {
+    let empty = Value::Object(Map::new());
+    compile(config.unwrap_or(&empty), schema).map_err(|errors| {
         ApiError::internal(format!(
-            "stored derivation configuration no longer compiles: {}",
+            "derivation configuration of workspace {ws} does not compile: {}",
             errors
                 .iter()
                 .map(|e| format!("{}: {}", e.path, e.message))
                 .collect::<Vec<_>>()
                 .join("; ")
         ))
-    })?;
-    let inputs = records
+    })
+}
+
+/// Installs compiled rules in the engine, computing every record's values from `loaded`;
+/// answers what changed (status transitions of rule edits, sticky state) for storage.
+pub fn install_compiled(
+    engine: &mut Engine,
+    ws: WorkspaceId,
+    compiled: Compiled,
+    loaded: &Loaded,
+    now: Millis,
+) -> Vec<DerivedChange> {
+    let inputs = loaded
+        .records
         .iter()
-        .map(|(record, name, traits, extra)| RecordInput {
+        .map(|(record, (name, traits, extra))| RecordInput {
             record: *record,
             name: Some(name),
             traits,
-            extra: Some(extra),
+            extra: extra.as_ref(),
         });
-    let mut engine = engine.write().expect("engine lock");
-    engine.configure(ws, compiled, inputs, now);
-    Ok(())
+    engine.configure(ws, compiled, inputs, now)
+}
+
+/// Installs the workspace's stored derivation configuration at start-up (see
+/// [`install_compiled`]).
+pub async fn configure(
+    store: &Store,
+    engine: &mut Engine,
+    ws: WorkspaceId,
+    config: Option<&Value>,
+    now: Millis,
+) -> ApiResult<Vec<DerivedChange>> {
+    let schema = stored_schema(store, ws).await?;
+    let loaded = load(store, ws).await?;
+    let compiled = compile_or_empty(ws, config, &schema)?;
+    Ok(install_compiled(engine, ws, compiled, &loaded, now))
 }
 
 /// The records a committed write created or changed.
@@ -153,21 +188,18 @@ fn touched(changes: &[GraphChange]) -> Vec<RecordRef> {
     out
 }
 
-/// After a commit: feeds the engine the current traits of every record the write touched, so
-/// dependent values are current before the write is answered. The record a write left behind
-/// comes with the outcome; others (ingestion creates and updates several) are read back.
-/// Workspaces without derived values skip this entirely.
-pub async fn refresh(
-    store: &Store,
-    engine: &RwLock<Engine>,
+/// A record's name, traits and extra columns, as rules read them.
+pub type Input = (String, Map<String, Value>, Option<Map<String, Value>>);
+
+/// The current traits of every record a write touched, read inside its (not yet committed)
+/// batch: the record the write left behind comes with the outcome, others (ingestion creates
+/// and updates several) are read back through the batch.
+pub async fn inputs(
+    pending: &mut PendingBatch,
     ws: WorkspaceId,
     outcome: &Outcome,
-    now: Millis,
-) -> ApiResult<Vec<DerivedChange>> {
-    let mut reported = Vec::new();
-    if !engine.read().expect("engine lock").is_derived(ws) {
-        return Ok(reported);
-    }
+) -> ApiResult<Vec<(RecordRef, Input)>> {
+    let mut out = Vec::new();
     for record in touched(&outcome.changes) {
         let found = match (&outcome.written, record) {
             (Written::Organization(r), RecordRef::Organization(id)) if r.id == id => {
@@ -176,54 +208,64 @@ pub async fn refresh(
             (Written::Account(r), RecordRef::Account(id)) if r.id == id => {
                 Some((r.name.clone(), r.traits.clone(), None))
             }
-            (Written::User(r), RecordRef::User(id)) if r.id == id => Some(user_input(r.clone())),
-            (_, RecordRef::Organization(id)) => store
-                .find_organization(ws, &StoreRef(id.to_string()))
-                .await?
-                .map(|r| (r.name, r.traits, None)),
-            (_, RecordRef::Account(id)) => store
-                .find_account(ws, &StoreRef(id.to_string()))
-                .await?
-                .map(|r| (r.name, r.traits, None)),
-            (_, RecordRef::User(id)) => store
-                .find_user(ws, &StoreRef(id.to_string()))
-                .await?
-                .map(user_input),
+            (Written::User(r), RecordRef::User(id)) if r.id == id => {
+                let extra = user_columns(r.email.as_deref(), r.joined_at);
+                Some((
+                    r.name.clone().unwrap_or_default(),
+                    r.traits.clone(),
+                    Some(extra),
+                ))
+            }
+            _ => pending.record(ws, record).await?.map(|r| {
+                let extra = matches!(record, RecordRef::User(_))
+                    .then(|| user_columns(r.email.as_deref(), r.joined_at));
+                (r.name, r.traits, extra)
+            }),
         };
-        if let Some((name, traits, extra)) = found {
-            reported.extend(engine.write().expect("engine lock").set_traits(
-                ws,
-                RecordInput {
-                    record,
-                    name: Some(&name),
-                    traits: &traits,
-                    extra: extra.as_ref(),
-                },
-                now,
-            ));
-        }
+        out.extend(found.map(|input| (record, input)));
     }
-    Ok(reported)
+    Ok(out)
 }
 
-type Input = (String, Map<String, Value>, Option<Map<String, Value>>);
-
-fn user_input(row: steward_store::rows::UserRow) -> Input {
-    let extra = user_columns(row.email.as_deref(), row.joined_at);
-    (row.name.unwrap_or_default(), row.traits, Some(extra))
+/// Feeds the engine the traits of the records a write touched: every dependent value is
+/// recomputed before the write is answered.
+pub fn refresh(
+    engine: &mut Engine,
+    ws: WorkspaceId,
+    inputs: &[(RecordRef, Input)],
+    now: Millis,
+) -> Vec<DerivedChange> {
+    let mut reported = Vec::new();
+    for (record, (name, traits, extra)) in inputs {
+        reported.extend(engine.set_traits(
+            ws,
+            RecordInput {
+                record: *record,
+                name: Some(name),
+                traits,
+                extra: extra.as_ref(),
+            },
+            now,
+        ));
+    }
+    reported
 }
 
-/// Stores what derived values reported (sticky lifecycle state, status transitions) in one
-/// transaction. Best effort after the write that caused it committed: if this fails, the
-/// engine still holds the state and the next change of the record persists it again.
+/// Whether storage keeps anything of these changes (lifecycle state, status history; derived
+/// values themselves are not stored).
+pub fn persistable(changes: &[DerivedChange]) -> bool {
+    changes
+        .iter()
+        .any(|c| !matches!(c, DerivedChange::Value { .. }))
+}
+
+/// Stores what derived values reported in a transaction of their own: at start-up, where no
+/// write caused them (the rules or the clock moved while the server was down). Writes store
+/// theirs in their own batch (see `writer.rs`).
 pub async fn persist(store: &Store, now: Millis, reported: Vec<(WorkspaceId, Vec<DerivedChange>)>) {
     let batch: Vec<(WorkspaceId, Write)> = reported
         .into_iter()
-        .filter(|(_, changes)| {
-            changes
-                .iter()
-                .any(|c| !matches!(c, DerivedChange::Value { .. }))
-        })
+        .filter(|(_, changes)| persistable(changes))
         .map(|(ws, changes)| (ws, Write::Derived(changes)))
         .collect();
     if batch.is_empty() {
@@ -240,26 +282,31 @@ pub async fn persist(store: &Store, now: Millis, reported: Vec<(WorkspaceId, Vec
 }
 
 /// Moves time-based rules (trial ends, "in the last N days") when their moment comes; runs for
-/// the life of the server.
+/// the life of the server. The writer applies them, so what they change is stored with the
+/// same guarantees as a write's.
 pub async fn run_timers(
-    store: Store,
     engine: std::sync::Arc<RwLock<Engine>>,
     clock: std::sync::Arc<dyn steward_engine::Clock>,
+    writer: crate::writer::Writer,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
         let now = clock.now();
-        let reported: Vec<(WorkspaceId, Vec<DerivedChange>)> = {
-            let mut engine = engine.write().expect("engine lock");
-            let due: Vec<WorkspaceId> = engine
+        let due: Vec<WorkspaceId> = {
+            let engine = engine.read().expect("engine lock");
+            engine
                 .derived_workspaces()
                 .filter(|ws| engine.next_timer(*ws).is_some_and(|at| at <= now))
-                .collect();
-            due.into_iter()
-                .map(|ws| (ws, engine.advance(ws, now)))
                 .collect()
         };
-        persist(&store, now, reported).await;
+        for ws in due {
+            let done = writer
+                .write_then(ws, Write::All(Vec::new()), crate::writer::Then::Advance)
+                .await;
+            if let Err(cause) = done {
+                tracing::error!(?cause, "time-based rules could not move");
+            }
+        }
     }
 }

@@ -371,6 +371,16 @@ macro_rules! backend_ops {
         /// not affect the others. Returns one result per write, in order; `Err` means the
         /// transaction itself failed and nothing was written.
         pub(crate) async fn apply_batch(pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)]) -> Result<Vec<std::result::Result<Outcome, WriteError>>> {
+            let (tx, results) = begin_batch(pool, now, batch).await?;
+            tx.commit().await?;
+            Ok(results)
+        }
+
+        /// [`apply_batch`] without the commit: the open transaction, for what must commit
+        /// with the writes (derived state the engine computes from them).
+        pub(crate) async fn begin_batch(
+            pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)],
+        ) -> Result<(sqlx::Transaction<'static, $db>, Vec<std::result::Result<Outcome, WriteError>>)> {
             let mut tx = pool.begin_with($begin).await?;
             let mut results = Vec::with_capacity(batch.len());
             for (ws, write) in batch {
@@ -382,8 +392,23 @@ macro_rules! backend_ops {
                 sqlx::query("RELEASE SAVEPOINT steward_write").execute(&mut *tx).await?;
                 results.push(result);
             }
-            tx.commit().await?;
-            Ok(results)
+            Ok((tx, results))
+        }
+
+        /// A record's name, traits and (users) e-mail and join date, read inside an open
+        /// batch so that it sees the batch's writes.
+        pub(crate) async fn pending_record(
+            conn: &mut Conn, ws: WorkspaceId, record: steward_engine::RecordRef,
+        ) -> Result<Option<$crate::PendingRecord>> {
+            use steward_engine::RecordRef as R;
+            Ok(match record {
+                R::Organization(id) => find_by_id(conn, &ORGS, ws, id.0).await?
+                    .map(|r| $crate::PendingRecord { name: r.name, traits: r.traits, email: None, joined_at: None }),
+                R::Account(id) => find_by_id(conn, &ACCOUNTS, ws, id.0).await?
+                    .map(|r| $crate::PendingRecord { name: r.name, traits: r.traits, email: None, joined_at: None }),
+                R::User(id) => find_by_id(conn, &USERS, ws, id.0).await?
+                    .map(|r| $crate::PendingRecord { name: r.name.unwrap_or_default(), traits: r.traits, email: r.email, joined_at: r.joined_at }),
+            })
         }
 
         async fn apply_one(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {

@@ -81,7 +81,7 @@ pub async fn list<K: RecordKind>(
         }
     }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         let customers = engine
             .assignments(auth.workspace)
             .map(|a| a.key_roles.book_of(book.admin, book.role.as_deref()))

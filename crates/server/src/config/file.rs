@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use steward_engine::RoleKey;
 use steward_engine::custom_objects::CustomObjectName;
+use steward_engine::derive::SchemaInput;
 use steward_engine::ids::WorkspaceId;
 use steward_engine::page::{PageRequest, SortBy};
 use steward_store::assign::ConfigWrite;
@@ -297,6 +298,24 @@ fn field_entry(item: &Value) -> Result<FieldEntry, ConfigError> {
     Ok(FieldEntry { model, definition })
 }
 
+/// The schema the file's rules are checked against: its custom fields and roles.
+fn file_schema_of(fields: &[FieldEntry], file: &ConfigFile) -> SchemaInput {
+    crate::derived::schema(
+        fields.iter().map(|f| {
+            (
+                f.model.as_str(),
+                f.definition.key.as_str(),
+                f.definition.field_type.as_str(),
+            )
+        }),
+        file.roles.key_roles.iter().map(|r| r.key.as_str()),
+    )
+}
+
+fn file_schema(checked: &Checked, file: &ConfigFile) -> SchemaInput {
+    file_schema_of(&checked.fields, file)
+}
+
 /// Every problem of the file, with its path.
 async fn check(
     state: &AppState,
@@ -347,16 +366,7 @@ async fn check(
     }
     if let Some(derivation) = &file.derivation {
         // Rules are checked against the fields the file defines, not the current ones.
-        let schema = crate::derived::schema(
-            fields.iter().map(|f| {
-                (
-                    f.model.as_str(),
-                    f.definition.key.as_str(),
-                    f.definition.field_type.as_str(),
-                )
-            }),
-            file.roles.key_roles.iter().map(|r| r.key.as_str()),
-        );
+        let schema = file_schema_of(&fields, file);
         if let Err(problems) = crate::derived::compile(derivation, &schema) {
             errors.extend(
                 problems
@@ -476,17 +486,16 @@ pub async fn apply(state: &AppState, ws: WorkspaceId, file: ConfigFile) -> ApiRe
     let checked = check(state, ws, &file)
         .await?
         .map_err(|errors| super::into_api_error("", errors))?;
+    let schema = file_schema(&checked, &file);
     let writes = writes_for(state, ws, &file, checked).await?;
-    let result = state.writer.write(ws, Write::All(writes)).await;
+    // The rules are installed in the engine with the file, in the same transaction: the
+    // status transitions a rule edit causes are stored with it.
+    let then = crate::writer::Then::Configure {
+        config: file.derivation.clone(),
+        schema,
+    };
+    let result = state.writer.write_then(ws, Write::All(writes), then).await;
     state.config.forget(ws);
     result?;
-    crate::derived::configure(
-        &state.store,
-        &state.engine,
-        ws,
-        file.derivation.as_ref(),
-        state.clock.now(),
-    )
-    .await?;
     export(state, ws).await
 }

@@ -161,7 +161,7 @@ async fn users(
         return Ok(found);
     }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| g.account_users_page(account.id, &probe(&page)))

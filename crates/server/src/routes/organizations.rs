@@ -173,7 +173,7 @@ async fn accounts(
         return Ok(found);
     }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| g.organization_accounts_page(org.id, &probe(&page)))
@@ -198,7 +198,7 @@ async fn users(
         return Ok(found);
     }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| g.organization_users_page(org.id, &probe(&page)))

@@ -135,9 +135,9 @@ pub async fn page_of<K: RecordKind>(
 ) -> ApiResult<Response> {
     let more = keys.len() > page.limit;
     keys.truncate(page.limit);
-    if state.engine().is_derived(ws) {
+    if state.engine().await.is_derived(ws) {
         let rows = K::by_ids(&state.store, ws, keys.iter().map(|k| k.id).collect()).await?;
-        let engine = state.engine();
+        let engine = state.engine().await;
         let view = View::of(&engine, ws, state.clock.now());
         let next = keys
             .last()
@@ -168,7 +168,7 @@ pub async fn page_of<K: RecordKind>(
     }
     out.extend_from_slice(b",\"results\":[");
     {
-        let engine = state.engine();
+        let engine = state.engine().await;
         let view = View::of(&engine, ws, state.clock.now());
         let mut first = true;
         for (key, template) in keys.iter().zip(&templates) {
@@ -191,7 +191,7 @@ pub async fn list<K: RecordKind>(
 ) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| K::page_keys(g, &probe(&page)))
@@ -206,9 +206,9 @@ pub async fn fetch<K: RecordKind>(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ws = auth.workspace;
-    if state.engine().is_derived(ws) {
+    if state.engine().await.is_derived(ws) {
         let row = find_or_404::<K>(&state, ws, id).await?;
-        let engine = state.engine();
+        let engine = state.engine().await;
         let body = serde_json::to_vec(&K::render(&row, &View::of(&engine, ws, state.clock.now())))
             .map_err(ApiError::internal)?;
         return Ok(json_response(body));
@@ -231,7 +231,7 @@ pub async fn fetch<K: RecordKind>(
     };
     let mut out = Vec::new();
     {
-        let engine = state.engine();
+        let engine = state.engine().await;
         K::write_body(
             &mut out,
             id,

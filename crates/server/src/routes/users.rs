@@ -179,7 +179,7 @@ async fn search(
             state.store.users_by_email_domain(ws, &domain).await?
         }
     };
-    let engine = state.engine();
+    let engine = state.engine().await;
     let graph = &crate::render::View::of(&engine, ws, state.clock.now());
     Ok(Json(
         json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() }),

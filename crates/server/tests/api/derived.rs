@@ -235,6 +235,7 @@ on_every_backend!(
             .id;
         let derived = rebuilt
             .engine()
+            .await
             .derived(ws, steward_engine::RecordRef::Account(id))
             .unwrap();
         assert_eq!(derived.status, Some(steward_engine::Status::Churned));
@@ -420,3 +421,51 @@ on_every_backend!(a_churned_account_keeps_its_last_mrr, |app| {
     let a1 = app.ok_get("/resources/accounts/a1").await;
     assert_eq!(a1["mrr"], json!(300.0));
 });
+
+on_every_backend!(
+    transitions_of_rule_edits_timers_and_reprocess_are_stored_with_their_cause,
+    |app| {
+        // Records that exist before the rules: the rules' own transitions are history too.
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "r1", "name": "R", "traits": {"canceled": true}}),
+        )
+        .await;
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "t1", "name": "T", "traits": {"isTrial": true, "trialEnds": steward_engine::time::Millis(START.0 + DAY).to_iso()}}),
+        )
+        .await;
+        configured(&app).await;
+        let history = app.ok_get("/resources/accounts/r1/statusHistory").await;
+        assert_eq!(history[0]["to"], "churned", "{history}");
+        let history = app.ok_get("/resources/accounts/t1/statusHistory").await;
+        assert_eq!(history[0]["to"], "trial", "{history}");
+        // The clock passes the trial's end: the timer task moves it through the writer.
+        app.clock.advance_ms(2 * DAY);
+        let mut waited = 0;
+        loop {
+            let history = app.ok_get("/resources/accounts/t1/statusHistory").await;
+            if history.as_array().unwrap().len() == 2 {
+                assert_eq!(history[1]["to"], "churned", "{history}");
+                break;
+            }
+            waited += 1;
+            assert!(waited < 50, "the trial's end was not stored: {history}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // Sticky state reached storage with the rule edit: a rebuilt engine agrees.
+        use steward_engine::Clock;
+        let (store, clock) = (app.state.store.clone(), app.clock.clone());
+        let (rebuilt, found) = steward_server::load_engine(&store, clock.now())
+            .await
+            .unwrap();
+        assert!(
+            found.iter().all(|(_, c)| !c
+                .iter()
+                .any(|c| matches!(c, steward_engine::DerivedChange::Status { .. }))),
+            "every transition was stored before: {found:?}"
+        );
+        drop(rebuilt);
+    }
+);
