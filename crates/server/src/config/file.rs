@@ -4,7 +4,8 @@
 //!
 //! The file is declarative: what it lists is what the workspace has afterwards. Custom fields
 //! it leaves out are deleted (the traits themselves stay, untyped), as are import filters of
-//! sources it leaves out. A file with any problem is refused whole, with every problem named
+//! sources it leaves out and custom objects without live instances (an object the file leaves
+//! out that still has instances refuses the file: it never deletes customer data by omission). A file with any problem is refused whole, with every problem named
 //! by its path; a valid one is written in one transaction.
 
 use std::collections::{BTreeMap, HashSet};
