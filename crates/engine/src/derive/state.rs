@@ -578,6 +578,12 @@ impl Derivation {
                 let at = RecordRef::User(*id);
                 if !before.existed {
                     seeds.push((at, ALL_NODES));
+                    // Named owner before it existed (an owner trait naming an unknown user).
+                    let owned = graph.assignments.map(|a| a.owners.owned_by(*id));
+                    for customer in owned.unwrap_or_default() {
+                        let customer = customer_ref(customer);
+                        edge!(owner_rel(customer), customer);
+                    }
                 }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
