@@ -469,3 +469,25 @@ on_every_backend!(
         drop(rebuilt);
     }
 );
+
+on_every_backend!(
+    readers_of_the_engine_wait_while_a_commit_is_in_flight,
+    |app| {
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "g1", "name": "G"}),
+        )
+        .await;
+        // The writer holds the gate from changing the engine until its commit is over.
+        let held = app.state.gate.clone().write_owned().await;
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            app.get("/resources/accounts/g1"),
+        )
+        .await;
+        assert!(waited.is_err(), "a read went through during a commit");
+        drop(held);
+        let (status, _) = app.get("/resources/accounts/g1").await;
+        assert_eq!(status, 200);
+    }
+);
