@@ -15,7 +15,7 @@ pub mod custom_objects;
 mod error;
 mod lifecycle_ops;
 mod load;
-pub use load::RecordTable;
+pub use load::{RecordTable, StreamedRecord};
 mod migrations;
 mod ops;
 mod pg_write;
@@ -55,6 +55,59 @@ pub enum EventOwner {
     Account(steward_engine::ids::AccountId),
     /// The organization's own events and its accounts' events.
     Organization(steward_engine::ids::OrganizationId),
+}
+
+/// A batch of writes applied in a transaction not yet committed (see [`Store::begin_batch`]).
+/// Dropping it rolls the batch back.
+pub enum PendingBatch {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A record as a pending batch left it: what derived values are computed from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingRecord {
+    pub name: String,
+    pub traits: steward_engine::domain::Traits,
+    /// Users only.
+    pub email: Option<String>,
+    pub joined_at: Option<Millis>,
+}
+
+impl PendingBatch {
+    /// A record's current name and traits, seeing the batch's own writes.
+    pub async fn record(
+        &mut self,
+        ws: WorkspaceId,
+        record: steward_engine::RecordRef,
+    ) -> Result<Option<PendingRecord>> {
+        match self {
+            PendingBatch::Sqlite(tx) => sqlite::pending_record(tx, ws, record).await,
+            PendingBatch::Postgres(tx) => postgres::pending_record(tx, ws, record).await,
+        }
+    }
+
+    /// Stores what derived values reported (lifecycle state, status history) with the batch.
+    pub async fn derived(
+        &mut self,
+        ws: WorkspaceId,
+        now: Millis,
+        changes: &[steward_engine::DerivedChange],
+    ) -> Result<()> {
+        match self {
+            PendingBatch::Sqlite(tx) => sqlite::pending_derived(tx, ws, now, changes).await,
+            PendingBatch::Postgres(tx) => postgres::pending_derived(tx, ws, now, changes).await,
+        }
+    }
+
+    /// Commits the batch: its writes and whatever was added to it become durable together.
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            PendingBatch::Sqlite(tx) => tx.commit().await?,
+            PendingBatch::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
 }
 
 /// The storage backend in use.
@@ -392,7 +445,7 @@ impl Store {
     pub async fn for_each_record(
         &self,
         ws: WorkspaceId,
-        visit: &mut (dyn FnMut(load::RecordTable, uuid::Uuid, &str, &str) -> Result<()> + Send),
+        visit: &mut (dyn FnMut(load::StreamedRecord<'_>) -> Result<()> + Send),
     ) -> Result<()> {
         // The id is a UUID (no quotes can occur), so it can be inlined as a literal.
         match &self.inner {
@@ -499,6 +552,26 @@ impl Store {
     // ---- writes -----------------------------------------------------------------------------
 
     /// Applies writes in one transaction (see the crate docs). One result per write, in order.
+    /// [`Store::apply_batch`] without the commit: the writes are applied in an open
+    /// transaction, which the caller extends (derived state computed from them, read back
+    /// through [`PendingBatch::record`]) and then commits, or drops to roll everything back.
+    pub async fn begin_batch(
+        &self,
+        now: Millis,
+        batch: &[(WorkspaceId, Write)],
+    ) -> Result<(PendingBatch, Vec<std::result::Result<Outcome, WriteError>>)> {
+        Ok(match &self.inner {
+            Inner::Sqlite(pool) => {
+                let (tx, results) = sqlite::begin_batch(pool, now, batch).await?;
+                (PendingBatch::Sqlite(tx), results)
+            }
+            Inner::Postgres(pool) => {
+                let (tx, results) = postgres::begin_batch(pool, now, batch).await?;
+                (PendingBatch::Postgres(tx), results)
+            }
+        })
+    }
+
     pub async fn apply_batch(
         &self,
         now: Millis,

@@ -280,26 +280,57 @@ pub enum RecordTable {
     Users,
 }
 
+/// One record as [`for_each_record`] streams it.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamedRecord<'a> {
+    pub table: RecordTable,
+    pub id: Uuid,
+    pub name: &'a str,
+    /// The traits as JSON text.
+    pub traits: &'a str,
+    /// Users only: their e-mail and join date (rules read them as `email`, `joinedAt`).
+    pub email: Option<&'a str>,
+    pub joined_at: Option<steward_engine::time::Millis>,
+}
+
 /// Every organization, account and user of a workspace with its name and traits (JSON text),
 /// in that order: what derived values are computed from when they are (re)configured.
 pub(crate) async fn for_each_record(
     source: &mut impl BulkSource,
     workspace_literal: &str,
-    visit: &mut (dyn FnMut(RecordTable, Uuid, &str, &str) -> Result<()> + Send),
+    visit: &mut (dyn FnMut(StreamedRecord<'_>) -> Result<()> + Send),
 ) -> Result<()> {
     let literal = workspace_literal;
-    for (table, name) in [
-        (RecordTable::Organizations, "organizations"),
-        (RecordTable::Accounts, "accounts"),
-        (RecordTable::Users, "users"),
+    for (table, name, columns) in [
+        (RecordTable::Organizations, "organizations", ""),
+        (RecordTable::Accounts, "accounts", ""),
+        (
+            RecordTable::Users,
+            "users",
+            ", email, CAST(joined_at AS TEXT)",
+        ),
     ] {
-        let sql = format!("SELECT id, name, traits FROM {name} WHERE workspace_id = {literal}");
+        let sql =
+            format!("SELECT id, name, traits{columns} FROM {name} WHERE workspace_id = {literal}");
         source
             .for_each(&sql, &mut |r| {
                 let id = required(r, 0)?;
                 let record_name = r.text(1).unwrap_or_default();
                 let traits = r.text(2).unwrap_or_else(|| "{}".to_owned());
-                visit(table, id, &record_name, &traits)
+                let (email, joined_at) = if table == RecordTable::Users {
+                    let joined = r.text(4).and_then(|t| t.parse::<i64>().ok());
+                    (r.text(3), joined.map(steward_engine::time::Millis))
+                } else {
+                    (None, None)
+                };
+                visit(StreamedRecord {
+                    table,
+                    id,
+                    name: &record_name,
+                    traits: &traits,
+                    email: email.as_deref(),
+                    joined_at,
+                })
             })
             .await?;
     }

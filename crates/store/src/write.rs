@@ -201,9 +201,11 @@ pub enum Write {
         target: RecordRef,
         fields: CustomObjectFields,
     },
-    /// Deletes the object, its field definitions and all its instances.
+    /// Deletes the object, its field definitions and all its instances; with `if_empty`,
+    /// only when it has no instance other than archived ones (a conflict otherwise).
     DeleteCustomObject {
         target: RecordRef,
+        if_empty: bool,
     },
     /// Adds one field definition to an object (409 when the key is taken on it).
     AddCustomObjectField {

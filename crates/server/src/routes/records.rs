@@ -138,9 +138,9 @@ pub async fn page_of<K: RecordKind>(
 ) -> ApiResult<Response> {
     let more = keys.len() > page.limit;
     keys.truncate(page.limit);
-    if state.engine().is_derived(ws) {
+    if state.engine().await.is_derived(ws) {
         let rows = K::by_ids(&state.store, ws, keys.iter().map(|k| k.id).collect()).await?;
-        let engine = state.engine();
+        let engine = state.engine().await;
         let view = View::of(&engine, ws, state.clock.now());
         let next = keys
             .last()
@@ -155,26 +155,29 @@ pub async fn page_of<K: RecordKind>(
         .last()
         .filter(|_| more)
         .map(|last| encode_cursor(page.sort, *last));
-    // Every record cached (the common case): rendered under the cache's read lock.
-    let rendered = state
-        .bodies
-        .with_many(K::BODY, ws, keys.iter().map(|k| k.id), |found| {
-            if found.iter().any(Option::is_none) {
-                return None;
-            }
-            let engine = state.engine();
-            let view = View::of(&engine, ws, state.clock.now());
-            Some(write_page::<K>(
-                next.as_deref(),
-                keys.iter().zip(found.iter().copied()),
-                &view,
-            ))
-        });
-    if let Some(body) = rendered {
-        return Ok(json_response(body));
+    // Every record cached (the common case): rendered under the cache's read lock. The engine
+    // is taken first (the writer takes them in the same order), and let go before any await.
+    {
+        let engine = state.engine().await;
+        let view = View::of(&engine, ws, state.clock.now());
+        let rendered = state
+            .bodies
+            .with_many(K::BODY, ws, keys.iter().map(|k| k.id), |found| {
+                if found.iter().any(Option::is_none) {
+                    return None;
+                }
+                Some(write_page::<K>(
+                    next.as_deref(),
+                    keys.iter().zip(found.iter().copied()),
+                    &view,
+                ))
+            });
+        if let Some(body) = rendered {
+            return Ok(json_response(body));
+        }
     }
     let templates = templates_of::<K>(state, ws, &keys).await?;
-    let engine = state.engine();
+    let engine = state.engine().await;
     let view = View::of(&engine, ws, state.clock.now());
     let body = write_page::<K>(
         next.as_deref(),
@@ -230,7 +233,7 @@ pub async fn list<K: RecordKind>(
 ) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| K::page_keys(g, &probe(&page)))
@@ -245,26 +248,27 @@ pub async fn fetch<K: RecordKind>(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ws = auth.workspace;
-    if state.engine().is_derived(ws) {
+    if state.engine().await.is_derived(ws) {
         let row = find_or_404::<K>(&state, ws, id).await?;
-        let engine = state.engine();
+        let engine = state.engine().await;
         let body = serde_json::to_vec(&K::render(&row, &View::of(&engine, ws, state.clock.now())))
             .map_err(ApiError::internal)?;
         return Ok(json_response(body));
     }
-    let render = |id: Uuid, template: &Template| {
+    let render = |id: Uuid, template: &Template, view: &View<'_>| {
         let mut out = Vec::new();
-        let engine = state.engine();
-        let view = View::of(&engine, ws, state.clock.now());
-        K::write_filled(&mut out, template, &K::fill(id, &view));
+        K::write_filled(&mut out, template, &K::fill(id, view));
         out
     };
-    // A cached record renders under the cache's read lock (see `BodyCache::with_many`).
+    // A cached record renders under the cache's read lock (see `BodyCache::with_many`), the
+    // engine taken first as in `page_of`.
     if let Ok(uuid) = Uuid::parse_str(&id) {
+        let engine = state.engine().await;
+        let view = View::of(&engine, ws, state.clock.now());
         let hit = state
             .bodies
             .with_many(K::BODY, ws, std::iter::once(uuid), |found| {
-                found[0].map(|template| render(uuid, template))
+                found[0].map(|template| render(uuid, template, &view))
             });
         if let Some(body) = hit {
             return Ok(json_response(body));
@@ -277,7 +281,9 @@ pub async fn fetch<K: RecordKind>(
     state
         .bodies
         .insert(K::BODY, ws, [(id, template.clone())], generation);
-    Ok(json_response(render(id, &template)))
+    let engine = state.engine().await;
+    let view = View::of(&engine, ws, state.clock.now());
+    Ok(json_response(render(id, &template, &view)))
 }
 
 pub async fn update<K: RecordKind>(

@@ -185,7 +185,7 @@ async fn search(
             state.store.users_by_email_domain(ws, &domain).await?
         }
     };
-    let engine = state.engine();
+    let engine = state.engine().await;
     let graph = &crate::render::View::of(&engine, ws, state.clock.now());
     Ok(Json(
         json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() }),
@@ -200,7 +200,7 @@ async fn list(
 ) -> ApiResult<axum::response::Response> {
     use crate::assign::book::{self, Book, Level};
     match Book::from_query(&params.0)? {
-        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users).await,
+        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users, None).await,
         None => records::list::<Users>(state, auth, params).await,
     }
 }
