@@ -157,6 +157,9 @@ pub struct Compiled {
     pub(crate) config: DerivationConfig,
     pub(crate) models: [ModelRules; 3],
     pub(crate) watchers: Watchers,
+    /// Every node of every model, each after the nodes it reads (full recomputations run
+    /// them in this order, one column at a time).
+    pub(crate) order: Vec<(Model, Node)>,
 }
 
 impl Compiled {
@@ -442,6 +445,7 @@ pub fn compile(
         config: config.clone(),
         models,
         watchers,
+        order,
     })
 }
 

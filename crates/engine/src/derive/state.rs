@@ -13,11 +13,12 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use serde_json::Value as Json;
-use steward_rules::{EvalContext, Program, Timestamp, Type, Value};
+use steward_rules::{EvalContext, Program, Record, Timestamp, Type, Value};
 
 use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::Model;
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
+use super::records::Records;
 use super::schema::{InputKey, LifeField, Rel};
 use super::timers::Timers;
 use super::view::{View, World, exists, for_each_neighbor};
@@ -57,10 +58,10 @@ pub(crate) struct RecordState {
 #[derive(Debug, Default)]
 pub(crate) struct Derivation {
     compiled: Option<Arc<Compiled>>,
-    orgs: HashMap<OrganizationId, RecordState>,
-    accounts: HashMap<AccountId, RecordState>,
-    users: HashMap<UserId, RecordState>,
-    timers: Timers,
+    pub(crate) orgs: Records<OrganizationId>,
+    pub(crate) accounts: Records<AccountId>,
+    pub(crate) users: Records<UserId>,
+    pub(crate) timers: Timers,
     /// The latest `now` seen: entry points without a clock (`Engine::apply`) use it.
     pub(crate) now: Millis,
 }
@@ -110,7 +111,7 @@ impl Before {
     }
 }
 
-fn timestamp(at: Millis) -> Timestamp {
+pub(crate) fn timestamp(at: Millis) -> Timestamp {
     Timestamp::from_millisecond(at.0).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
@@ -206,9 +207,9 @@ impl Derivation {
             life: Life::default(),
         };
         match record {
-            RecordRef::Organization(id) => self.orgs.entry(id).or_insert_with(fresh),
-            RecordRef::Account(id) => self.accounts.entry(id).or_insert_with(fresh),
-            RecordRef::User(id) => self.users.entry(id).or_insert_with(fresh),
+            RecordRef::Organization(id) => self.orgs.get_or_insert_with(id, fresh),
+            RecordRef::Account(id) => self.accounts.get_or_insert_with(id, fresh),
+            RecordRef::User(id) => self.users.get_or_insert_with(id, fresh),
         }
     }
 
@@ -259,18 +260,11 @@ impl Derivation {
 
     /// Every record's persisted state that differs from the default.
     pub(crate) fn snapshot(&self) -> Vec<LifecycleRecord> {
-        let orgs = self
+        let mut out: Vec<LifecycleRecord> = self
             .orgs
             .iter()
-            .map(|(id, s)| (RecordRef::Organization(*id), s));
-        let accounts = self
-            .accounts
-            .iter()
-            .map(|(id, s)| (RecordRef::Account(*id), s));
-        let users = self.users.iter().map(|(id, s)| (RecordRef::User(*id), s));
-        let mut out: Vec<LifecycleRecord> = orgs
-            .chain(accounts)
-            .chain(users)
+            .chain(self.accounts.iter())
+            .chain(self.users.iter())
             .map(|(r, s)| Self::persisted(r, &s.life))
             .filter(|p| {
                 p.status != Status::Subscribed
@@ -352,64 +346,10 @@ impl Derivation {
 
     fn states_mut(&mut self, model: Model) -> Vec<(RecordRef, &mut RecordState)> {
         match model {
-            Model::Organization => self
-                .orgs
-                .iter_mut()
-                .map(|(id, s)| (RecordRef::Organization(*id), s))
-                .collect(),
-            Model::Account => self
-                .accounts
-                .iter_mut()
-                .map(|(id, s)| (RecordRef::Account(*id), s))
-                .collect(),
-            Model::User => self
-                .users
-                .iter_mut()
-                .map(|(id, s)| (RecordRef::User(*id), s))
-                .collect(),
+            Model::Organization => self.orgs.iter_mut().collect(),
+            Model::Account => self.accounts.iter_mut().collect(),
+            Model::User => self.users.iter_mut().collect(),
         }
-    }
-
-    /// Re-evaluates every record (start-up, rule changes, reprocessing).
-    pub(crate) fn recompute_all(
-        &mut self,
-        graph: &Graph,
-        metrics: Option<&Metrics>,
-        mode: Mode,
-        now: Millis,
-    ) -> Vec<DerivedChange> {
-        self.now = self.now.max(now);
-        let Some(compiled) = self.compiled.clone() else {
-            return Vec::new();
-        };
-        // Users, then accounts, then organizations: rollups mostly read downwards, so most
-        // records are computed once.
-        let mut seeds: Vec<(RecordRef, u64)> = Vec::new();
-        let all = |r: RecordRef| (r, ALL_NODES);
-        if compiled.rules(Model::User).stateful {
-            seeds.extend(graph.user_ids().map(RecordRef::User).map(all));
-        }
-        if compiled.rules(Model::Organization).lifecycle.is_some() {
-            // Organization status carries down to accounts: settle it first.
-            seeds.extend(
-                graph
-                    .organization_ids()
-                    .map(RecordRef::Organization)
-                    .map(all),
-            );
-        }
-        if compiled.rules(Model::Account).stateful {
-            seeds.extend(graph.account_ids().map(RecordRef::Account).map(all));
-        }
-        if compiled.rules(Model::Organization).stateful {
-            seeds.extend(
-                graph
-                    .organization_ids()
-                    .map(RecordRef::Organization)
-                    .map(all),
-            );
-        }
-        self.run(graph, metrics, seeds, mode, now)
     }
 
     pub(crate) fn set_traits(
@@ -872,7 +812,9 @@ impl Derivation {
                     }
                 }
                 Node::Lifecycle => {
-                    let life = self.own_lifecycle(rules, graph, metrics, record, mode, now, &ctx);
+                    let previous = self.state(record).map(|s| s.life).unwrap_or_default();
+                    let view = self.view_of(graph, metrics, record);
+                    let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
                     self.state_mut(record).expect("ensured above").life = life;
                 }
                 Node::Effective => {
@@ -932,7 +874,8 @@ impl Derivation {
         let after = self.state(record).expect("ensured above").life;
         report_life(record, &before, &after, now, out, changed);
         if rules.reads_clock {
-            let wake = self.next_wake(rules, graph, metrics, record, &after, &ctx, now);
+            let view = self.view_of(graph, metrics, record);
+            let wake = next_wake(rules, &view, &after, &ctx, now);
             self.timers.schedule(record, wake);
         }
     }
@@ -952,99 +895,92 @@ impl Derivation {
             record,
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn own_lifecycle(
-        &self,
-        rules: &ModelRules,
-        graph: &Graph,
-        metrics: Option<&Metrics>,
-        record: RecordRef,
-        mode: Mode,
-        now: Millis,
-        ctx: &EvalContext,
-    ) -> Life {
-        let previous = self.state(record).map(|s| s.life).unwrap_or_default();
-        let view = self.view_of(graph, metrics, record);
-        let matches = |p: &Option<Program>| p.as_ref().is_some_and(|p| p.matches(&view, ctx));
-        let date = |p: &Option<Program>| p.as_ref().and_then(|p| as_millis(&p.eval(&view, ctx)));
-        let mut facts = Facts {
-            tracked: true,
-            ..Facts::default()
-        };
-        let mut life = Life {
-            deactivated_at: previous.deactivated_at,
-            ..Life::default()
-        };
-        let mut churn_date = None;
-        if let Some(lc) = &rules.lifecycle {
-            life.mrr = lc.revenue.iter().find_map(|p| match p.eval(&view, ctx) {
-                Value::Number(n) => Some(n),
-                _ => None,
-            });
-            facts.has_subscribed_rules = !lc.revenue.is_empty() || lc.paid.is_some();
-            facts.paid = facts.has_subscribed_rules
-                && (lc.revenue.is_empty() || life.mrr.is_some())
-                && lc.paid.as_ref().is_none_or(|p| p.matches(&view, ctx));
-            facts.tracked = lc
-                .track
-                .as_ref()
-                .is_none_or(|(mode, p)| track_allows(*mode, p.matches(&view, ctx)));
-            facts.churn_matches = matches(&lc.churn);
-            facts.trial_matches = matches(&lc.trial);
-            facts.unconverted = lc.unconverted;
-            life.trial_end = date(&lc.trial_end);
-            facts.trial_end = life.trial_end;
-            life.next_renewal = date(&lc.next_renewal);
-            churn_date = date(&lc.churn_date);
-        }
-        let outcome = decide(facts, previous.churned_since, mode, now);
-        life.own_status = outcome.status;
-        life.churned_since = outcome.churned_since;
-        life.unconverted = outcome.unconverted_trial;
-        life.own_churned_at = (outcome.status == Status::Churned)
-            .then(|| churn_date.or(outcome.churned_since))
-            .flatten();
-        // Organizations have no parent: their own status is final. Accounts keep the effective
-        // one until the `Effective` node recomputes it.
-        if record.model() == Model::Account {
-            life.status = previous.status;
-            life.churned_at = previous.churned_at;
-        } else {
-            life.status = life.own_status;
-            life.churned_at = life.own_churned_at;
-        }
-        life
+/// A record's own lifecycle values by its rules, from what it was before (`previous`).
+pub(crate) fn own_lifecycle(
+    rules: &ModelRules,
+    view: &dyn Record,
+    previous: Life,
+    model: Model,
+    mode: Mode,
+    now: Millis,
+    ctx: &EvalContext,
+) -> Life {
+    let matches = |p: &Option<Program>| p.as_ref().is_some_and(|p| p.matches(view, ctx));
+    let date = |p: &Option<Program>| p.as_ref().and_then(|p| as_millis(&p.eval(view, ctx)));
+    let mut facts = Facts {
+        tracked: true,
+        ..Facts::default()
+    };
+    let mut life = Life {
+        deactivated_at: previous.deactivated_at,
+        ..Life::default()
+    };
+    let mut churn_date = None;
+    if let Some(lc) = &rules.lifecycle {
+        life.mrr = lc.revenue.iter().find_map(|p| match p.eval(view, ctx) {
+            Value::Number(n) => Some(n),
+            _ => None,
+        });
+        facts.has_subscribed_rules = !lc.revenue.is_empty() || lc.paid.is_some();
+        facts.paid = facts.has_subscribed_rules
+            && (lc.revenue.is_empty() || life.mrr.is_some())
+            && lc.paid.as_ref().is_none_or(|p| p.matches(view, ctx));
+        facts.tracked = lc
+            .track
+            .as_ref()
+            .is_none_or(|(mode, p)| track_allows(*mode, p.matches(view, ctx)));
+        facts.churn_matches = matches(&lc.churn);
+        facts.trial_matches = matches(&lc.trial);
+        facts.unconverted = lc.unconverted;
+        life.trial_end = date(&lc.trial_end);
+        facts.trial_end = life.trial_end;
+        life.next_renewal = date(&lc.next_renewal);
+        churn_date = date(&lc.churn_date);
     }
+    let outcome = decide(facts, previous.churned_since, mode, now);
+    life.own_status = outcome.status;
+    life.churned_since = outcome.churned_since;
+    life.unconverted = outcome.unconverted_trial;
+    life.own_churned_at = (outcome.status == Status::Churned)
+        .then(|| churn_date.or(outcome.churned_since))
+        .flatten();
+    // Organizations have no parent: their own status is final. Accounts keep the effective
+    // one until the `Effective` node recomputes it.
+    if model == Model::Account {
+        life.status = previous.status;
+        life.churned_at = previous.churned_at;
+    } else {
+        life.status = life.own_status;
+        life.churned_at = life.own_churned_at;
+    }
+    life
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn next_wake(
-        &self,
-        rules: &ModelRules,
-        graph: &Graph,
-        metrics: Option<&Metrics>,
-        record: RecordRef,
-        life: &Life,
-        ctx: &EvalContext,
-        now: Millis,
-    ) -> Option<Millis> {
-        let view = self.view_of(graph, metrics, record);
-        let mut wake = rules
-            .programs()
-            .filter(|p| p.dependencies().reads_clock)
-            .filter_map(|p| p.next_change(&view, ctx))
-            .map(ceil_millis)
-            .min();
-        let trial_rules = rules.lifecycle.as_ref().is_some_and(|l| l.trial.is_some());
-        if trial_rules && let Some(end) = life.trial_end.filter(|end| *end > now) {
-            wake = Some(wake.map_or(end, |w| w.min(end)));
-        }
-        wake.filter(|w| *w > now)
+/// The earliest instant after `now` at which one of the record's values may change by itself.
+pub(crate) fn next_wake(
+    rules: &ModelRules,
+    view: &dyn Record,
+    life: &Life,
+    ctx: &EvalContext,
+    now: Millis,
+) -> Option<Millis> {
+    let mut wake = rules
+        .programs()
+        .filter(|p| p.dependencies().reads_clock)
+        .filter_map(|p| p.next_change(view, ctx))
+        .map(ceil_millis)
+        .min();
+    let trial_rules = rules.lifecycle.as_ref().is_some_and(|l| l.trial.is_some());
+    if trial_rules && let Some(end) = life.trial_end.filter(|end| *end > now) {
+        wake = Some(wake.map_or(end, |w| w.min(end)));
     }
+    wake.filter(|w| *w > now)
 }
 
 /// Reports lifecycle values that changed between `before` and `after`.
-fn report_life(
+pub(crate) fn report_life(
     record: RecordRef,
     before: &Life,
     after: &Life,

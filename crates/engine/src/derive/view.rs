@@ -5,7 +5,7 @@ use steward_rules::{FieldRef, Record, RelationRef, Timestamp, Value};
 
 use super::RecordRef;
 use super::schema::{Builtin, FieldSource, LifeField, Rel, decode_field};
-use super::state::{Derivation, RecordState};
+use super::state::{Derivation, Life, RecordState};
 use crate::graph::Graph;
 use crate::metrics::Metrics;
 use crate::time::Millis;
@@ -33,86 +33,92 @@ impl<'a> View<'a> {
     fn state(&self) -> Option<&'a RecordState> {
         self.world.derivation.state(self.record)
     }
+}
 
-    fn builtin(&self, builtin: Builtin) -> Value {
-        let graph = self.world.graph;
-        let metrics = self.world.metrics;
-        let stamps = match self.record {
-            RecordRef::Organization(id) => graph.organization_stamps(id),
-            RecordRef::Account(id) => graph.account_stamps(id),
-            RecordRef::User(id) => graph.user_stamps(id),
-        };
-        let seen = || {
-            metrics.map(|m| match self.record {
-                RecordRef::Organization(id) => m.organization_seen(id, graph),
-                RecordRef::Account(id) => m.account_seen(id),
-                RecordRef::User(id) => m.user_seen(id),
-            })
-        };
-        match builtin {
-            Builtin::CreatedAt => date(stamps.map(|s| s.0)),
-            Builtin::UpdatedAt => date(stamps.map(|s| s.1)),
-            Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
-            Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
-            Builtin::Sessions => match (self.record, metrics) {
-                (RecordRef::User(id), Some(m)) => Value::number(f64::from(m.user_sessions(id))),
-                _ => Value::Number(0.0),
-            },
-            Builtin::UsersCount => Value::number(match self.record {
-                RecordRef::Organization(id) => graph.organization_users_count(id) as f64,
-                RecordRef::Account(id) => graph.account_users_count(id) as f64,
-                RecordRef::User(_) => return Value::Null,
-            }),
-            Builtin::AccountsCount => match self.record {
-                RecordRef::Organization(id) => {
-                    Value::number(graph.organization_accounts_count(id) as f64)
-                }
-                _ => Value::Null,
-            },
-        }
+/// A record's value of `field` (a schema field id), from its state (`None`: it keeps none).
+pub(crate) fn field_value(
+    world: &World<'_>,
+    state: Option<&RecordState>,
+    record: impl FnOnce() -> RecordRef,
+    field: u32,
+) -> Value {
+    let (source, index) = decode_field(field);
+    match source {
+        FieldSource::Input => state
+            .and_then(|s| s.inputs.get(index))
+            .cloned()
+            .unwrap_or(Value::Null),
+        FieldSource::Formula => state
+            .and_then(|s| s.outputs.get(index))
+            .cloned()
+            .unwrap_or(Value::Null),
+        FieldSource::Lifecycle => match LifeField::ALL.get(index) {
+            Some(f) => lifecycle(
+                state.map(|s| s.life).unwrap_or_default(),
+                world.derivation.has_lifecycle(),
+                *f,
+            ),
+            None => Value::Null,
+        },
+        FieldSource::Builtin => match Builtin::ALL.get(index) {
+            Some(b) => builtin(world.graph, world.metrics, record(), *b),
+            None => Value::Null,
+        },
     }
+}
 
-    fn lifecycle(&self, field: LifeField) -> Value {
-        let life = self.state().map(|s| s.life).unwrap_or_default();
-        let has_status = self.world.derivation.has_lifecycle();
-        match field {
-            LifeField::Status if has_status => Value::String(life.status.as_str().to_owned()),
-            LifeField::OwnStatus if has_status => {
-                Value::String(life.own_status.as_str().to_owned())
+fn builtin(graph: &Graph, metrics: Option<&Metrics>, record: RecordRef, builtin: Builtin) -> Value {
+    let stamps = match record {
+        RecordRef::Organization(id) => graph.organization_stamps(id),
+        RecordRef::Account(id) => graph.account_stamps(id),
+        RecordRef::User(id) => graph.user_stamps(id),
+    };
+    let seen = || {
+        metrics.map(|m| match record {
+            RecordRef::Organization(id) => m.organization_seen(id, graph),
+            RecordRef::Account(id) => m.account_seen(id),
+            RecordRef::User(id) => m.user_seen(id),
+        })
+    };
+    match builtin {
+        Builtin::CreatedAt => date(stamps.map(|s| s.0)),
+        Builtin::UpdatedAt => date(stamps.map(|s| s.1)),
+        Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
+        Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
+        Builtin::Sessions => match (record, metrics) {
+            (RecordRef::User(id), Some(m)) => Value::number(f64::from(m.user_sessions(id))),
+            _ => Value::Number(0.0),
+        },
+        Builtin::UsersCount => Value::number(match record {
+            RecordRef::Organization(id) => graph.organization_users_count(id) as f64,
+            RecordRef::Account(id) => graph.account_users_count(id) as f64,
+            RecordRef::User(_) => return Value::Null,
+        }),
+        Builtin::AccountsCount => match record {
+            RecordRef::Organization(id) => {
+                Value::number(graph.organization_accounts_count(id) as f64)
             }
-            LifeField::Status | LifeField::OwnStatus => Value::Null,
-            LifeField::Mrr => life.mrr.map_or(Value::Null, Value::number),
-            LifeField::ChurnedAt => date(life.churned_at),
-            LifeField::TrialEndDate => date(life.trial_end),
-            LifeField::NextRenewalDate => date(life.next_renewal),
-            LifeField::DeactivatedAt => date(life.deactivated_at),
-        }
+            _ => Value::Null,
+        },
+    }
+}
+
+fn lifecycle(life: Life, has_status: bool, field: LifeField) -> Value {
+    match field {
+        LifeField::Status if has_status => Value::String(life.status.as_str().to_owned()),
+        LifeField::OwnStatus if has_status => Value::String(life.own_status.as_str().to_owned()),
+        LifeField::Status | LifeField::OwnStatus => Value::Null,
+        LifeField::Mrr => life.mrr.map_or(Value::Null, Value::number),
+        LifeField::ChurnedAt => date(life.churned_at),
+        LifeField::TrialEndDate => date(life.trial_end),
+        LifeField::NextRenewalDate => date(life.next_renewal),
+        LifeField::DeactivatedAt => date(life.deactivated_at),
     }
 }
 
 impl Record for View<'_> {
     fn get(&self, field: FieldRef<'_>) -> Value {
-        let (source, index) = decode_field(field.id);
-        match source {
-            FieldSource::Input => self
-                .state()
-                .and_then(|s| s.inputs.get(index))
-                .cloned()
-                .unwrap_or(Value::Null),
-            FieldSource::Formula => self
-                .state()
-                .and_then(|s| s.outputs.get(index))
-                .cloned()
-                .unwrap_or(Value::Null),
-            FieldSource::Lifecycle => match LifeField::ALL.get(index) {
-                Some(f) => self.lifecycle(*f),
-                None => Value::Null,
-            },
-            FieldSource::Builtin => match Builtin::ALL.get(index) {
-                Some(b) => self.builtin(*b),
-                None => Value::Null,
-            },
-        }
+        field_value(&self.world, self.state(), || self.record, field.id)
     }
 
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {
