@@ -4,6 +4,7 @@
 //! produce a value (null input, division by zero, a value of the wrong kind
 //! from an untyped field, date overflow) produces [`Value::Null`].
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use jiff::Timestamp;
@@ -43,23 +44,42 @@ impl EvalContext {
 }
 
 pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
-    match node {
-        Node::Const(value) => value.clone(),
+    eval_ref(node, record, ctx).into_owned()
+}
+
+/// Whether a value is `true` (what a filter needs to match).
+pub(crate) fn is_true(value: &Value) -> bool {
+    matches!(value, Value::Bool(true))
+}
+
+/// Evaluates without copying what it reads where it can: constants, and record fields the
+/// record lends ([`Record::get_ref`]) in their declared type, are borrowed.
+pub(crate) fn eval_ref<'a>(
+    node: &'a Node,
+    record: &'a dyn Record,
+    ctx: &EvalContext,
+) -> Cow<'a, Value> {
+    let value = match node {
+        Node::Const(value) => return Cow::Borrowed(value),
         Node::DateConst(text) => text
             .resolve(&ctx.time_zone)
             .map_or(Value::Null, Value::Date),
         Node::Field(slot) => {
-            let raw = record.get(FieldRef {
+            let field = FieldRef {
                 id: slot.id,
                 name: &slot.name,
-            });
-            coerce(raw, slot.ty, &ctx.time_zone)
+            };
+            match record.get_ref(field) {
+                Some(raw) if fits(raw, slot.ty) => return Cow::Borrowed(raw),
+                Some(raw) => coerce(raw.clone(), slot.ty, &ctx.time_zone),
+                None => coerce(record.get(field), slot.ty, &ctx.time_zone),
+            }
         }
         Node::Hop { relation, inner } => {
             let mut result = None;
             record.related(relation_ref(relation), &mut |related| {
                 if result.is_none() {
-                    result = Some(eval(inner, related, ctx));
+                    result = Some(eval_ref(inner, related, ctx).into_owned());
                 }
             });
             result.unwrap_or(Value::Null)
@@ -67,76 +87,104 @@ pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value
         Node::List(items) => Value::List(
             items
                 .iter()
-                .filter_map(|item| match eval(item, record, ctx) {
+                .filter_map(|item| match eval_ref(item, record, ctx).into_owned() {
                     Value::String(s) => Some(s),
                     _ => None,
                 })
                 .collect(),
         ),
-        Node::Not(operand) => match eval(operand, record, ctx) {
+        Node::Not(operand) => match *eval_ref(operand, record, ctx) {
             Value::Bool(b) => Value::Bool(!b),
             _ => Value::Null,
         },
-        Node::Neg(operand) => match eval(operand, record, ctx) {
+        Node::Neg(operand) => match *eval_ref(operand, record, ctx) {
             Value::Number(n) => Value::number(-n),
             _ => Value::Null,
         },
-        Node::Arith(op, lhs, rhs) => match (eval(lhs, record, ctx), eval(rhs, record, ctx)) {
-            (Value::Number(a), Value::Number(b)) => arithmetic(*op, a, b),
-            _ => Value::Null,
-        },
-        Node::Compare(op, lhs, rhs) => {
-            compare(*op, &eval(lhs, record, ctx), &eval(rhs, record, ctx))
+        Node::Arith(op, lhs, rhs) => {
+            match (&*eval_ref(lhs, record, ctx), &*eval_ref(rhs, record, ctx)) {
+                (Value::Number(a), Value::Number(b)) => arithmetic(*op, *a, *b),
+                _ => Value::Null,
+            }
         }
-        Node::In(item, list) => match (eval(item, record, ctx), eval(list, record, ctx)) {
-            (Value::String(item), Value::List(list)) => Value::Bool(list.contains(&item)),
-            _ => Value::Null,
-        },
+        Node::Compare(op, lhs, rhs) => compare(
+            *op,
+            &eval_ref(lhs, record, ctx),
+            &eval_ref(rhs, record, ctx),
+        ),
+        Node::In(item, list) => {
+            match (&*eval_ref(item, record, ctx), &*eval_ref(list, record, ctx)) {
+                (Value::String(item), Value::List(list)) => Value::Bool(list.contains(item)),
+                _ => Value::Null,
+            }
+        }
         Node::Logic(op, operands) => logic(*op, operands, record, ctx),
         Node::If(cond, then, otherwise) => {
-            if eval(cond, record, ctx) == Value::Bool(true) {
-                eval(then, record, ctx)
+            return if is_true(&eval_ref(cond, record, ctx)) {
+                eval_ref(then, record, ctx)
             } else {
-                eval(otherwise, record, ctx)
-            }
+                eval_ref(otherwise, record, ctx)
+            };
         }
         Node::IsSet { subject, negated } => {
-            Value::Bool(eval(subject, record, ctx).is_null() == *negated)
+            Value::Bool(eval_ref(subject, record, ctx).is_null() == *negated)
         }
         Node::Between(subject, low, high) => between(
-            &eval(subject, record, ctx),
-            &eval(low, record, ctx),
-            &eval(high, record, ctx),
+            &eval_ref(subject, record, ctx),
+            &eval_ref(low, record, ctx),
+            &eval_ref(high, record, ctx),
             &ctx.time_zone,
         ),
-        Node::Day(op, subject, day) => match (eval(subject, record, ctx), eval(day, record, ctx)) {
-            (Value::Date(subject), Value::Date(day)) => {
-                let order = civil_day(subject, &ctx.time_zone).cmp(&civil_day(day, &ctx.time_zone));
-                Value::Bool(match op {
-                    DayOp::Before => order == Ordering::Less,
-                    DayOp::On => order == Ordering::Equal,
-                    DayOp::After => order == Ordering::Greater,
-                })
-            }
-            _ => Value::Null,
-        },
-        Node::Window(op, subject, days) => {
-            match (eval(subject, record, ctx), eval(days, record, ctx)) {
-                (Value::Date(subject), Value::Number(days)) => {
-                    window(*op, subject, days, ctx).map_or(Value::Null, Value::Bool)
+        Node::Day(op, subject, day) => {
+            match (
+                &*eval_ref(subject, record, ctx),
+                &*eval_ref(day, record, ctx),
+            ) {
+                (Value::Date(subject), Value::Date(day)) => {
+                    let order =
+                        civil_day(*subject, &ctx.time_zone).cmp(&civil_day(*day, &ctx.time_zone));
+                    Value::Bool(match op {
+                        DayOp::Before => order == Ordering::Less,
+                        DayOp::On => order == Ordering::Equal,
+                        DayOp::After => order == Ordering::Greater,
+                    })
                 }
                 _ => Value::Null,
             }
         }
-        Node::Call(Func::Coalesce, args) => args
-            .iter()
-            .map(|arg| eval(arg, record, ctx))
-            .find(|value| !value.is_null())
-            .unwrap_or(Value::Null),
-        Node::Call(func, args) => {
-            let values: Vec<Value> = args.iter().map(|arg| eval(arg, record, ctx)).collect();
-            functions::apply(*func, &values, ctx)
+        Node::Window(op, subject, days) => {
+            match (
+                &*eval_ref(subject, record, ctx),
+                &*eval_ref(days, record, ctx),
+            ) {
+                (Value::Date(subject), Value::Number(days)) => {
+                    window(*op, *subject, *days, ctx).map_or(Value::Null, Value::Bool)
+                }
+                _ => Value::Null,
+            }
         }
+        Node::Call(Func::Coalesce, args) => {
+            return args
+                .iter()
+                .map(|arg| eval_ref(arg, record, ctx))
+                .find(|value| !value.is_null())
+                .unwrap_or(Cow::Owned(Value::Null));
+        }
+        Node::Call(func, args) => match args.as_slice() {
+            [] => functions::apply(*func, &[], ctx),
+            [a] => functions::apply(*func, &[&*eval_ref(a, record, ctx)], ctx),
+            [a, b] => functions::apply(
+                *func,
+                &[&*eval_ref(a, record, ctx), &*eval_ref(b, record, ctx)],
+                ctx,
+            ),
+            args => {
+                let values: Vec<Cow<'_, Value>> =
+                    args.iter().map(|arg| eval_ref(arg, record, ctx)).collect();
+                let refs: Vec<&Value> = values.iter().map(|v| &**v).collect();
+                functions::apply(*func, &refs, ctx)
+            }
+        },
         Node::Aggregate {
             kind,
             path,
@@ -150,13 +198,23 @@ pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value
             record,
             ctx,
         ),
-        Node::Fit(inner, ty) => coerce(eval(inner, record, ctx), *ty, &ctx.time_zone),
-        Node::ToDate(inner) => match eval(inner, record, ctx) {
-            Value::Date(d) => Value::Date(d),
-            Value::String(s) => parse_date(&s, &ctx.time_zone).map_or(Value::Null, Value::Date),
-            _ => Value::Null,
-        },
-    }
+        Node::Fit(inner, ty) => {
+            let value = eval_ref(inner, record, ctx);
+            if fits(&value, *ty) {
+                return value;
+            }
+            coerce(value.into_owned(), *ty, &ctx.time_zone)
+        }
+        Node::ToDate(inner) => {
+            let value = eval_ref(inner, record, ctx);
+            match &*value {
+                Value::Date(_) => return value,
+                Value::String(s) => parse_date(s, &ctx.time_zone).map_or(Value::Null, Value::Date),
+                _ => Value::Null,
+            }
+        }
+    };
+    Cow::Owned(value)
 }
 
 pub(crate) fn relation_ref(slot: &RelationSlot) -> RelationRef<'_> {
@@ -166,11 +224,25 @@ pub(crate) fn relation_ref(slot: &RelationSlot) -> RelationRef<'_> {
     }
 }
 
+/// Whether [`coerce`] keeps a value as it is.
+fn fits(raw: &Value, ty: Type) -> bool {
+    match raw {
+        Value::String(s) if s.is_empty() => false,
+        Value::List(items) if items.is_empty() => false,
+        Value::Number(n) if !n.is_finite() => false,
+        Value::Null => true,
+        raw => ty == Type::Any || raw.type_of() == Some(ty),
+    }
+}
+
 /// Fits a raw record value to the field's declared type. Empty strings and
 /// lists mean "not set"; ISO-8601 strings become dates where dates are
 /// declared; a lone string is a one-item multi-select; anything else that
 /// does not fit is null.
 pub(crate) fn coerce(raw: Value, ty: Type, tz: &TimeZone) -> Value {
+    if fits(&raw, ty) {
+        return raw;
+    }
     match (raw, ty) {
         (Value::String(s), _) if s.is_empty() => Value::Null,
         (Value::List(items), _) if items.is_empty() => Value::Null,
@@ -242,7 +314,7 @@ fn logic(op: LogicOp, operands: &[Node], record: &dyn Record, ctx: &EvalContext)
     let decisive = op == LogicOp::Or;
     let mut unknown = false;
     for operand in operands {
-        match eval(operand, record, ctx) {
+        match *eval_ref(operand, record, ctx) {
             Value::Bool(b) if b == decisive => return Value::Bool(decisive),
             Value::Bool(_) => {}
             _ => unknown = true,
@@ -315,7 +387,7 @@ fn aggregate(
     let mut kind_mismatch = false;
     for_each_related(record, path, &mut |related| {
         if let Some(filter) = filter
-            && eval(filter, related, ctx) != Value::Bool(true)
+            && !is_true(&eval_ref(filter, related, ctx))
         {
             return;
         }
@@ -323,16 +395,14 @@ fn aggregate(
             count += 1;
             return;
         };
-        match (kind, eval(value, related, ctx)) {
+        let candidate = eval_ref(value, related, ctx);
+        match (kind, &*candidate) {
             (_, Value::Null) => {}
             (Aggregation::Sum | Aggregation::Avg, Value::Number(n)) => {
                 sum += n;
                 count += 1;
             }
-            (
-                Aggregation::Min | Aggregation::Max,
-                candidate @ (Value::Number(_) | Value::Date(_)),
-            ) => {
+            (Aggregation::Min | Aggregation::Max, Value::Number(_) | Value::Date(_)) => {
                 let replace = match &best {
                     None => true,
                     Some(current) => match order(&candidate, current) {
@@ -350,7 +420,7 @@ fn aggregate(
                     },
                 };
                 if replace {
-                    best = Some(candidate);
+                    best = Some(candidate.into_owned());
                 }
             }
             _ => kind_mismatch = true,

@@ -25,7 +25,7 @@ use super::schema::Rel;
 use super::state::{
     Derivation, Life, RecordState, next_wake, own_lifecycle, report_life, timestamp, to_json,
 };
-use super::view::{World, field_value};
+use super::view::{World, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
 use crate::graph::{Graph, Slot};
 use crate::metrics::Metrics;
@@ -131,6 +131,11 @@ impl Record for SlotView<'_> {
             || record_at(pass.world.graph, self.model, self.slot),
             field.id,
         )
+    }
+
+    fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
+        let pass = self.pass;
+        field_ref(&pass.world, pass.state(self.model, self.slot), field.id)
     }
 
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {

@@ -3,9 +3,11 @@
 
 use steward_rules::{FieldRef, Record, RelationRef, Timestamp, Value};
 
-use super::RecordRef;
+use std::sync::LazyLock;
+
 use super::schema::{Builtin, FieldSource, LifeField, Rel, decode_field};
 use super::state::{Derivation, Life, RecordState};
+use super::{RecordRef, Status};
 use crate::graph::Graph;
 use crate::metrics::Metrics;
 use crate::time::Millis;
@@ -67,6 +69,47 @@ pub(crate) fn field_value(
     }
 }
 
+/// A record's value of `field` by reference, where the state holds it (or it is a status):
+/// evaluation then reads it without a copy.
+pub(crate) fn field_ref<'s>(
+    world: &World<'_>,
+    state: Option<&'s RecordState>,
+    field: u32,
+) -> Option<&'s Value> {
+    let (source, index) = decode_field(field);
+    match source {
+        FieldSource::Input => state?.inputs.get(index),
+        FieldSource::Formula => state?.outputs.get(index),
+        FieldSource::Lifecycle => {
+            let life = state.map(|s| s.life).unwrap_or_default();
+            match LifeField::ALL.get(index)? {
+                LifeField::Status if world.derivation.has_lifecycle() => {
+                    Some(status_value(life.status))
+                }
+                LifeField::OwnStatus if world.derivation.has_lifecycle() => {
+                    Some(status_value(life.own_status))
+                }
+                _ => None,
+            }
+        }
+        FieldSource::Builtin => None,
+    }
+}
+
+/// A status as the rules read it, shared.
+fn status_value(status: Status) -> &'static Value {
+    static VALUES: LazyLock<[Value; 4]> = LazyLock::new(|| {
+        [
+            Status::Subscribed,
+            Status::Trial,
+            Status::Churned,
+            Status::Ignored,
+        ]
+        .map(|s| Value::String(s.as_str().to_owned()))
+    });
+    &VALUES[status as usize]
+}
+
 fn builtin(graph: &Graph, metrics: Option<&Metrics>, record: RecordRef, builtin: Builtin) -> Value {
     let stamps = match record {
         RecordRef::Organization(id) => graph.organization_stamps(id),
@@ -119,6 +162,10 @@ fn lifecycle(life: Life, has_status: bool, field: LifeField) -> Value {
 impl Record for View<'_> {
     fn get(&self, field: FieldRef<'_>) -> Value {
         field_value(&self.world, self.state(), || self.record, field.id)
+    }
+
+    fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
+        field_ref(&self.world, self.state(), field.id)
     }
 
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {
