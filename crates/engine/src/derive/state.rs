@@ -18,7 +18,7 @@ use steward_rules::{EvalContext, Program, Record, Timestamp, Type, Value};
 use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::Model;
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
-use super::records::Records;
+use super::records::{RecordState, RecordStateMut, Records};
 use super::schema::{InputKey, LifeField, Rel};
 use super::timers::Timers;
 use super::view::{View, World, exists, for_each_neighbor};
@@ -43,15 +43,6 @@ pub(crate) struct Life {
     pub(crate) next_renewal: Option<Millis>,
     pub(crate) unconverted: bool,
     pub(crate) deactivated_at: Option<Millis>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct RecordState {
-    /// Projected inputs, by the model's input slot.
-    pub(crate) inputs: Box<[Value]>,
-    /// Formula values, by the model's formula slot.
-    pub(crate) outputs: Box<[Value]>,
-    pub(crate) life: Life,
 }
 
 /// The derived state of one workspace.
@@ -184,7 +175,7 @@ impl Derivation {
         })
     }
 
-    pub(crate) fn state(&self, record: RecordRef) -> Option<&RecordState> {
+    pub(crate) fn state(&self, record: RecordRef) -> Option<RecordState<'_>> {
         match record {
             RecordRef::Organization(id) => self.orgs.get(&id),
             RecordRef::Account(id) => self.accounts.get(&id),
@@ -192,7 +183,7 @@ impl Derivation {
         }
     }
 
-    fn state_mut(&mut self, record: RecordRef) -> Option<&mut RecordState> {
+    fn state_mut(&mut self, record: RecordRef) -> Option<RecordStateMut<'_>> {
         match record {
             RecordRef::Organization(id) => self.orgs.get_mut(&id),
             RecordRef::Account(id) => self.accounts.get_mut(&id),
@@ -200,20 +191,17 @@ impl Derivation {
         }
     }
 
-    fn ensure(&mut self, record: RecordRef, rules: &ModelRules) -> &mut RecordState {
-        let fresh = || RecordState {
-            inputs: vec![Value::Null; rules.inputs.len()].into_boxed_slice(),
-            outputs: vec![Value::Null; rules.formulas.len()].into_boxed_slice(),
-            life: Life::default(),
-        };
+    /// The record's state, fresh if it had none (sized for the installed rules).
+    fn ensure(&mut self, record: RecordRef) -> RecordStateMut<'_> {
         match record {
-            RecordRef::Organization(id) => self.orgs.get_or_insert_with(id, fresh),
-            RecordRef::Account(id) => self.accounts.get_or_insert_with(id, fresh),
-            RecordRef::User(id) => self.users.get_or_insert_with(id, fresh),
+            RecordRef::Organization(id) => self.orgs.get_or_insert(id),
+            RecordRef::Account(id) => self.accounts.get_or_insert(id),
+            RecordRef::User(id) => self.users.get_or_insert(id),
         }
     }
 
-    fn remove(&mut self, record: RecordRef) -> Option<RecordState> {
+    /// Forgets a record's state, returning its lifecycle values.
+    fn remove(&mut self, record: RecordRef) -> Option<Life> {
         self.timers.schedule(record, None);
         match record {
             RecordRef::Organization(id) => self.orgs.remove(&id),
@@ -246,15 +234,11 @@ impl Derivation {
                 deactivated_at: saved.deactivated_at,
                 ..Life::default()
             };
-            let state = RecordState {
-                life,
-                ..RecordState::default()
-            };
-            match saved.record {
-                RecordRef::Organization(id) => self.orgs.insert(id, state),
-                RecordRef::Account(id) => self.accounts.insert(id, state),
-                RecordRef::User(id) => self.users.insert(id, state),
-            };
+            if let Some(state) = self.state_mut(saved.record) {
+                state.inputs.fill(Value::Null);
+                state.outputs.fill(Value::Null);
+            }
+            *self.ensure(saved.record).life = life;
         }
     }
 
@@ -262,10 +246,10 @@ impl Derivation {
     pub(crate) fn snapshot(&self) -> Vec<LifecycleRecord> {
         let mut out: Vec<LifecycleRecord> = self
             .orgs
-            .iter()
-            .chain(self.accounts.iter())
-            .chain(self.users.iter())
-            .map(|(r, s)| Self::persisted(r, &s.life))
+            .iter_lives()
+            .chain(self.accounts.iter_lives())
+            .chain(self.users.iter_lives())
+            .map(|(r, life)| Self::persisted(r, life))
             .filter(|p| {
                 p.status != Status::Subscribed
                     || p.churned_since.is_some()
@@ -295,31 +279,34 @@ impl Derivation {
                         .collect()
                 })
                 .unwrap_or_default();
-            let mut forgotten = Vec::new();
-            for (record, state) in self.states_mut(model) {
-                if !rules.stateful || !exists(graph, record) {
-                    forgotten.push(record);
-                    continue;
-                }
-                state.inputs = vec![Value::Null; rules.inputs.len()].into_boxed_slice();
-                let mut outputs = vec![Value::Null; rules.formulas.len()];
-                for (slot, formula) in rules.formulas.iter().enumerate() {
-                    if let Some(i) = old_keys.iter().position(|k| *k == formula.key) {
-                        outputs[slot] = state
-                            .outputs
-                            .get_mut(i)
-                            .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
-                    }
-                }
-                state.outputs = outputs.into_boxed_slice();
+            let forgotten: Vec<RecordRef> = match model {
+                Model::Organization => self.orgs.iter_lives().map(|(r, _)| r).collect::<Vec<_>>(),
+                Model::Account => self
+                    .accounts
+                    .iter_lives()
+                    .map(|(r, _)| r)
+                    .collect::<Vec<_>>(),
+                Model::User => self.users.iter_lives().map(|(r, _)| r).collect::<Vec<_>>(),
             }
+            .into_iter()
+            .filter(|record| !rules.stateful || !exists(graph, *record))
+            .collect();
             for record in forgotten {
-                if let Some(state) = self.remove(record)
-                    && Self::persisted(record, &state.life)
-                        != Self::persisted(record, &Life::default())
+                if let Some(life) = self.remove(record)
+                    && Self::persisted(record, &life) != Self::persisted(record, &Life::default())
                 {
                     out.push(DerivedChange::Forget { record });
                 }
+            }
+            let keep: Vec<Option<usize>> = rules
+                .formulas
+                .iter()
+                .map(|f| old_keys.iter().position(|k| *k == f.key))
+                .collect();
+            match model {
+                Model::Organization => self.orgs.shape(rules.inputs.len(), &keep),
+                Model::Account => self.accounts.shape(rules.inputs.len(), &keep),
+                Model::User => self.users.shape(rules.inputs.len(), &keep),
             }
         }
         self.timers.clear();
@@ -336,19 +323,9 @@ impl Derivation {
         if rules.inputs.is_empty() || !exists(graph, input.record) {
             return;
         }
-        let values: Box<[Value]> = rules
-            .inputs
-            .iter()
-            .map(|(key, ty)| project(key, *ty, &input))
-            .collect();
-        self.ensure(input.record, rules).inputs = values;
-    }
-
-    fn states_mut(&mut self, model: Model) -> Vec<(RecordRef, &mut RecordState)> {
-        match model {
-            Model::Organization => self.orgs.iter_mut().collect(),
-            Model::Account => self.accounts.iter_mut().collect(),
-            Model::User => self.users.iter_mut().collect(),
+        let state = self.ensure(input.record);
+        for (value, (key, ty)) in state.inputs.iter_mut().zip(&rules.inputs) {
+            *value = project(key, *ty, &input);
         }
     }
 
@@ -367,7 +344,7 @@ impl Derivation {
         if rules.inputs.is_empty() || !exists(graph, input.record) {
             return Vec::new();
         }
-        let state = self.ensure(input.record, rules);
+        let state = self.ensure(input.record);
         let mut changed: Vec<String> = Vec::new();
         for (slot, (key, ty)) in rules.inputs.iter().enumerate() {
             let value = project(key, *ty, &input);
@@ -547,13 +524,10 @@ impl Derivation {
             return false;
         }
         if let Some(account) = event.account {
-            return !self
-                .accounts
-                .get(&account)
-                .is_some_and(|s| stopped(&s.life));
+            return !self.accounts.get(&account).is_some_and(|s| stopped(s.life));
         }
         if let Some(org) = event.organization {
-            return !self.orgs.get(&org).is_some_and(|s| stopped(&s.life));
+            return !self.orgs.get(&org).is_some_and(|s| stopped(s.life));
         }
         true
     }
@@ -637,9 +611,8 @@ impl Derivation {
         if !rules.stateful {
             return None;
         }
-        let default = RecordState::default();
-        let state = self.state(record).unwrap_or(&default);
-        let life = state.life;
+        let state = self.state(record);
+        let life = state.map(|s| *s.life).unwrap_or_default();
         let lifecycle = self.has_lifecycle() && record.model() != Model::User;
         Some(DerivedView {
             status: lifecycle.then_some(life.status),
@@ -655,7 +628,9 @@ impl Derivation {
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    let value = state.outputs.get(i).map_or(Json::Null, to_json);
+                    let value = state
+                        .and_then(|s| s.outputs.get(i))
+                        .map_or(Json::Null, to_json);
                     (f.key.clone(), value)
                 })
                 .collect(),
@@ -785,13 +760,13 @@ impl Derivation {
         if !rules.stateful || !exists(graph, record) {
             return;
         }
-        let before = self.ensure(record, rules).life;
+        let before = *self.ensure(record).life;
         let ctx = EvalContext::new(timestamp(now));
         for (index, node) in rules.order.iter().enumerate() {
             if nodes & node_bit(index) == 0 {
                 continue;
             }
-            let life_before = self.state(record).expect("ensured above").life;
+            let life_before = *self.state(record).expect("ensured above").life;
             match *node {
                 Node::Formula(i) => {
                     let value = {
@@ -812,10 +787,10 @@ impl Derivation {
                     }
                 }
                 Node::Lifecycle => {
-                    let previous = self.state(record).map(|s| s.life).unwrap_or_default();
+                    let previous = self.state(record).map(|s| *s.life).unwrap_or_default();
                     let view = self.view_of(graph, metrics, record);
                     let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
-                    self.state_mut(record).expect("ensured above").life = life;
+                    *self.state_mut(record).expect("ensured above").life = life;
                 }
                 Node::Effective => {
                     let RecordRef::Account(id) = record else {
@@ -824,9 +799,9 @@ impl Derivation {
                     let org = graph
                         .account_organization(id)
                         .and_then(|o| self.orgs.get(&o))
-                        .map(|s| s.life)
+                        .map(|s| *s.life)
                         .unwrap_or_default();
-                    let life = &mut self.state_mut(record).expect("ensured above").life;
+                    let life = self.state_mut(record).expect("ensured above").life;
                     (life.status, life.churned_at) = combine(
                         life.own_status,
                         life.own_churned_at,
@@ -842,7 +817,7 @@ impl Derivation {
                             .as_ref()
                             .is_some_and(|p| p.matches(&view, &ctx))
                     };
-                    let life = &mut self.state_mut(record).expect("ensured above").life;
+                    let life = self.state_mut(record).expect("ensured above").life;
                     life.deactivated_at = if matches {
                         life.deactivated_at.or(Some(now))
                     } else {
@@ -851,7 +826,7 @@ impl Derivation {
                 }
             }
             // Later nodes of this record that read what this node changed run too.
-            let life_after = self.state(record).expect("ensured above").life;
+            let life_after = *self.state(record).expect("ensured above").life;
             if life_after != life_before {
                 let mut names = Vec::new();
                 report_life(
@@ -871,7 +846,7 @@ impl Derivation {
                 }
             }
         }
-        let after = self.state(record).expect("ensured above").life;
+        let after = *self.state(record).expect("ensured above").life;
         report_life(record, &before, &after, now, out, changed);
         if rules.reads_clock {
             let view = self.view_of(graph, metrics, record);

@@ -5,8 +5,9 @@ use steward_rules::{FieldRef, Record, RelationRef, Timestamp, Value};
 
 use std::sync::LazyLock;
 
+use super::records::RecordState;
 use super::schema::{Builtin, FieldSource, LifeField, Rel, decode_field};
-use super::state::{Derivation, Life, RecordState};
+use super::state::{Derivation, Life};
 use super::{RecordRef, Status};
 use crate::graph::Graph;
 use crate::metrics::Metrics;
@@ -32,7 +33,7 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn state(&self) -> Option<&'a RecordState> {
+    fn state(&self) -> Option<RecordState<'a>> {
         self.world.derivation.state(self.record)
     }
 }
@@ -40,7 +41,7 @@ impl<'a> View<'a> {
 /// A record's value of `field` (a schema field id), from its state (`None`: it keeps none).
 pub(crate) fn field_value(
     world: &World<'_>,
-    state: Option<&RecordState>,
+    state: Option<RecordState<'_>>,
     record: impl FnOnce() -> RecordRef,
     field: u32,
 ) -> Value {
@@ -56,7 +57,7 @@ pub(crate) fn field_value(
             .unwrap_or(Value::Null),
         FieldSource::Lifecycle => match LifeField::ALL.get(index) {
             Some(f) => lifecycle(
-                state.map(|s| s.life).unwrap_or_default(),
+                state.map(|s| *s.life).unwrap_or_default(),
                 world.derivation.has_lifecycle(),
                 *f,
             ),
@@ -73,7 +74,7 @@ pub(crate) fn field_value(
 /// evaluation then reads it without a copy.
 pub(crate) fn field_ref<'s>(
     world: &World<'_>,
-    state: Option<&'s RecordState>,
+    state: Option<RecordState<'s>>,
     field: u32,
 ) -> Option<&'s Value> {
     let (source, index) = decode_field(field);
@@ -81,7 +82,7 @@ pub(crate) fn field_ref<'s>(
         FieldSource::Input => state?.inputs.get(index),
         FieldSource::Formula => state?.outputs.get(index),
         FieldSource::Lifecycle => {
-            let life = state.map(|s| s.life).unwrap_or_default();
+            let life = state.map(|s| *s.life).unwrap_or_default();
             match LifeField::ALL.get(index)? {
                 LifeField::Status if world.derivation.has_lifecycle() => {
                     Some(status_value(life.status))
