@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use crate::ast::{BinaryOp, DayOp, LogicOp, WindowOp};
 use crate::dates::{add_days, civil_day, parse_date, whole_days};
 use crate::functions::{self, Aggregation, Func};
-use crate::ir::{Node, RelationSlot};
+use crate::ir::{FieldSlot, Node, RelationSlot};
 use crate::types::{FieldRef, Record, RelationRef, Type};
 use crate::value::Value;
 
@@ -54,36 +54,43 @@ pub(crate) fn is_true(value: &Value) -> bool {
 
 /// Evaluates without copying what it reads where it can: constants, and record fields the
 /// record lends ([`Record::get_ref`]) in their declared type, are borrowed.
+///
+/// Leaves (constants, fields) are handled here, in a small frame; everything else in
+/// [`eval_compound`], whose large arms live in functions of their own.
+#[inline]
 pub(crate) fn eval_ref<'a>(
     node: &'a Node,
     record: &'a dyn Record,
     ctx: &EvalContext,
 ) -> Cow<'a, Value> {
+    match node {
+        Node::Const(value) => Cow::Borrowed(value),
+        Node::Field(slot) => field(slot, record, ctx),
+        _ => eval_compound(node, record, ctx),
+    }
+}
+
+fn field<'a>(slot: &'a FieldSlot, record: &'a dyn Record, ctx: &EvalContext) -> Cow<'a, Value> {
+    let field = FieldRef {
+        id: slot.id,
+        name: &slot.name,
+    };
+    match record.get_ref(field) {
+        Some(raw) if fits(raw, slot.ty) => Cow::Borrowed(raw),
+        Some(raw) => Cow::Owned(coerce(raw.clone(), slot.ty, &ctx.time_zone)),
+        None => Cow::Owned(coerce(record.get(field), slot.ty, &ctx.time_zone)),
+    }
+}
+
+#[inline(never)]
+fn eval_compound<'a>(node: &'a Node, record: &'a dyn Record, ctx: &EvalContext) -> Cow<'a, Value> {
     let value = match node {
         Node::Const(value) => return Cow::Borrowed(value),
+        Node::Field(slot) => return field(slot, record, ctx),
         Node::DateConst(text) => text
             .resolve(&ctx.time_zone)
             .map_or(Value::Null, Value::Date),
-        Node::Field(slot) => {
-            let field = FieldRef {
-                id: slot.id,
-                name: &slot.name,
-            };
-            match record.get_ref(field) {
-                Some(raw) if fits(raw, slot.ty) => return Cow::Borrowed(raw),
-                Some(raw) => coerce(raw.clone(), slot.ty, &ctx.time_zone),
-                None => coerce(record.get(field), slot.ty, &ctx.time_zone),
-            }
-        }
-        Node::Hop { relation, inner } => {
-            let mut result = None;
-            record.related(relation_ref(relation), &mut |related| {
-                if result.is_none() {
-                    result = Some(eval_ref(inner, related, ctx).into_owned());
-                }
-            });
-            result.unwrap_or(Value::Null)
-        }
+        Node::Hop { relation, inner } => hop(relation, inner, record, ctx),
         Node::List(items) => Value::List(
             items
                 .iter()
@@ -135,23 +142,7 @@ pub(crate) fn eval_ref<'a>(
             &eval_ref(high, record, ctx),
             &ctx.time_zone,
         ),
-        Node::Day(op, subject, day) => {
-            match (
-                &*eval_ref(subject, record, ctx),
-                &*eval_ref(day, record, ctx),
-            ) {
-                (Value::Date(subject), Value::Date(day)) => {
-                    let order =
-                        civil_day(*subject, &ctx.time_zone).cmp(&civil_day(*day, &ctx.time_zone));
-                    Value::Bool(match op {
-                        DayOp::Before => order == Ordering::Less,
-                        DayOp::On => order == Ordering::Equal,
-                        DayOp::After => order == Ordering::Greater,
-                    })
-                }
-                _ => Value::Null,
-            }
-        }
+        Node::Day(op, subject, day) => day_compare(*op, subject, day, record, ctx),
         Node::Window(op, subject, days) => {
             match (
                 &*eval_ref(subject, record, ctx),
@@ -170,21 +161,7 @@ pub(crate) fn eval_ref<'a>(
                 .find(|value| !value.is_null())
                 .unwrap_or(Cow::Owned(Value::Null));
         }
-        Node::Call(func, args) => match args.as_slice() {
-            [] => functions::apply(*func, &[], ctx),
-            [a] => functions::apply(*func, &[&*eval_ref(a, record, ctx)], ctx),
-            [a, b] => functions::apply(
-                *func,
-                &[&*eval_ref(a, record, ctx), &*eval_ref(b, record, ctx)],
-                ctx,
-            ),
-            args => {
-                let values: Vec<Cow<'_, Value>> =
-                    args.iter().map(|arg| eval_ref(arg, record, ctx)).collect();
-                let refs: Vec<&Value> = values.iter().map(|v| &**v).collect();
-                functions::apply(*func, &refs, ctx)
-            }
-        },
+        Node::Call(func, args) => call(*func, args, record, ctx),
         Node::Aggregate {
             kind,
             path,
@@ -215,6 +192,60 @@ pub(crate) fn eval_ref<'a>(
         }
     };
     Cow::Owned(value)
+}
+
+#[inline(never)]
+fn hop(relation: &RelationSlot, inner: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
+    let mut result = None;
+    record.related(relation_ref(relation), &mut |related| {
+        if result.is_none() {
+            result = Some(eval_ref(inner, related, ctx).into_owned());
+        }
+    });
+    result.unwrap_or(Value::Null)
+}
+
+#[inline(never)]
+fn day_compare(
+    op: DayOp,
+    subject: &Node,
+    day: &Node,
+    record: &dyn Record,
+    ctx: &EvalContext,
+) -> Value {
+    match (
+        &*eval_ref(subject, record, ctx),
+        &*eval_ref(day, record, ctx),
+    ) {
+        (Value::Date(subject), Value::Date(day)) => {
+            let order = civil_day(*subject, &ctx.time_zone).cmp(&civil_day(*day, &ctx.time_zone));
+            Value::Bool(match op {
+                DayOp::Before => order == Ordering::Less,
+                DayOp::On => order == Ordering::Equal,
+                DayOp::After => order == Ordering::Greater,
+            })
+        }
+        _ => Value::Null,
+    }
+}
+
+#[inline(never)]
+fn call(func: Func, args: &[Node], record: &dyn Record, ctx: &EvalContext) -> Value {
+    match args {
+        [] => functions::apply(func, &[], ctx),
+        [a] => functions::apply(func, &[&*eval_ref(a, record, ctx)], ctx),
+        [a, b] => functions::apply(
+            func,
+            &[&*eval_ref(a, record, ctx), &*eval_ref(b, record, ctx)],
+            ctx,
+        ),
+        args => {
+            let values: Vec<Cow<'_, Value>> =
+                args.iter().map(|arg| eval_ref(arg, record, ctx)).collect();
+            let refs: Vec<&Value> = values.iter().map(|v| &**v).collect();
+            functions::apply(func, &refs, ctx)
+        }
+    }
 }
 
 pub(crate) fn relation_ref(slot: &RelationSlot) -> RelationRef<'_> {
@@ -365,6 +396,7 @@ pub(crate) fn for_each_related(
 ) {
     match path {
         [] => visit(record),
+        [only] => record.related(relation_ref(only), visit),
         [first, rest @ ..] => record.related(relation_ref(first), &mut |related| {
             for_each_related(related, rest, visit)
         }),
@@ -373,6 +405,7 @@ pub(crate) fn for_each_related(
 
 /// Nulls are skipped, as in SQL. Unlike SQL, the sum of nothing is 0 (a
 /// rollup of no accounts has zero MRR); avg, min and max of nothing are null.
+#[inline(never)]
 fn aggregate(
     kind: Aggregation,
     path: &[RelationSlot],

@@ -21,7 +21,7 @@ use super::compile::Node;
 use super::config::Model;
 use super::lifecycle::{Mode, combine};
 use super::records::{RecordId, RecordState, Records};
-use super::schema::Rel;
+use super::schema::{FieldSource, Rel, decode_field};
 use super::state::{Derivation, Life, next_wake, own_lifecycle, report_life, timestamp, to_json};
 use super::view::{World, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
@@ -153,7 +153,23 @@ impl Record for SlotView<'_> {
 
     fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
         let pass = self.pass;
-        field_ref(&pass.world, pass.state(self.model, self.slot), field.id)
+        let (source, index) = decode_field(field.id);
+        if !matches!(source, FieldSource::Input | FieldSource::Formula) {
+            return field_ref(&pass.world, pass.state(self.model, self.slot), field.id);
+        }
+        let position = *pass.positions[self.model as usize].get(self.slot as usize)?;
+        if position == NONE {
+            return None;
+        }
+        let d = pass.world.derivation;
+        match (self.model, source) {
+            (Model::Organization, FieldSource::Input) => d.orgs.input_at(position, index),
+            (Model::Account, FieldSource::Input) => d.accounts.input_at(position, index),
+            (Model::User, FieldSource::Input) => d.users.input_at(position, index),
+            (Model::Organization, _) => d.orgs.output_at(position, index),
+            (Model::Account, _) => d.accounts.output_at(position, index),
+            (Model::User, _) => d.users.output_at(position, index),
+        }
     }
 
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {
@@ -193,9 +209,12 @@ fn place<Id: RecordId>(
     records: &mut Records<Id>,
     bound: usize,
     live: impl Iterator<Item = (Slot, Id)>,
-) -> (Vec<u32>, Vec<Slot>) {
-    let mut positions = vec![NONE; bound];
-    let mut slots = Vec::with_capacity(bound);
+    positions: &mut Vec<u32>,
+    slots: &mut Vec<Slot>,
+) {
+    positions.clear();
+    positions.resize(bound, NONE);
+    slots.clear();
     // States are usually stored in the graph's order (both follow the order records were
     // loaded in): while they are, a record's position is found without hashing its id.
     let mut in_order = true;
@@ -209,10 +228,14 @@ fn place<Id: RecordId>(
         };
         slots.push(slot);
     }
-    if std::env::var_os("PROF").is_some() {
-        eprintln!("  in order: {in_order}");
-    }
-    (positions, slots)
+}
+
+/// Where each graph slot's state is, and the live slots, by model: kept between passes so
+/// that a pass does not allocate (and fault in) them again.
+#[derive(Debug, Default)]
+pub(crate) struct Placement {
+    positions: [Vec<u32>; 3],
+    live: [Vec<Slot>; 3],
 }
 
 impl Derivation {
@@ -256,34 +279,40 @@ impl Derivation {
             return Vec::new();
         };
         let ctx = EvalContext::new(timestamp(now));
-        let prof = std::env::var_os("PROF").is_some();
-        let mut tt = std::time::Instant::now();
-        let mut lap = |what: String| {
-            if prof {
-                eprintln!("  {what}: {:.1} ms", tt.elapsed().as_secs_f64() * 1e3);
-            }
-            tt = std::time::Instant::now();
-        };
         let bounds = graph.slot_bounds();
-        let mut positions: [Vec<u32>; 3] = Default::default();
-        let mut live: [Vec<Slot>; 3] = Default::default();
+        let Placement {
+            mut positions,
+            mut live,
+        } = std::mem::take(&mut self.placement);
         for model in Model::ALL {
-            let rules = compiled.rules(model);
             let m = model as usize;
-            if !rules.stateful {
+            let (at, slots) = (&mut positions[m], &mut live[m]);
+            if !compiled.rules(model).stateful {
+                at.clear();
+                slots.clear();
                 continue;
             }
-            (positions[m], live[m]) = match model {
-                Model::Organization => place(&mut self.orgs, bounds[m], graph.organization_slots()),
-                Model::Account => place(&mut self.accounts, bounds[m], graph.account_slots()),
-                Model::User => place(&mut self.users, bounds[m], graph.user_slots()),
-            };
+            match model {
+                Model::Organization => place(
+                    &mut self.orgs,
+                    bounds[m],
+                    graph.organization_slots(),
+                    at,
+                    slots,
+                ),
+                Model::Account => place(
+                    &mut self.accounts,
+                    bounds[m],
+                    graph.account_slots(),
+                    at,
+                    slots,
+                ),
+                Model::User => place(&mut self.users, bounds[m], graph.user_slots(), at, slots),
+            }
         }
-        lap("place only".into());
         // Lifecycle values as they were before this pass, of the records whose values changed
         // (by model and position), to report what changed at the end.
         let mut life_before: [Vec<(u32, Life)>; 3] = Default::default();
-        lap("place".into());
         let mut out = Vec::new();
         for &(model, node) in &compiled.order {
             let m = model as usize;
@@ -376,7 +405,6 @@ impl Derivation {
                     }
                 }
             }
-            lap(format!("{model:?} {node:?}"));
         }
 
         let mut names = Vec::new();
@@ -418,6 +446,7 @@ impl Derivation {
                 }
             }
         }
+        self.placement = Placement { positions, live };
         out
     }
 }

@@ -129,6 +129,20 @@ impl<Id: RecordId> Records<Id> {
         }
     }
 
+    /// An input of the record at a position.
+    #[inline]
+    pub(crate) fn input_at(&self, position: u32, slot: usize) -> Option<&Value> {
+        let n = self.inputs_per_record;
+        (slot < n).then(|| &self.inputs[position as usize * n + slot])
+    }
+
+    /// A formula value of the record at a position.
+    #[inline]
+    pub(crate) fn output_at(&self, position: u32, slot: usize) -> Option<&Value> {
+        let n = self.outputs_per_record;
+        (slot < n).then(|| &self.outputs[position as usize * n + slot])
+    }
+
     /// The record stored at a position, and its state.
     pub(crate) fn at(&self, position: u32) -> (RecordRef, RecordState<'_>) {
         (

@@ -15,6 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 use serde_json::Value as Json;
 use steward_rules::{EvalContext, Program, Record, Timestamp, Type, Value};
 
+use super::bulk::Placement;
 use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::Model;
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
@@ -53,6 +54,8 @@ pub(crate) struct Derivation {
     pub(crate) accounts: Records<AccountId>,
     pub(crate) users: Records<UserId>,
     pub(crate) timers: Timers,
+    /// Buffers of the last full recomputation, reused by the next.
+    pub(crate) placement: Placement,
     /// The latest `now` seen: entry points without a clock (`Engine::apply`) use it.
     pub(crate) now: Millis,
 }
