@@ -525,12 +525,14 @@ mod tests {
     fn traits(record: RecordRef) -> Map<String, Json> {
         let r = mix(record.uuid().as_u128());
         let map = match record {
-            RecordRef::Organization(_) => json!({"canceled": r % 9 == 0, "test": r % 23 == 0}),
+            RecordRef::Organization(_) => {
+                json!({"canceled": r.is_multiple_of(9), "test": r.is_multiple_of(23)})
+            }
             RecordRef::Account(_) => json!({
-                "amount": if r % 6 == 0 { Json::Null } else { json!((r % 1000) as f64 / 7.0) },
+                "amount": if r.is_multiple_of(6) { Json::Null } else { json!((r % 1000) as f64 / 7.0) },
                 "plan": (["starter", "pro", "test", ""][(r >> 8) as usize % 4]),
-                "isTrial": (r >> 12) % 4 == 0,
-                "canceled": (r >> 16) % 15 == 0,
+                "isTrial": (r >> 12).is_multiple_of(4),
+                "canceled": (r >> 16).is_multiple_of(15),
             }),
             RecordRef::User(_) => json!({
                 "seats": (r % 9) as f64 / 3.0,
