@@ -239,6 +239,22 @@ pub(crate) struct Placement {
 }
 
 impl Derivation {
+    fn pass<'a>(
+        &'a self,
+        graph: &'a Graph,
+        metrics: Option<&'a Metrics>,
+        positions: &'a [Vec<u32>; 3],
+    ) -> Pass<'a> {
+        Pass {
+            world: World {
+                derivation: self,
+                graph,
+                metrics,
+            },
+            positions,
+        }
+    }
+
     fn output_mut(&mut self, model: Model, position: u32, slot: usize) -> &mut Value {
         match model {
             Model::Organization => self.orgs.output_mut(position, slot),
@@ -318,14 +334,7 @@ impl Derivation {
             let m = model as usize;
             let rules = compiled.rules(model);
             let (slots, at) = (&live[m], &positions[m]);
-            let pass = Pass {
-                world: World {
-                    derivation: self,
-                    graph,
-                    metrics,
-                },
-                positions: &positions,
-            };
+            let pass = self.pass(graph, metrics, &positions);
             match node {
                 Node::Formula(i) => {
                     let program = &rules.formulas[i].program;
@@ -426,14 +435,7 @@ impl Derivation {
                 names.clear();
             }
             if rules.reads_clock {
-                let pass = Pass {
-                    world: World {
-                        derivation: self,
-                        graph,
-                        metrics,
-                    },
-                    positions: &positions,
-                };
+                let pass = self.pass(graph, metrics, &positions);
                 let timers = &self.timers;
                 let changed = par_changes(threads, slots, |slot| {
                     let life = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
