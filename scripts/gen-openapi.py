@@ -135,6 +135,8 @@ for coll in ["organizations", "accounts"]:
     paths[f"/resources/{coll}"]["get"]["parameters"] = page_params() + book_params
     paths[f"/resources/{coll}"]["post"]["responses"].update(errors(422))
 paths["/resources/users"]["get"]["parameters"] = page_params() + [dict(book_params[0], description="only users of the accounts and organizations on which this team member holds a key role"), book_params[1]]
+for parent, child in [("organizations", "accounts"), ("organizations", "users"), ("accounts", "users")]:
+    paths[f"/resources/{parent}/{{id}}/{child}"]["get"]["parameters"] = page_params() + [dict(book_params[0], description=f"only those of these {child} that are in this team member's book of business (as on /resources/{child})"), book_params[1]]
 admin_only = "admin keys only"
 paths["/resources/keyRoles"] = {
     "get": {"tags": ["keyRoles"], "summary": "The workspace's key roles, built-in first", "responses": {**ok({"type": "array", "items": ref("KeyRole")}), **errors(401)}},
@@ -155,7 +157,8 @@ for coll in ("accounts", "organizations"):
     paths[f"/resources/{coll}/{{id}}/statusHistory"] = {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "id or externalId"}],
         "get": {"tags": [coll], "summary": "Lifecycle status transitions, oldest first", "responses": {**ok({"type": "array", "items": {"type": "object", "properties": {"from": {"type": "string", "enum": ["subscribed", "trial", "churned", "ignored"]}, "to": {"type": "string", "enum": ["subscribed", "trial", "churned", "ignored"]}, "at": ts}}}), **errors(401, 404)}}}
 paths["/resources/accounts"]["get"]["parameters"] = paths["/resources/accounts"]["get"]["parameters"] + [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["active", "churned", "activeOrChurned"]}, "description": "lifecycle status: active is subscribed or trial; activeOrChurned leaves out ignored accounts"}]
-schemas["ConfigFile"]["properties"]["derivation"] = {"type": "object", "description": "formula traits, rollups, lifecycle and user deactivation rules (docs/derivation.md)"}
+schemas["ConfigFile"]["properties"]["derivation"] = {"type": "object", "description": "formula traits, rollups, lifecycle and user deactivation rules, and timeZone (an IANA name, default UTC) for their evaluation (docs/derivation.md)"}
+schemas["ConfigFile"]["properties"]["customObjects"] = {"type": "array", "description": "custom objects and their fields; an object left out is deleted unless it has live instances (then the file is refused)", "items": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": {"type": "string"}, "label": {"type": "string"}, "customFields": {"type": "array", "items": {"type": "object", "required": ["key", "type"], "properties": {"key": {"type": "string"}, "label": {"type": "string"}, "type": {"type": "string"}, "description": {"type": "string"}, "options": {"type": "array", "items": {"type": "object"}}}}}}}}
 paths["/resources/config/reprocess"] = {"post": {"tags": ["config"], "summary": f"Apply the current lifecycle rules to every record, churned ones included ({admin_only}); rule edits alone never un-churn anyone", "responses": {**ok({"type": "object", "properties": {"statusChanges": {"type": "integer"}}}), **errors(401, 403)}}}
 paths["/resources/importFilters"] = {"get": {"tags": ["importFilters"], "summary": "Every source's import filter", "responses": {**ok({"type": "array", "items": ref("ImportFilter")}), **errors(401)}}}
 src = {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}, "description": "apiKey:<id> (or the key id)"}

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use foldhash::HashMap;
+
 use crate::domain::FieldError;
 use crate::ids::{AccountId, AdminId, OrganizationId, UserId};
 use crate::key_roles::KeyRoleBook;
@@ -92,6 +94,9 @@ pub enum AssignmentChange {
     ForgetAdmin { admin: AdminId },
     /// A custom role was removed from the workspace with its assignments.
     ForgetRole { role: RoleKey },
+    /// A team member's e-mail (created, changed, or loaded at start-up): rules read it as a
+    /// key role's `keyRoles.<role>.email`.
+    TeamMember { admin: AdminId, email: String },
 }
 
 /// Key roles and owners of one workspace.
@@ -99,6 +104,8 @@ pub enum AssignmentChange {
 pub struct Assignments {
     pub key_roles: KeyRoleBook,
     pub owners: Owners,
+    /// Team members' e-mails, for rules reading a key role's e-mail.
+    pub team: HashMap<AdminId, String>,
 }
 
 impl Assignments {
@@ -110,7 +117,13 @@ impl Assignments {
                 admin,
             } => self.key_roles.set(*customer, role, *admin),
             AssignmentChange::SetOwner { customer, user } => self.owners.set(*customer, *user),
-            AssignmentChange::ForgetAdmin { admin } => self.key_roles.forget_admin(*admin),
+            AssignmentChange::ForgetAdmin { admin } => {
+                self.key_roles.forget_admin(*admin);
+                self.team.remove(admin);
+            }
+            AssignmentChange::TeamMember { admin, email } => {
+                self.team.insert(*admin, email.clone());
+            }
             AssignmentChange::ForgetRole { role } => self.key_roles.forget_role(role),
         }
     }

@@ -4,8 +4,8 @@ use foldhash::{HashMap, HashMapExt};
 
 use crate::assignments::{Assignments, Customer};
 use crate::derive::{
-    Before, Compiled, Derivation, DerivedChange, DerivedView, LifecycleRecord, Mode, RecordInput,
-    RecordRef,
+    Before, Compiled, Derivation, DerivedChange, DerivedView, LifecycleRecord, Links, Mode,
+    RecordInput, RecordRef,
 };
 use crate::graph::{Graph, GraphChange};
 use crate::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
@@ -33,6 +33,19 @@ fn new_graph(bulk_loading: bool) -> Graph {
         graph.defer_list_orders();
     }
     graph
+}
+
+/// A workspace's links (graph, owners and key roles), from the engine's fields (borrowed apart
+/// from `derivations`, which is borrowed mutably beside them).
+fn links<'a>(
+    graphs: &'a HashMap<WorkspaceId, Graph>,
+    assignments: &'a HashMap<WorkspaceId, Assignments>,
+    workspace: WorkspaceId,
+) -> Links<'a> {
+    Links {
+        graph: graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH),
+        assignments: assignments.get(&workspace),
+    }
 }
 
 /// A graph for workspaces that have none yet.
@@ -105,17 +118,20 @@ impl Engine {
         change: &GraphChange,
         now: Millis,
     ) -> Vec<DerivedChange> {
-        self.apply_to_assignments(workspace, change);
         let bulk_loading = self.bulk_loading;
+        let derived = self
+            .derivations
+            .get(&workspace)
+            .is_some_and(|d| d.compiled().is_some());
+        let before = derived.then(|| {
+            let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+            Before::capture(graph, self.assignments.get(&workspace), change)
+        });
+        self.apply_to_assignments(workspace, change);
         let graph = self
             .graphs
             .entry(workspace)
             .or_insert_with(|| new_graph(bulk_loading));
-        let derivation = self
-            .derivations
-            .get_mut(&workspace)
-            .filter(|d| d.compiled().is_some());
-        let before = derivation.as_ref().map(|_| Before::capture(graph, change));
         graph.apply(change);
         if let Some(metrics) = self.metrics.get_mut(&workspace) {
             match change {
@@ -125,11 +141,16 @@ impl Engine {
                 _ => {}
             }
         }
+        let derivation = self.derivations.get_mut(&workspace);
         match (derivation, before) {
             (Some(derivation), Some(before)) => {
+                let links = Links {
+                    graph,
+                    assignments: self.assignments.get(&workspace),
+                };
                 let metrics = self.metrics.get(&workspace);
-                let mut out = derivation.advance(graph, metrics, now);
-                out.extend(derivation.graph_changed(change, before, graph, metrics, now));
+                let mut out = derivation.advance(links, metrics, now);
+                out.extend(derivation.graph_changed(change, before, links, metrics, now));
                 out
             }
             _ => Vec::new(),
@@ -159,9 +180,9 @@ impl Engine {
         metrics.record(event);
         match derivation {
             Some(derivation) => {
-                let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+                let links = links(&self.graphs, &self.assignments, workspace);
                 let now = derivation.now;
-                derivation.event_recorded(event, graph, Some(metrics), now)
+                derivation.event_recorded(event, links, Some(metrics), now)
             }
             None => Vec::new(),
         }
@@ -204,7 +225,7 @@ impl Engine {
         if compiled.is_empty() && !self.derivations.contains_key(&workspace) {
             return Vec::new();
         }
-        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        let graph = links(&self.graphs, &self.assignments, workspace);
         let derivation = self.derivations.entry(workspace).or_default();
         let out = derivation.install(compiled, graph);
         if derivation.compiled().is_some_and(|c| c.is_empty()) {
@@ -216,7 +237,7 @@ impl Engine {
     /// A record's name and complete traits during a configuration (projection only).
     pub fn load_traits(&mut self, workspace: WorkspaceId, input: RecordInput<'_>) {
         if let Some(derivation) = self.derivations.get_mut(&workspace) {
-            let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+            let graph = links(&self.graphs, &self.assignments, workspace);
             derivation.load(input, graph);
         }
     }
@@ -239,7 +260,7 @@ impl Engine {
         let Some(derivation) = self.derivations.get_mut(&workspace) else {
             return Vec::new();
         };
-        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        let graph = links(&self.graphs, &self.assignments, workspace);
         let metrics = self.metrics.get(&workspace);
         let mut out = derivation.advance(graph, metrics, now);
         out.extend(derivation.set_traits(input, graph, metrics, now));
@@ -252,7 +273,7 @@ impl Engine {
         let Some(derivation) = self.derivations.get_mut(&workspace) else {
             return Vec::new();
         };
-        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        let graph = links(&self.graphs, &self.assignments, workspace);
         derivation.advance(graph, self.metrics.get(&workspace), now)
     }
 
@@ -290,7 +311,7 @@ impl Engine {
         let Some(derivation) = self.derivations.get_mut(&workspace) else {
             return Vec::new();
         };
-        let graph = self.graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH);
+        let graph = links(&self.graphs, &self.assignments, workspace);
         derivation.recompute_all(graph, self.metrics.get(&workspace), mode, now)
     }
 

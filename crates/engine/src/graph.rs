@@ -484,6 +484,32 @@ impl Graph {
         organizations: impl IntoIterator<Item = OrganizationId>,
         page: &PageRequest,
     ) -> Vec<PageKey> {
+        let slots = self.user_slots_of(accounts, organizations);
+        select_page(slots.into_iter().map(|u| self.user_key(u, page.sort)), page)
+    }
+
+    /// [`Graph::users_page_among`], only the users who are also users of `within_account`
+    /// (or, with `None`, of `within_organization`): a sub-list narrowed to a book of business.
+    pub fn users_page_among_within(
+        &self,
+        accounts: impl IntoIterator<Item = AccountId>,
+        organizations: impl IntoIterator<Item = OrganizationId>,
+        within_account: Option<AccountId>,
+        within_organization: Option<OrganizationId>,
+        page: &PageRequest,
+    ) -> Vec<PageKey> {
+        let among = self.user_slots_of(accounts, organizations);
+        let within = self.user_slots_of(within_account, within_organization);
+        let both = among.into_iter().filter(|u| within.contains(u));
+        select_page(both.map(|u| self.user_key(u, page.sort)), page)
+    }
+
+    /// The user slots of some accounts and organizations, each once.
+    fn user_slots_of(
+        &self,
+        accounts: impl IntoIterator<Item = AccountId>,
+        organizations: impl IntoIterator<Item = OrganizationId>,
+    ) -> HashSet<Slot> {
         let mut slots: HashSet<Slot> = HashSet::new();
         for id in accounts {
             if let Some(slot) = self.accounts.slot(id.0) {
@@ -495,7 +521,7 @@ impl Graph {
                 slots.extend(self.orgs.get(slot).user_paths.keys().copied());
             }
         }
-        select_page(slots.into_iter().map(|u| self.user_key(u, page.sort)), page)
+        slots
     }
 
     /// A page of an account's users, in list order.
@@ -576,6 +602,11 @@ impl Graph {
 
     pub(crate) fn user_at(&self, slot: Slot) -> UserId {
         self.users.get(slot).id
+    }
+
+    /// The slot of a live user.
+    pub(crate) fn user_slot(&self, id: UserId) -> Option<Slot> {
+        self.users.slot(id.0)
     }
 
     /// [`Graph::organization_account_ids`] by slot, in the same order.

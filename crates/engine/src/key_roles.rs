@@ -77,24 +77,30 @@ impl KeyRoleBook {
     }
 
     pub fn forget_admin(&mut self, admin: AdminId) {
-        let held: Vec<(Customer, RoleKey)> = self
-            .by_admin
-            .get(&admin)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default();
-        for (customer, role) in held {
+        for (customer, role) in self.held_by(admin) {
             self.set(customer, &role, None);
         }
     }
 
-    pub fn forget_role(&mut self, role: &RoleKey) {
-        let holders: Vec<Customer> = self
-            .by_customer
+    /// The customers on which someone holds `role` (a scan: for rare role removals).
+    pub fn holders_of_role(&self, role: &str) -> Vec<Customer> {
+        self.by_customer
             .iter()
-            .filter(|(_, roles)| roles.iter().any(|(r, _)| r == role))
+            .filter(|(_, roles)| roles.iter().any(|(r, _)| r.as_str() == role))
             .map(|(c, _)| *c)
-            .collect();
-        for customer in holders {
+            .collect()
+    }
+
+    /// The (customer, role) pairs `admin` holds.
+    pub fn held_by(&self, admin: AdminId) -> Vec<(Customer, RoleKey)> {
+        self.by_admin
+            .get(&admin)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn forget_role(&mut self, role: &RoleKey) {
+        for customer in self.holders_of_role(role.as_str()) {
             self.set(customer, role, None);
         }
     }

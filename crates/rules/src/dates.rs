@@ -38,7 +38,8 @@ impl DateText {
     }
 }
 
-pub(crate) fn parse_date(text: &str, tz: &TimeZone) -> Option<Timestamp> {
+/// An ISO-8601 instant, or a local date or date-time (no offset) read in `tz`.
+pub fn parse_date(text: &str, tz: &TimeZone) -> Option<Timestamp> {
     DateText::parse(text)?.resolve(tz)
 }
 

@@ -215,6 +215,7 @@ mod types;
 mod value;
 
 pub use ast::{BinaryOp, DayOp, Expr, ExprKind, LogicOp, Span, UnaryOp, WindowOp};
+pub use dates::parse_date;
 pub use deps::{Dependencies, FieldDependency, RelationDependency, formula_order};
 pub use error::{ErrorCode, RuleError};
 pub use eval::EvalContext;

@@ -5,7 +5,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
 use axum::Router;
-use steward_engine::{Clock, Engine};
+use steward_engine::ids::WorkspaceId;
+use steward_engine::{Clock, DerivedChange, Engine};
 use steward_store::Store;
 use tokio::net::TcpListener;
 
@@ -20,6 +21,9 @@ use crate::writer::Writer;
 pub struct AppState {
     pub store: Store,
     pub engine: Arc<RwLock<Engine>>,
+    /// The visibility gate: the writer holds it from changing the engine until its commit is
+    /// over, readers take it before reading the engine (see `writer.rs`).
+    pub gate: Arc<tokio::sync::RwLock<()>>,
     pub writer: Writer,
     pub keys: Arc<KeyCache>,
     pub clock: Arc<dyn Clock>,
@@ -33,9 +37,28 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Read access to derived state; never held across an `.await`.
-    pub fn engine(&self) -> RwLockReadGuard<'_, Engine> {
-        self.engine.read().expect("engine lock")
+    /// Read access to derived state, once no commit is in flight (the engine never shows
+    /// what is not committed); never held across an `.await`.
+    pub async fn engine(&self) -> EngineRead<'_> {
+        let gate = self.gate.read().await;
+        EngineRead {
+            engine: self.engine.read().expect("engine lock"),
+            _gate: gate,
+        }
+    }
+}
+
+/// The engine, read between commits.
+pub struct EngineRead<'a> {
+    engine: RwLockReadGuard<'a, Engine>,
+    _gate: tokio::sync::RwLockReadGuard<'a, ()>,
+}
+
+impl std::ops::Deref for EngineRead<'_> {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
     }
 }
 
@@ -63,24 +86,30 @@ impl ServerConfig {
     }
 }
 
-/// Rebuilds the engine from storage and starts the writer.
-pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+/// Rebuilds the engine from storage (start-up, and after a failed commit): graphs, key roles
+/// and owners, sticky lifecycle state, the event replay, then each configured workspace's
+/// derived values. Answers the engine and what the derivation reported while rebuilding
+/// (transitions that happened while the server was down), for storage.
+#[allow(clippy::type_complexity)]
+pub async fn load_engine(
+    store: &Store,
+    now: steward_engine::time::Millis,
+) -> anyhow::Result<(Engine, Vec<(WorkspaceId, Vec<DerivedChange>)>)> {
     let started = Instant::now();
     let mut engine = Engine::new();
-    config.store.load_engine(&mut engine).await?;
+    store.load_engine(&mut engine).await?;
     // Sticky lifecycle state before the event replay, so replayed events count as they did.
     let mut states: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
-    for (ws, state) in config.store.lifecycle_states().await? {
+    for (ws, state) in store.lifecycle_states().await? {
         states.entry(ws).or_default().push(state);
     }
     for (ws, records) in &states {
         engine.restore(*ws, records);
     }
     let mut events = 0u64;
-    config
-        .store
+    store
         .for_each_event(&mut |workspace, event| {
-            engine.record_event(workspace, &crate::usage::event_input(&event));
+            engine.record_event(workspace, &crate::usage::usage_input(event));
             events += 1;
         })
         .await?;
@@ -89,42 +118,50 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         events,
         "engine rebuilt from storage"
     );
-    let engine = Arc::new(RwLock::new(engine));
     // Derived values: each configured workspace computes them from its stored records.
-    for ws in config.store.list_workspaces().await? {
-        let stored = crate::derived::stored(&config.store, ws.id)
+    let mut reported = Vec::new();
+    for ws in store.list_workspaces().await? {
+        let context = |e: crate::error::ApiError| {
+            anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
+        };
+        let stored = crate::derived::stored(store, ws.id)
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
-            })?;
+            .map_err(context)?;
         if stored.is_some() {
-            crate::derived::configure(
-                &config.store,
-                &engine,
-                ws.id,
-                stored.as_ref(),
-                config.clock.now(),
-            )
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("derived values of workspace {}: {}", ws.name, e.message)
-            })?;
+            let changes =
+                crate::derived::configure(store, &mut engine, ws.id, stored.as_ref(), now)
+                    .await
+                    .map_err(context)?;
+            reported.push((ws.id, changes));
         }
     }
-    tokio::spawn(crate::derived::run_timers(
-        config.store.clone(),
-        engine.clone(),
-        config.clock.clone(),
-    ));
+    Ok((engine, reported))
+}
+
+/// Rebuilds the engine from storage and starts the writer.
+pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    let now = config.clock.now();
+    let (engine, reported) = load_engine(&config.store, now).await?;
+    // Transitions found at start-up (a trial that ended while the server was down) are
+    // stored before the server takes any write.
+    crate::derived::persist(&config.store, now, reported).await;
+    let engine = Arc::new(RwLock::new(engine));
+    let gate = Arc::new(tokio::sync::RwLock::new(()));
     let definitions = Arc::new(Definitions::default());
     let bodies = Arc::new(BodyCache::new(config.read_cache_bytes));
     let writer = Writer::spawn(
         config.store.clone(),
         engine.clone(),
+        gate.clone(),
         config.clock.clone(),
         definitions.clone(),
         bodies.clone(),
     );
+    tokio::spawn(crate::derived::run_timers(
+        engine.clone(),
+        config.clock.clone(),
+        writer.clone(),
+    ));
     let rate_limiter = config
         .rate_limit_per_minute
         .filter(|n| *n > 0)
@@ -132,6 +169,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     Ok(AppState {
         store: config.store,
         engine,
+        gate,
         writer,
         keys: Arc::new(KeyCache::default()),
         clock: config.clock,

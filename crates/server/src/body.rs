@@ -83,7 +83,7 @@ const ACCOUNT_HOLES: [CustomerHole; 7] = [
 ];
 
 /// What an organization's or account's holes are filled with, read once per render.
-struct CustomerFill<'a> {
+pub struct CustomerFill<'a> {
     responsible: Responsible<'a>,
     seen: Seen,
     accounts_count: usize,
@@ -130,10 +130,11 @@ pub fn organization_template(row: &OrganizationRow) -> Template {
     t.finish()
 }
 
-pub fn write_organization(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+/// What an organization's derived members are filled with (see [`write_organization_filled`]).
+pub fn organization_fill<'a>(id: Uuid, view: &View<'a>) -> CustomerFill<'a> {
     let id = OrganizationId(id);
     let graph = view.graph;
-    let fill = CustomerFill {
+    CustomerFill {
         responsible: Responsible::of(view, Customer::Organization(id)),
         seen: match graph {
             Some(graph) => seen(view, |m| m.organization_seen(id, graph)),
@@ -141,8 +142,15 @@ pub fn write_organization(out: &mut Vec<u8>, id: Uuid, template: &Template, view
         },
         accounts_count: graph.map_or(0, |g| g.organization_accounts_count(id)),
         users_count: graph.map_or(0, |g| g.organization_users_count(id)),
-    };
+    }
+}
+
+pub fn write_organization_filled(out: &mut Vec<u8>, template: &Template, fill: &CustomerFill<'_>) {
     template.write(out, |hole, m| fill.member(ORGANIZATION_HOLES[hole], m));
+}
+
+pub fn write_organization(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+    write_organization_filled(out, template, &organization_fill(id, view));
 }
 
 pub fn account_template(row: &AccountRow) -> Template {
@@ -165,15 +173,23 @@ pub fn account_template(row: &AccountRow) -> Template {
     t.finish()
 }
 
-pub fn write_account(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+/// What an account's derived members are filled with (see [`write_account_filled`]).
+pub fn account_fill<'a>(id: Uuid, view: &View<'a>) -> CustomerFill<'a> {
     let id = AccountId(id);
-    let fill = CustomerFill {
+    CustomerFill {
         responsible: Responsible::of(view, Customer::Account(id)),
         seen: seen(view, |m| m.account_seen(id)),
         accounts_count: 0,
         users_count: view.graph.map_or(0, |g| g.account_users_count(id)),
-    };
+    }
+}
+
+pub fn write_account_filled(out: &mut Vec<u8>, template: &Template, fill: &CustomerFill<'_>) {
     template.write(out, |hole, m| fill.member(ACCOUNT_HOLES[hole], m));
+}
+
+pub fn write_account(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+    write_account_filled(out, template, &account_fill(id, view));
 }
 
 pub fn user_template(row: &UserRow) -> Template {
@@ -198,32 +214,36 @@ pub fn user_template(row: &UserRow) -> Template {
     t.finish()
 }
 
-pub fn write_user(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+/// What a user's derived members are filled with (see [`write_user_filled`]).
+pub struct UserFill {
+    seen: Seen,
+    accounts: Vec<AccountId>,
+    organizations: Vec<OrganizationId>,
+}
+
+pub fn user_fill(id: Uuid, view: &View<'_>) -> UserFill {
     let id = UserId(id);
-    let seen = seen(view, |m| m.user_seen(id));
     let graph = view.graph;
+    UserFill {
+        seen: seen(view, |m| m.user_seen(id)),
+        accounts: graph.map(|g| g.user_accounts(id)).unwrap_or_default(),
+        organizations: graph.map(|g| g.user_organizations(id)).unwrap_or_default(),
+    }
+}
+
+pub fn write_user_filled(out: &mut Vec<u8>, template: &Template, fill: &UserFill) {
     template.write(out, |hole, m| {
         match hole {
-            0 => m.uuids(
-                "accountIds",
-                graph
-                    .map(|g| g.user_accounts(id))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|a| a.0),
-            ),
-            1 => m.opt_iso("firstKnown", seen.first),
-            2 => m.opt_iso("lastSeenTimestamp", seen.last),
-            _ => m.uuids(
-                "organizationIds",
-                graph
-                    .map(|g| g.user_organizations(id))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|o| o.0),
-            ),
+            0 => m.uuids("accountIds", fill.accounts.iter().map(|a| a.0)),
+            1 => m.opt_iso("firstKnown", fill.seen.first),
+            2 => m.opt_iso("lastSeenTimestamp", fill.seen.last),
+            _ => m.uuids("organizationIds", fill.organizations.iter().map(|o| o.0)),
         };
     });
+}
+
+pub fn write_user(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
+    write_user_filled(out, template, &user_fill(id, view));
 }
 
 #[cfg(test)]

@@ -118,6 +118,36 @@ impl BodyCache {
         self.generation.load(Ordering::SeqCst)
     }
 
+    /// Calls `read` with the cached templates of these records, in order (`None` where not
+    /// cached), under the cache's read lock. The read path renders from here: no `Arc` is
+    /// cloned, so readers on different cores never bounce a hot record's reference count
+    /// between them. `read` must not block (the writer waits for it to forget a record).
+    pub fn with_many<R>(
+        &self,
+        kind: BodyKind,
+        workspace: WorkspaceId,
+        ids: impl Iterator<Item = Uuid>,
+        read: impl FnOnce(&[Option<&Template>]) -> R,
+    ) -> R {
+        if self.budget == 0 {
+            let none: Vec<Option<&Template>> = ids.map(|_| None).collect();
+            return read(&none);
+        }
+        let entries = self.entries.read().expect("body cache lock");
+        let found: Vec<Option<&Template>> = ids
+            .map(|id| {
+                entries
+                    .lookup(Key {
+                        kind,
+                        workspace,
+                        id,
+                    })
+                    .map(|t| &**t)
+            })
+            .collect();
+        read(&found)
+    }
+
     /// The cached templates of these records, in order (`None` where not cached).
     pub fn get_many(
         &self,
@@ -130,16 +160,13 @@ impl BodyCache {
         }
         let entries = self.entries.read().expect("body cache lock");
         ids.map(|id| {
-            let slot = &entries.slots[*entries.index.get(&Key {
-                kind,
-                workspace,
-                id,
-            })?];
-            // Only write the bit when it changes: readers on other cores keep the line shared.
-            if !slot.referenced.load(Ordering::Relaxed) {
-                slot.referenced.store(true, Ordering::Relaxed);
-            }
-            Some(slot.template.clone())
+            entries
+                .lookup(Key {
+                    kind,
+                    workspace,
+                    id,
+                })
+                .cloned()
         })
         .collect()
     }
@@ -224,6 +251,16 @@ impl BodyCache {
 }
 
 impl Entries {
+    /// The template cached under `key`, marked as read.
+    fn lookup(&self, key: Key) -> Option<&Arc<Template>> {
+        let slot = &self.slots[*self.index.get(&key)?];
+        // Only write the bit when it changes: readers on other cores keep the line shared.
+        if !slot.referenced.load(Ordering::Relaxed) {
+            slot.referenced.store(true, Ordering::Relaxed);
+        }
+        Some(&slot.template)
+    }
+
     fn remove(&mut self, key: &Key) {
         if let Some(at) = self.index.remove(key) {
             self.remove_slot(at);

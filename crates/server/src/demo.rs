@@ -448,18 +448,17 @@ async fn load_derivation(
         name: crate::derived::DOCUMENT.to_owned(),
         value: derivation.clone(),
     });
-    state
-        .writer
-        .write(ws, write)
+    let schema = crate::derived::stored_schema(&state.store, ws)
         .await
         .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))?;
-    crate::derived::configure(
-        &state.store,
-        &state.engine,
-        ws,
-        Some(&derivation),
-        state.clock.now(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))
+    let then = crate::writer::Then::Configure {
+        config: Some(derivation),
+        schema,
+    };
+    state
+        .writer
+        .write_then(ws, write, then)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo configuration failed: {}", e.message))?;
+    Ok(())
 }

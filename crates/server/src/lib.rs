@@ -27,4 +27,4 @@ pub mod trait_types;
 pub mod usage;
 pub mod writer;
 
-pub use app::{AppState, ServerConfig, build_state, launch_with_tcp_listener, router};
+pub use app::{AppState, ServerConfig, build_state, launch_with_tcp_listener, load_engine, router};

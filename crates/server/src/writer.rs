@@ -1,32 +1,70 @@
 //! The single writer: every write goes through one task.
 //!
 //! Requests send their write here and wait for the answer. The task takes everything queued
-//! (up to [`MAX_BATCH`]) and applies it in one storage transaction (group commit), then applies
-//! the committed changes to the engine, then answers. So storage and engine always change in
-//! the same order, the engine never shows uncommitted data, and an acknowledged write is on
-//! disk. Between the commit and the answers it also drops the cached bodies of every record
-//! the batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
+//! (up to [`MAX_BATCH`]) and applies it in one storage transaction (group commit). Before that
+//! transaction commits, the engine applies the batch and computes every derived value it moves,
+//! and what storage keeps of those (lifecycle state, status history) is written **in the same
+//! transaction**: a write and the history entries it causes are durable together or not at all.
+//!
+//! The engine never shows uncommitted data: from the moment the writer starts changing it until
+//! the commit is over, it holds the *visibility gate* (`AppState::gate`) for writing, and every
+//! reader of the engine takes the gate for reading first ([`crate::app::AppState::engine`]). So
+//! readers wait for the few milliseconds of a commit, asynchronously (no thread blocks on it).
+//! Should the commit fail after the engine was changed, the engine is rebuilt from storage
+//! before the gate opens again (what start-up does), so it never keeps what storage lost.
+//!
+//! Between the commit and the answers the writer drops the cached bodies of every record the
+//! batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
+//!
+//! Besides writes, jobs may ask for an engine step that commits with their write ([`Then`]):
+//! installing a new derivation configuration, reprocessing, moving time-based rules.
 
 use std::sync::{Arc, RwLock};
 
 use steward_engine::DerivedChange;
+use steward_engine::derive::SchemaInput;
 use steward_engine::ids::WorkspaceId;
+use steward_engine::time::Millis;
 use steward_engine::{Clock, Engine};
-use steward_store::Store;
-use steward_store::write::{Outcome, Write};
+use steward_store::write::{Outcome, Write, WriteError};
+use steward_store::{PendingBatch, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::body_cache::{BodyCache, BodyKind};
+use crate::derived::{self, Input};
 use crate::error::{ApiError, ErrorCode};
 use crate::trait_types::Definitions;
 
 const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
 
+/// An engine step that commits with the job's write.
+#[derive(Debug)]
+pub enum Then {
+    /// Install this derivation configuration (`None`: none), compiled against `schema`,
+    /// computing every record's values. Runs in a batch of its own (it reads every record).
+    Configure {
+        config: Option<serde_json::Value>,
+        schema: SchemaInput,
+    },
+    /// Apply the current lifecycle rules to every record, churned ones included.
+    Reprocess,
+    /// Move the time-based rules that are due.
+    Advance,
+}
+
+/// What a job's write did, and what its [`Then`] step reported.
+#[derive(Debug)]
+pub struct Done {
+    pub outcome: Outcome,
+    pub derived: Vec<DerivedChange>,
+}
+
 struct Job {
     workspace: WorkspaceId,
     write: Write,
-    reply: oneshot::Sender<Result<Outcome, ApiError>>,
+    then: Option<Then>,
+    reply: oneshot::Sender<Result<Done, ApiError>>,
 }
 
 /// A handle to the writer task; cheap to clone.
@@ -35,121 +73,324 @@ pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// What the writer task works with.
+struct Context {
+    store: Store,
+    engine: Arc<RwLock<Engine>>,
+    gate: Arc<tokio::sync::RwLock<()>>,
+    clock: Arc<dyn Clock>,
+    definitions: Arc<Definitions>,
+    bodies: Arc<BodyCache>,
+}
+
 impl Writer {
     pub fn spawn(
         store: Store,
         engine: Arc<RwLock<Engine>>,
+        gate: Arc<tokio::sync::RwLock<()>>,
         clock: Arc<dyn Clock>,
         definitions: Arc<Definitions>,
         bodies: Arc<BodyCache>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, engine, clock, definitions, bodies, queue));
+        let context = Context {
+            store,
+            engine,
+            gate,
+            clock,
+            definitions,
+            bodies,
+        };
+        tokio::spawn(run(context, queue));
         Self { jobs }
     }
 
     /// Applies one write; returns once it is durable and visible in the engine.
     pub async fn write(&self, workspace: WorkspaceId, write: Write) -> Result<Outcome, ApiError> {
+        self.submit(workspace, write, None).await.map(|d| d.outcome)
+    }
+
+    /// Applies one write and then `then`, committed together.
+    pub async fn write_then(
+        &self,
+        workspace: WorkspaceId,
+        write: Write,
+        then: Then,
+    ) -> Result<Done, ApiError> {
+        self.submit(workspace, write, Some(then)).await
+    }
+
+    async fn submit(
+        &self,
+        workspace: WorkspaceId,
+        write: Write,
+        then: Option<Then>,
+    ) -> Result<Done, ApiError> {
         let (reply, answer) = oneshot::channel();
+        let gone = || ApiError::new(ErrorCode::Unavailable, "the server is shutting down");
         self.jobs
             .send(Job {
                 workspace,
                 write,
+                then,
                 reply,
             })
             .await
-            .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the server is shutting down"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the server is shutting down"))?
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 }
 
-async fn run(
-    store: Store,
-    engine: Arc<RwLock<Engine>>,
-    clock: Arc<dyn Clock>,
-    definitions: Arc<Definitions>,
-    bodies: Arc<BodyCache>,
-    mut queue: mpsc::Receiver<Job>,
-) {
+async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (batch, replies): (Vec<(WorkspaceId, Write)>, Vec<_>) = jobs
-            .drain(..)
-            .map(|j| ((j.workspace, j.write), j.reply))
-            .unzip();
-        match store.apply_batch(clock.now(), &batch).await {
-            Ok(results) => {
-                // Cached bodies of what changed go before anyone hears of the commit.
-                bodies.forget(
-                    batch
-                        .iter()
-                        .zip(&results)
-                        .flat_map(|((workspace, _), result)| {
-                            let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
-                            changes.iter().filter_map(|change| {
-                                let (kind, id) = BodyKind::changed_by(change)?;
-                                Some((*workspace, kind, id))
-                            })
-                        }),
-                );
-                let now = clock.now();
-                // What derived values report (status transitions, sticky state), per workspace.
-                let mut derived: Vec<(WorkspaceId, Vec<DerivedChange>)> = Vec::new();
-                {
-                    let mut engine = engine.write().expect("engine lock");
-                    for ((workspace, _), result) in batch.iter().zip(&results) {
-                        if let Ok(outcome) = result {
-                            let mut reported = Vec::new();
-                            for change in &outcome.changes {
-                                reported.extend(engine.apply_at(*workspace, change, now));
-                            }
-                            for event in &outcome.events {
-                                reported.extend(
-                                    engine.record_event(
-                                        *workspace,
-                                        &crate::usage::event_input(event),
-                                    ),
-                                );
-                            }
-                            derived.push((*workspace, reported));
-                        }
+        // A configuration reads every record as committed: it goes in a batch of its own.
+        while !jobs.is_empty() {
+            let alone = matches!(jobs[0].then, Some(Then::Configure { .. }));
+            let end = if alone {
+                1
+            } else {
+                jobs.iter()
+                    .position(|j| matches!(j.then, Some(Then::Configure { .. })))
+                    .unwrap_or(jobs.len())
+            };
+            let batch: Vec<Job> = jobs.drain(..end).collect();
+            process(&context, batch).await;
+        }
+    }
+}
+
+fn internal(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Internal, message)
+}
+
+/// What a job brings to the engine step, read before the gate closes.
+#[derive(Default)]
+struct Prepared {
+    /// The traits of the records the write touched (derived workspaces only).
+    inputs: Vec<(steward_engine::RecordRef, Input)>,
+    /// A configuration to install, with every record.
+    configure: Option<derived::Loaded>,
+}
+
+async fn process(context: &Context, jobs: Vec<Job>) {
+    let (mut writes, mut steps, mut replies) = (Vec::new(), Vec::new(), Vec::new());
+    for job in jobs {
+        writes.push((job.workspace, job.write));
+        steps.push(job.then);
+        replies.push(job.reply);
+    }
+    let now = context.clock.now();
+    let (mut pending, results) = match context.store.begin_batch(now, &writes).await {
+        Ok(started) => started,
+        Err(cause) => {
+            tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
+            for reply in replies {
+                let _ = reply.send(Err(internal(
+                    "the write could not be stored; nothing was written",
+                )));
+            }
+            return;
+        }
+    };
+    match prepare(context, &mut pending, &writes, &steps, &results).await {
+        Ok(prepared) => {
+            commit(
+                context, pending, &writes, steps, results, replies, prepared, now,
+            )
+            .await
+        }
+        Err(cause) => {
+            // Nothing reached the engine: dropping the batch rolls it back.
+            tracing::error!(
+                ?cause,
+                "derived values could not be prepared; nothing was written"
+            );
+            drop(pending);
+            for reply in replies {
+                let _ = reply.send(Err(internal(
+                    "the write could not be stored; nothing was written",
+                )));
+            }
+        }
+    }
+}
+
+/// Reads what derived values need, inside the open batch and without any lock.
+async fn prepare(
+    context: &Context,
+    pending: &mut PendingBatch,
+    writes: &[(WorkspaceId, Write)],
+    steps: &[Option<Then>],
+    results: &[Result<Outcome, WriteError>],
+) -> Result<Vec<Prepared>, ApiError> {
+    let derived: Vec<bool> = {
+        let engine = context.engine.read().expect("engine lock");
+        writes
+            .iter()
+            .map(|(ws, _)| engine.is_derived(*ws))
+            .collect()
+    };
+    let mut out = Vec::with_capacity(writes.len());
+    for (i, ((ws, _), result)) in writes.iter().zip(results).enumerate() {
+        let mut prepared = Prepared::default();
+        if let Ok(outcome) = result {
+            if derived[i] {
+                prepared.inputs = derived::inputs(pending, *ws, outcome).await?;
+            }
+            if matches!(steps[i], Some(Then::Configure { .. })) {
+                prepared.configure = Some(derived::load(&context.store, *ws).await?);
+            }
+        }
+        out.push(prepared);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    context: &Context,
+    mut pending: PendingBatch,
+    writes: &[(WorkspaceId, Write)],
+    steps: Vec<Option<Then>>,
+    results: Vec<Result<Outcome, WriteError>>,
+    replies: Vec<oneshot::Sender<Result<Done, ApiError>>>,
+    prepared: Vec<Prepared>,
+    now: Millis,
+) {
+    // From here until the commit is over, readers of the engine wait.
+    let gate = context.gate.write().await;
+    let applied = apply(context, writes, &steps, &results, &prepared, now);
+    let (reported, step_reports) = match applied {
+        Ok(applied) => applied,
+        Err(cause) => {
+            // A configuration that no longer compiles: refused before the engine changed.
+            drop(pending);
+            drop(gate);
+            for reply in replies {
+                let _ = reply.send(Err(ApiError::new(cause.code, cause.message.clone())));
+            }
+            return;
+        }
+    };
+    let mut stored = Ok(());
+    for ((ws, _), changes) in writes.iter().zip(&reported) {
+        if stored.is_ok() && derived::persistable(changes) {
+            stored = pending.derived(*ws, now, changes).await;
+        }
+    }
+    let stored = match stored {
+        Ok(()) => pending.commit().await,
+        Err(cause) => Err(cause),
+    };
+    if let Err(cause) = stored {
+        tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
+        rebuild(context).await;
+        drop(gate);
+        for reply in replies {
+            let _ = reply.send(Err(internal(
+                "the write could not be stored; nothing was written",
+            )));
+        }
+        return;
+    }
+    // Cached bodies of what changed go before anyone hears of the commit.
+    context.bodies.forget(
+        writes
+            .iter()
+            .zip(&results)
+            .flat_map(|((workspace, _), result)| {
+                let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
+                changes.iter().filter_map(|change| {
+                    let (kind, id) = BodyKind::changed_by(change)?;
+                    Some((*workspace, kind, id))
+                })
+            }),
+    );
+    for ((workspace, write), result) in writes.iter().zip(&results) {
+        if result.is_ok() && crate::trait_types::changes_definitions(write) {
+            context.definitions.forget(*workspace);
+        }
+    }
+    drop(gate);
+    for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {
+        let done = result
+            .map(|outcome| Done { outcome, derived })
+            .map_err(ApiError::from);
+        let _ = reply.send(done);
+    }
+}
+
+/// Applies a batch to the engine (the gate is held): its graph changes and events, then the
+/// traits of what it touched, then the jobs' steps. Answers, per job, every derived change (to
+/// store) and what its step reported.
+#[allow(clippy::type_complexity)]
+fn apply(
+    context: &Context,
+    writes: &[(WorkspaceId, Write)],
+    steps: &[Option<Then>],
+    results: &[Result<Outcome, WriteError>],
+    prepared: &[Prepared],
+    now: Millis,
+) -> Result<(Vec<Vec<DerivedChange>>, Vec<Vec<DerivedChange>>), ApiError> {
+    let mut engine = context.engine.write().expect("engine lock");
+    // Compiled first: a configuration that fails leaves the engine as it was.
+    let mut compiled = Vec::with_capacity(writes.len());
+    for ((ws, _), step) in writes.iter().zip(steps) {
+        compiled.push(match step {
+            Some(Then::Configure { config, schema }) => {
+                Some(derived::compile_or_empty(*ws, config.as_ref(), schema)?)
+            }
+            _ => None,
+        });
+    }
+    let mut reported: Vec<Vec<DerivedChange>> = vec![Vec::new(); writes.len()];
+    for (((ws, _), result), out) in writes.iter().zip(results).zip(&mut reported) {
+        if let Ok(outcome) = result {
+            for change in &outcome.changes {
+                out.extend(engine.apply_at(*ws, change, now));
+            }
+            for event in &outcome.events {
+                out.extend(engine.record_event(*ws, &crate::usage::event_input(event)));
+            }
+        }
+    }
+    // Derived values follow the records the writes touched, before anyone hears back: a
+    // write returns with every dependent value recomputed.
+    for (((ws, _), ready), out) in writes.iter().zip(prepared).zip(&mut reported) {
+        out.extend(derived::refresh(&mut engine, *ws, &ready.inputs, now));
+    }
+    let mut step_reports = Vec::with_capacity(writes.len());
+    for i in 0..writes.len() {
+        let ws = writes[i].0;
+        let step = match (&steps[i], results[i].is_ok()) {
+            (_, false) | (None, _) => Vec::new(),
+            (Some(Then::Configure { .. }), true) => {
+                match (compiled[i].take(), &prepared[i].configure) {
+                    (Some(compiled), Some(loaded)) => {
+                        derived::install_compiled(&mut engine, ws, compiled, loaded, now)
                     }
-                }
-                for ((workspace, write), result) in batch.iter().zip(&results) {
-                    if result.is_ok() && crate::trait_types::changes_definitions(write) {
-                        definitions.forget(*workspace);
-                    }
-                }
-                // Derived values follow the records the writes touched, before anyone hears
-                // back: a write returns with every dependent value recomputed.
-                for ((workspace, _), result) in batch.iter().zip(&results) {
-                    if let Ok(outcome) = result {
-                        match crate::derived::refresh(&store, &engine, *workspace, outcome, now)
-                            .await
-                        {
-                            Ok(reported) => derived.push((*workspace, reported)),
-                            Err(cause) => {
-                                tracing::error!(?cause, "derived values could not follow a write")
-                            }
-                        }
-                    }
-                }
-                crate::derived::persist(&store, now, derived).await;
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(result.map_err(ApiError::from));
+                    _ => Vec::new(),
                 }
             }
-            Err(cause) => {
-                tracing::error!(%cause, writes = batch.len(), "write transaction failed; nothing was written");
-                for reply in replies {
-                    let _ = reply.send(Err(ApiError::new(
-                        ErrorCode::Internal,
-                        "the write could not be stored; nothing was written",
-                    )));
-                }
-            }
+            (Some(Then::Reprocess), true) => engine.reprocess(ws, now),
+            (Some(Then::Advance), true) => engine.advance(ws, now),
+        };
+        reported[i].extend(step.iter().cloned());
+        step_reports.push(step);
+    }
+    Ok((reported, step_reports))
+}
+
+/// After a failed commit: the engine may hold what storage lost, so it is rebuilt from storage
+/// (the gate is held). If even that fails, the process stops rather than serve data storage
+/// does not have; a restart rebuilds it.
+async fn rebuild(context: &Context) {
+    match crate::app::load_engine(&context.store, context.clock.now()).await {
+        Ok((engine, _)) => *context.engine.write().expect("engine lock") = engine,
+        Err(cause) => {
+            tracing::error!(%cause, "the engine could not be rebuilt after a failed commit; stopping");
+            std::process::exit(70);
         }
     }
 }

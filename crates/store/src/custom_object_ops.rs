@@ -168,8 +168,15 @@ macro_rules! custom_object_ops {
                     }
                     Ok(object_outcome(row, false))
                 }
-                Write::DeleteCustomObject { target } => {
+                Write::DeleteCustomObject { target, if_empty } => {
                     let row = find_object(conn, ws, target).await?.ok_or(WriteError::NotFound("custom object"))?;
+                    if *if_empty {
+                        let live = sqlx::query("SELECT 1 FROM custom_object_instances WHERE custom_object_id = $1 AND archived_at IS NULL LIMIT 1")
+                            .bind(row.id.0).fetch_optional(&mut *conn).await?;
+                        if live.is_some() {
+                            return Err(WriteError::Conflict(format!("custom object `{}` has instances; archive or delete them first", row.name)));
+                        }
+                    }
                     // Its instances go with it (ON DELETE CASCADE).
                     sqlx::query("DELETE FROM custom_objects WHERE id = $1").bind(row.id.0).execute(&mut *conn).await?;
                     Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: Vec::new() })

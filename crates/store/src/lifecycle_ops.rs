@@ -39,6 +39,14 @@ macro_rules! lifecycle_ops {
             Ok(Outcome { written: Written::Config, created: false, changes: Vec::new(), events: Vec::new() })
         }
 
+        /// [`apply_derived`] inside an open batch (see `begin_batch`).
+        pub(crate) async fn pending_derived(conn: &mut Conn, ws: WorkspaceId, now: Millis, changes: &[DerivedChange]) -> Result<()> {
+            apply_derived(conn, ws, now, changes).await.map(|_| ()).map_err(|e| match e {
+                WriteError::Database(e) => StoreError::from(e),
+                other => StoreError::Corrupt(format!("lifecycle state: {other}")),
+            })
+        }
+
         /// Every persisted lifecycle state, for the engine at start-up.
         pub(crate) async fn lifecycle_states(pool: &Pool) -> Result<Vec<(WorkspaceId, LifecycleRecord)>> {
             let rows = sqlx::query("SELECT workspace_id, state FROM lifecycle_state").fetch_all(pool).await?;

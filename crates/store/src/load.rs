@@ -12,13 +12,15 @@ use steward_engine::{Engine, GraphChange};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::write::{EventKind, RecordedEvent};
+use crate::write::{EventKind, EventUsage};
 
 /// A row of a bulk query, read by column position.
 pub(crate) trait BulkRow {
     fn uuid(&self, col: usize) -> Option<Uuid>;
     fn i64(&self, col: usize) -> i64;
     fn text(&self, col: usize) -> Option<String>;
+    /// Text borrowed from the row (NULL, or text that is not UTF-8, as `None`).
+    fn str(&self, col: usize) -> Option<&str>;
 }
 
 /// Something that runs a query and shows each row to a callback.
@@ -172,30 +174,29 @@ async fn load_graphs(
     Ok(())
 }
 
-/// Every stored event in storage order, without its properties (the engine does not need
-/// them). No sort: the usage metrics come out the same whatever order events are applied in
-/// (the metrics property test shuffles them), and sorting millions of rows would dominate.
+/// Every stored event in storage order, as its usage (no id, no properties: the engine does
+/// not need them). No sort: the usage metrics come out the same whatever order events are
+/// applied in (the metrics property test shuffles them), and sorting millions of rows would
+/// dominate.
 pub(crate) async fn for_each_event(
     source: &mut impl BulkSource,
-    visit: &mut (dyn FnMut(WorkspaceId, RecordedEvent) + Send),
+    visit: &mut (dyn FnMut(WorkspaceId, &EventUsage<'_>) + Send),
 ) -> Result<()> {
     source
         .for_each(
-            "SELECT workspace_id, id, kind, name, user_id, account_id, organization_id, occurred_at, received_at FROM events",
+            "SELECT workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at FROM events",
             &mut |r| {
-                let kind = r.text(2).unwrap_or_default();
+                let kind = r.str(1).unwrap_or_default();
                 visit(
                     WorkspaceId(required(r, 0)?),
-                    RecordedEvent {
-                        id: required(r, 1)?,
-                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
-                        name: r.text(3).unwrap_or_default(),
-                        user: r.uuid(4).map(UserId),
-                        account: r.uuid(5).map(AccountId),
-                        organization: r.uuid(6).map(OrganizationId),
-                        at: Millis(r.i64(7)),
-                        received_at: Millis(r.i64(8)),
-                        properties: serde_json::Map::new(),
+                    &EventUsage {
+                        kind: EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+                        name: r.str(2).unwrap_or_default(),
+                        user: r.uuid(3).map(UserId),
+                        account: r.uuid(4).map(AccountId),
+                        organization: r.uuid(5).map(OrganizationId),
+                        at: Millis(r.i64(6)),
+                        received_at: Millis(r.i64(7)),
                     },
                 );
                 Ok(())
@@ -213,6 +214,10 @@ impl BulkRow for crate::sqlite_bulk::Row {
 
     fn text(&self, col: usize) -> Option<String> {
         crate::sqlite_bulk::Row::text(self, col as i32)
+    }
+
+    fn str(&self, col: usize) -> Option<&str> {
+        crate::sqlite_bulk::Row::str(self, col as i32)
     }
 
     fn i64(&self, col: usize) -> i64 {
@@ -245,6 +250,11 @@ impl BulkRow for sqlx::postgres::PgRow {
         use sqlx::Row;
         self.try_get::<Option<String>, _>(col).ok().flatten()
     }
+
+    fn str(&self, col: usize) -> Option<&str> {
+        use sqlx::Row;
+        self.try_get::<Option<&str>, _>(col).ok().flatten()
+    }
 }
 
 impl BulkSource for sqlx::PgConnection {
@@ -270,26 +280,57 @@ pub enum RecordTable {
     Users,
 }
 
+/// One record as [`for_each_record`] streams it.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamedRecord<'a> {
+    pub table: RecordTable,
+    pub id: Uuid,
+    pub name: &'a str,
+    /// The traits as JSON text.
+    pub traits: &'a str,
+    /// Users only: their e-mail and join date (rules read them as `email`, `joinedAt`).
+    pub email: Option<&'a str>,
+    pub joined_at: Option<steward_engine::time::Millis>,
+}
+
 /// Every organization, account and user of a workspace with its name and traits (JSON text),
 /// in that order: what derived values are computed from when they are (re)configured.
 pub(crate) async fn for_each_record(
     source: &mut impl BulkSource,
     workspace_literal: &str,
-    visit: &mut (dyn FnMut(RecordTable, Uuid, &str, &str) -> Result<()> + Send),
+    visit: &mut (dyn FnMut(StreamedRecord<'_>) -> Result<()> + Send),
 ) -> Result<()> {
     let literal = workspace_literal;
-    for (table, name) in [
-        (RecordTable::Organizations, "organizations"),
-        (RecordTable::Accounts, "accounts"),
-        (RecordTable::Users, "users"),
+    for (table, name, columns) in [
+        (RecordTable::Organizations, "organizations", ""),
+        (RecordTable::Accounts, "accounts", ""),
+        (
+            RecordTable::Users,
+            "users",
+            ", email, CAST(joined_at AS TEXT)",
+        ),
     ] {
-        let sql = format!("SELECT id, name, traits FROM {name} WHERE workspace_id = {literal}");
+        let sql =
+            format!("SELECT id, name, traits{columns} FROM {name} WHERE workspace_id = {literal}");
         source
             .for_each(&sql, &mut |r| {
                 let id = required(r, 0)?;
                 let record_name = r.text(1).unwrap_or_default();
                 let traits = r.text(2).unwrap_or_else(|| "{}".to_owned());
-                visit(table, id, &record_name, &traits)
+                let (email, joined_at) = if table == RecordTable::Users {
+                    let joined = r.text(4).and_then(|t| t.parse::<i64>().ok());
+                    (r.text(3), joined.map(steward_engine::time::Millis))
+                } else {
+                    (None, None)
+                };
+                visit(StreamedRecord {
+                    table,
+                    id,
+                    name: &record_name,
+                    traits: &traits,
+                    email: email.as_deref(),
+                    joined_at,
+                })
             })
             .await?;
     }

@@ -361,11 +361,26 @@ macro_rules! backend_ops {
 
         // ---- writes -------------------------------------------------------------------------
 
+        /// A team member's e-mail, for the engine (rules read key-role holders' e-mails).
+        fn team_member(row: &AdminRow) -> Vec<GraphChange> {
+            vec![GraphChange::Assignment(steward_engine::AssignmentChange::TeamMember { admin: row.id, email: row.email.clone() })]
+        }
+
         /// Applies a batch of writes in one transaction: one commit (one fsync) for the batch,
         /// each write in its own savepoint so that a refused write leaves no trace and does
         /// not affect the others. Returns one result per write, in order; `Err` means the
         /// transaction itself failed and nothing was written.
         pub(crate) async fn apply_batch(pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)]) -> Result<Vec<std::result::Result<Outcome, WriteError>>> {
+            let (tx, results) = begin_batch(pool, now, batch).await?;
+            tx.commit().await?;
+            Ok(results)
+        }
+
+        /// [`apply_batch`] without the commit: the open transaction, for what must commit
+        /// with the writes (derived state the engine computes from them).
+        pub(crate) async fn begin_batch(
+            pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)],
+        ) -> Result<(sqlx::Transaction<'static, $db>, Vec<std::result::Result<Outcome, WriteError>>)> {
             let mut tx = pool.begin_with($begin).await?;
             let mut results = Vec::with_capacity(batch.len());
             for (ws, write) in batch {
@@ -377,8 +392,23 @@ macro_rules! backend_ops {
                 sqlx::query("RELEASE SAVEPOINT steward_write").execute(&mut *tx).await?;
                 results.push(result);
             }
-            tx.commit().await?;
-            Ok(results)
+            Ok((tx, results))
+        }
+
+        /// A record's name, traits and (users) e-mail and join date, read inside an open
+        /// batch so that it sees the batch's writes.
+        pub(crate) async fn pending_record(
+            conn: &mut Conn, ws: WorkspaceId, record: steward_engine::RecordRef,
+        ) -> Result<Option<$crate::PendingRecord>> {
+            use steward_engine::RecordRef as R;
+            Ok(match record {
+                R::Organization(id) => find_by_id(conn, &ORGS, ws, id.0).await?
+                    .map(|r| $crate::PendingRecord { name: r.name, traits: r.traits, email: None, joined_at: None }),
+                R::Account(id) => find_by_id(conn, &ACCOUNTS, ws, id.0).await?
+                    .map(|r| $crate::PendingRecord { name: r.name, traits: r.traits, email: None, joined_at: None }),
+                R::User(id) => find_by_id(conn, &USERS, ws, id.0).await?
+                    .map(|r| $crate::PendingRecord { name: r.name.unwrap_or_default(), traits: r.traits, email: r.email, joined_at: r.joined_at }),
+            })
         }
 
         async fn apply_one(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
@@ -462,7 +492,8 @@ macro_rules! backend_ops {
                     .bind(&row.license_status).bind(now.0).bind(now.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
-                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: true, changes: Vec::new() })
+                    let member = team_member(&row);
+                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: true, changes: member })
                 }
                 Write::UpdateAdmin { target, fields } => {
                     let mut row = find_by_id(conn, &ADMINS, ws, target.0).await?.ok_or(WriteError::NotFound("team member"))?;
@@ -477,7 +508,8 @@ macro_rules! backend_ops {
                     .bind(now.0).bind(row.id.0)
                     .execute(&mut *conn).await;
                     unique_as_conflict(result, || format!("a team member with e-mail `{}` already exists", row.email))?;
-                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: false, changes: Vec::new() })
+                    let member = team_member(&row);
+                    Ok(Outcome { events: Vec::new(), written: Written::Admin(row), created: false, changes: member })
                 }
                 Write::DeleteAdmin { target } => {
                     let done = sqlx::query("DELETE FROM admins WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
@@ -1225,6 +1257,21 @@ macro_rules! backend_ops {
         pub(crate) async fn bench_seed_events(pool: &Pool, ws: WorkspaceId, data: &$crate::bench::SyntheticData, count: usize, now: Millis) -> Result<()> {
             const DAY: i64 = 86_400_000;
             let org_of: std::collections::HashMap<Uuid, Option<Uuid>> = data.accounts.iter().copied().collect();
+            // The event indexes are dropped for the load and built again after it: one sort
+            // each instead of millions of random inserts (an hour for 10M events on SQLite).
+            let list = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'events' AND indexname NOT LIKE '%pkey'"
+            } else {
+                "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+            };
+            let mut indexes: Vec<(String, String)> = Vec::new();
+            for row in sqlx::query(list).fetch_all(pool).await? {
+                indexes.push((row.try_get("name")?, row.try_get("def")?));
+            }
+            for (name, _) in &indexes {
+                // Names and definitions come from the catalog, not from input.
+                sqlx::query(AssertSqlSafe(format!("DROP INDEX {name}"))).execute(pool).await?;
+            }
             let mut done = 0;
             while done < count {
                 let n = (count - done).min(200_000);
@@ -1243,6 +1290,9 @@ macro_rules! backend_ops {
                 insert_many(&mut tx, "events", "id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties", 10, &rows).await?;
                 tx.commit().await?;
                 done += n;
+            }
+            for (_, def) in &indexes {
+                sqlx::query(AssertSqlSafe(def.clone())).execute(pool).await?;
             }
             Ok(())
         }

@@ -66,7 +66,7 @@ macro_rules! roles_ops {
         ) -> std::result::Result<bool, WriteError> {
             let admin = match &kr.admin {
                 None => None,
-                Some(r) => Some(resolve_admin(conn, ws, now, r, &kr.field).await?),
+                Some(r) => Some(resolve_admin(conn, ws, now, r, &kr.field, changes).await?),
             };
             let sql = format!("SELECT admin_id FROM {} WHERE {} = $1 AND role_key = $2", t.key_roles, t.column);
             let current: Option<Uuid> = sqlx::query(AssertSqlSafe(sql))
@@ -92,7 +92,9 @@ macro_rules! roles_ops {
         }
 
         /// A team member by id (must exist), or by e-mail (created as a placeholder if unknown).
-        async fn resolve_admin(conn: &mut Conn, ws: WorkspaceId, now: Millis, r: &AdminRef, field: &str) -> std::result::Result<AdminId, WriteError> {
+        async fn resolve_admin(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, r: &AdminRef, field: &str, changes: &mut Vec<GraphChange>,
+        ) -> std::result::Result<AdminId, WriteError> {
             match r {
                 AdminRef::Id(id) => match find_by_id(conn, &ADMINS, ws, id.0).await? {
                     Some(row) => Ok(row.id),
@@ -111,6 +113,7 @@ macro_rules! roles_ops {
                     .bind(id.0).bind(ws.0).bind(email.as_str()).bind(email.as_str()).bind(email.normalized())
                     .bind(now.0).bind(now.0)
                     .execute(&mut *conn).await?;
+                    changes.push(GraphChange::Assignment(AssignmentChange::TeamMember { admin: id, email: email.as_str().to_owned() }));
                     Ok(id)
                 }
             }
@@ -271,6 +274,10 @@ macro_rules! roles_ops {
                     let admin = Some(AdminId(r.try_get("admin_id")?));
                     out.push((WorkspaceId(r.try_get("workspace_id")?), AssignmentChange::SetKeyRole { customer, role, admin }));
                 }
+            }
+            for r in sqlx::query("SELECT workspace_id, id, email FROM admins").fetch_all(pool).await? {
+                let admin = AdminId(r.try_get("id")?);
+                out.push((WorkspaceId(r.try_get("workspace_id")?), AssignmentChange::TeamMember { admin, email: r.try_get("email")? }));
             }
             for (table, column, account) in [("account_owners", "account_id", true), ("organization_owners", "organization_id", false)] {
                 let sql = format!("SELECT workspace_id, {column} AS customer, user_id FROM {table}");

@@ -47,6 +47,23 @@ impl Row {
         }
     }
 
+    /// Text borrowed from the row, valid until the next step (NULL, or not UTF-8, as `None`).
+    pub(crate) fn str(&self, col: i32) -> Option<&str> {
+        // SAFETY: as above; the borrow cannot outlive `self`, which the stepping loop only
+        // lends to its visitor while the statement stays on this row.
+        unsafe {
+            if ffi::sqlite3_column_type(self.stmt, col) == ffi::SQLITE_NULL {
+                return None;
+            }
+            let data = ffi::sqlite3_column_text(self.stmt, col);
+            let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
+            if data.is_null() {
+                return Some("");
+            }
+            std::str::from_utf8(std::slice::from_raw_parts(data, len)).ok()
+        }
+    }
+
     /// A UUID stored as a 16-byte blob; `None` for NULL (or anything that is not 16 bytes).
     pub(crate) fn uuid(&self, col: i32) -> Option<Uuid> {
         // SAFETY: as above; the blob pointer is valid until the next step, and we copy it out

@@ -201,9 +201,11 @@ pub enum Write {
         target: RecordRef,
         fields: CustomObjectFields,
     },
-    /// Deletes the object, its field definitions and all its instances.
+    /// Deletes the object, its field definitions and all its instances; with `if_empty`,
+    /// only when it has no instance other than archived ones (a conflict otherwise).
     DeleteCustomObject {
         target: RecordRef,
+        if_empty: bool,
     },
     /// Adds one field definition to an object (409 when the key is taken on it).
     AddCustomObjectField {
@@ -341,7 +343,32 @@ pub struct RecordedEvent {
     pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What the engine's usage metrics read of a stored event, borrowed from the row being read
+/// (the start-up replay reads millions: no allocation per event).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventUsage<'a> {
+    pub kind: EventKind,
+    pub name: &'a str,
+    pub user: Option<UserId>,
+    pub account: Option<AccountId>,
+    pub organization: Option<OrganizationId>,
+    pub at: Millis,
+    pub received_at: Millis,
+}
+
 impl RecordedEvent {
+    pub fn usage(&self) -> EventUsage<'_> {
+        EventUsage {
+            kind: self.kind,
+            name: &self.name,
+            user: self.user,
+            account: self.account,
+            organization: self.organization,
+            at: self.at,
+            received_at: self.received_at,
+        }
+    }
+
     /// The properties as stored: compact JSON text.
     pub(crate) fn properties_text(&self) -> String {
         serde_json::to_string(&self.properties).unwrap_or_else(|_| "{}".to_owned())

@@ -23,7 +23,7 @@ use super::lifecycle::{Mode, combine};
 use super::records::{RecordId, RecordState, Records};
 use super::schema::{FieldSource, Rel, decode_field};
 use super::state::{Derivation, Life, next_wake, own_lifecycle, report_life, timestamp, to_json};
-use super::view::{World, field_ref, field_value};
+use super::view::{Links, World, customer, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
 use crate::graph::{Graph, Slot};
 use crate::metrics::Metrics;
@@ -146,7 +146,7 @@ impl Record for SlotView<'_> {
         field_value(
             &pass.world,
             pass.state(self.model, self.slot),
-            || record_at(pass.world.graph, self.model, self.slot),
+            || record_at(&pass.world.graph, self.model, self.slot),
             field.id,
         )
     }
@@ -198,6 +198,18 @@ impl Record for SlotView<'_> {
                 .user_organization_slots(self.slot)
                 .into_iter()
                 .for_each(|s| go(Model::Organization, s)),
+            (Model::Account, Rel::AccountOwner) | (Model::Organization, Rel::OrganizationOwner) => {
+                // Owners live beside the graph, by id: one lookup to the owner's slot.
+                let owner = graph
+                    .assignments
+                    .zip(customer(record_at(&graph, self.model, self.slot)));
+                if let Some((assignments, customer)) = owner
+                    && let Some(user) = assignments.owners.of(customer)
+                    && let Some(s) = graph.user_slot(user)
+                {
+                    go(Model::User, s);
+                }
+            }
             _ => {}
         }
     }
@@ -241,7 +253,7 @@ pub(crate) struct Placement {
 impl Derivation {
     fn pass<'a>(
         &'a self,
-        graph: &'a Graph,
+        graph: Links<'a>,
         metrics: Option<&'a Metrics>,
         positions: &'a [Vec<u32>; 3],
     ) -> Pass<'a> {
@@ -274,7 +286,7 @@ impl Derivation {
     /// Re-evaluates every record (start-up, rule changes, reprocessing), column by column.
     pub(crate) fn recompute_all(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         mode: Mode,
         now: Millis,
@@ -284,7 +296,7 @@ impl Derivation {
 
     pub(crate) fn recompute_columns(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         mode: Mode,
         now: Millis,
@@ -294,7 +306,7 @@ impl Derivation {
         let Some(compiled) = self.compiled().cloned() else {
             return Vec::new();
         };
-        let ctx = EvalContext::new(timestamp(now));
+        let ctx = EvalContext::new(timestamp(now)).with_time_zone(compiled.time_zone.clone());
         let bounds = graph.slot_bounds();
         let Placement {
             mut positions,
@@ -346,7 +358,7 @@ impl Derivation {
                     let key = &rules.formulas[i].key;
                     for (slot, value) in changed {
                         out.push(DerivedChange::Value {
-                            record: record_at(graph, model, slot),
+                            record: record_at(&graph, model, slot),
                             key: key.clone(),
                             value: to_json(&value),
                         });
@@ -440,7 +452,7 @@ impl Derivation {
                 let changed = par_changes(threads, slots, |slot| {
                     let life = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
                     let wake = next_wake(rules, &pass.view(model, slot), &life, &ctx, now);
-                    let record = record_at(graph, model, slot);
+                    let record = record_at(&graph, model, slot);
                     (timers.due(record) != wake).then_some((record, wake))
                 });
                 for (_, (record, wake)) in changed {
@@ -459,11 +471,13 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::assignments::{AssignmentChange, Assignments, Customer, RoleKey};
     use crate::derive::{
         CustomFieldInput, DerivationConfig, FieldType, RecordInput, SchemaInput, compile,
+        key_role_fields, user_column_fields,
     };
     use crate::graph::GraphChange;
-    use crate::ids::{AccountId, OrganizationId, UserId};
+    use crate::ids::{AccountId, AdminId, OrganizationId, UserId};
 
     const ORGS: u128 = 60;
     const ACCOUNTS: u128 = 1_200;
@@ -524,6 +538,64 @@ mod tests {
         graph
     }
 
+    /// Owners (some naming a user who does not exist), CSMs and some team members' e-mails.
+    fn assignments() -> Assignments {
+        let admin = |i: u128| AdminId(Uuid::from_u128(4 << 64 | i));
+        let mut a = Assignments::default();
+        let mut apply = |change| a.apply(&change);
+        for i in 0..ACCOUNTS {
+            if i % 3 != 0 {
+                let owner = (i * 7) % (USERS + 50);
+                apply(AssignmentChange::SetOwner {
+                    customer: Customer::Account(account(i)),
+                    user: Some(user(owner)),
+                });
+            }
+            if i % 4 != 1 {
+                apply(AssignmentChange::SetKeyRole {
+                    customer: Customer::Account(account(i)),
+                    role: RoleKey::csm(),
+                    admin: Some(admin(i % 13)),
+                });
+            }
+        }
+        for i in 0..ORGS {
+            if i % 2 == 0 {
+                apply(AssignmentChange::SetOwner {
+                    customer: Customer::Organization(org(i)),
+                    user: Some(user(i * 11)),
+                });
+            }
+            if i % 3 != 0 {
+                apply(AssignmentChange::SetKeyRole {
+                    customer: Customer::Organization(org(i)),
+                    role: RoleKey::account_executive(),
+                    admin: Some(admin(i % 5)),
+                });
+            }
+        }
+        for i in 0..10 {
+            apply(AssignmentChange::TeamMember {
+                admin: admin(i),
+                email: format!("csm{i}@team.example"),
+            });
+        }
+        a
+    }
+
+    /// Users' columns: `joinedAt`, a date without an offset (read in the rules' time zone).
+    fn extra(record: RecordRef) -> Option<Map<String, Json>> {
+        let RecordRef::User(_) = record else {
+            return None;
+        };
+        let r = mix(record.uuid().as_u128() + 1);
+        if r.is_multiple_of(5) {
+            return None;
+        }
+        let joined = format!("2023-{:02}-{:02}", 9 + r % 3, 1 + (r >> 4) % 28);
+        json!({ "joinedAt": joined }).as_object().cloned()
+    }
+
     fn traits(record: RecordRef) -> Map<String, Json> {
         let r = mix(record.uuid().as_u128());
         let map = match record {
@@ -563,7 +635,11 @@ mod tests {
                 field(Model::User, "role", FieldType::String),
                 field(Model::User, "email", FieldType::String),
             ],
-            extra_fields: Vec::new(),
+            extra_fields: key_role_fields(["csm", "accountExecutive"])
+                .into_iter()
+                .chain(user_column_fields())
+                .collect(),
+            any_key_role: false,
         };
         let f = |model: &str, key: &str, e: &str| json!({"model": model, "key": key, "label": key, "expression": e});
         let config: DerivationConfig = serde_json::from_value(json!({
@@ -572,15 +648,23 @@ mod tests {
                 f("user", "isAdmin", "role == \"admin\""),
                 f("user", "fresh", "updatedAt in last 20 days"),
                 f("user", "orgCount", "count(organizations)"),
+                f("user", "joinedRecently", "joinedAt in last 45 days"),
+                f("user", "joinedDays", "days_since(joinedAt)"),
                 f("account", "arr", "amount * 12"),
                 f("account", "planUpper", "upper(plan)"),
                 f("account", "seatTotal", "sum(users, seats)"),
                 f("account", "admins", "count(users where isAdmin)"),
                 f("account", "avgSeats", "avg(users, seats2)"),
                 f("account", "orgArr", "organization.totalArr"),
+                f("account", "ownerSeats", "owner.seats2"),
+                f("account", "ownerFresh", "owner.joinedRecently"),
+                f("account", "csmEmail", "keyRoles.csm.email"),
+                f("account", "csm", "csmId"),
                 f("organization", "totalArr", "sum(accounts, arr)"),
                 f("organization", "churned", "count(accounts where ownStatus == \"churned\")"),
-                f("organization", "maxSeats", "max(users, seats)")
+                f("organization", "maxSeats", "max(users, seats)"),
+                f("organization", "ownerAdmin", "owner.isAdmin"),
+                f("organization", "ae", "keyRoles.accountExecutive.email")
             ],
             "lifecycle": {
                 "organizations": {
@@ -595,7 +679,8 @@ mod tests {
                     "track": {"mode": "exclude", "condition": "plan == \"test\""}
                 }
             },
-            "userDeactivation": "ends_with(email, \"@us.example\") && !isAdmin"
+            "userDeactivation": "ends_with(email, \"@us.example\") && !isAdmin",
+            "timeZone": "America/New_York"
         }))
         .expect("config");
         compile(&config, &schema).expect("compiles")
@@ -611,16 +696,22 @@ mod tests {
     }
 
     /// Configured in one column pass on `threads` threads.
-    fn configured(graph: &Graph, now: Millis, threads: usize) -> (Derivation, Vec<DerivedChange>) {
+    fn configured(
+        graph: Links<'_>,
+        now: Millis,
+        threads: usize,
+    ) -> (Derivation, Vec<DerivedChange>) {
         let mut d = Derivation::default();
         d.install(compiled(), graph);
-        for record in records(graph) {
+        for record in records(&graph) {
             let traits = traits(record);
+            let extra = extra(record);
             d.load(
                 RecordInput {
                     record,
                     name: None,
                     traits: &traits,
+                    extra: extra.as_ref(),
                 },
                 graph,
             );
@@ -633,21 +724,28 @@ mod tests {
     fn column_passes_agree_whatever_the_threads_and_with_incremental_upkeep() {
         let now = Millis(1_700_000_000_000);
         let graph = graph(now);
-        let (one, one_out) = configured(&graph, now, 1);
-        let (three, three_out) = configured(&graph, now, 3);
+        let assignments = assignments();
+        let links = Links {
+            graph: &graph,
+            assignments: Some(&assignments),
+        };
+        let (one, one_out) = configured(links, now, 1);
+        let (three, three_out) = configured(links, now, 3);
         assert_eq!(one_out, three_out, "the same changes, in the same order");
         // Record by record, as writes come in.
         let mut incremental = Derivation::default();
-        incremental.install(compiled(), &graph);
-        incremental.recompute_columns(&graph, None, Mode::Rules, now, 1);
+        incremental.install(compiled(), links);
+        incremental.recompute_columns(links, None, Mode::Rules, now, 1);
         for record in records(&graph) {
             let traits = traits(record);
+            let extra = extra(record);
             let input = RecordInput {
                 record,
                 name: None,
                 traits: &traits,
+                extra: extra.as_ref(),
             };
-            incremental.set_traits(input, &graph, None, now);
+            incremental.set_traits(input, links, None, now);
         }
         let mut statuses = std::collections::BTreeMap::new();
         for record in records(&graph) {
@@ -660,10 +758,34 @@ mod tests {
             statuses.len() >= 4,
             "the data exercises the rules: {statuses:?}"
         );
+        // Owner, key-role and column fields are exercised too: some set, some null.
+        for (model, key) in [
+            (Model::Account, "ownerSeats"),
+            (Model::Account, "ownerFresh"),
+            (Model::Account, "csmEmail"),
+            (Model::Account, "csm"),
+            (Model::Organization, "ownerAdmin"),
+            (Model::Organization, "ae"),
+            (Model::User, "joinedDays"),
+        ] {
+            let values: Vec<Json> = records(&graph)
+                .into_iter()
+                .filter(|r| r.model() == model)
+                .filter_map(|r| {
+                    let view = one.view(r)?;
+                    view.formulas
+                        .into_iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v)
+                })
+                .collect();
+            assert!(values.iter().any(Json::is_null), "{key}: some null");
+            assert!(values.iter().any(|v| !v.is_null()), "{key}: some set");
+        }
         assert_eq!(one.snapshot(), incremental.snapshot());
         // Nothing left to change, on any thread count.
         let mut again = three;
-        let changes = again.recompute_columns(&graph, None, Mode::Data, now, 2);
+        let changes = again.recompute_columns(links, None, Mode::Data, now, 2);
         assert!(changes.is_empty(), "{changes:?}");
     }
 }

@@ -6,12 +6,13 @@ use std::ops::Range;
 
 use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
-use steward_rules::{Expr, ExprKind, Filter, Program, RuleError, Span, Type, parse};
+use steward_rules::{Expr, ExprKind, Filter, Program, RuleError, Span, TimeZone, Type, parse};
 
 use super::config::{
-    Condition, DerivationConfig, LifecycleRules, Model, TrackMode, UnconvertedTrials,
+    ChurnedRevenue, Condition, DerivationConfig, LifecycleRules, Model, TrackMode,
+    UnconvertedTrials,
 };
-use super::schema::{DerivedSchema, InputKey, LifeField, Rel, SchemaInput};
+use super::schema::{AssignedField, DerivedSchema, InputKey, LifeField, Rel, SchemaInput};
 
 /// One problem in a configuration, named by its path (`formulas[2].expression`,
 /// `lifecycle.accounts.churnCondition.all[0].value`).
@@ -79,6 +80,7 @@ pub(crate) struct CompiledLifecycle {
     pub(crate) trial: Option<Program>,
     pub(crate) trial_end: Option<Program>,
     pub(crate) unconverted: UnconvertedTrials,
+    pub(crate) churned_revenue: ChurnedRevenue,
     pub(crate) churn: Option<Program>,
     pub(crate) churn_date: Option<Program>,
     pub(crate) track: Option<(TrackMode, Program)>,
@@ -160,6 +162,10 @@ pub struct Compiled {
     /// Every node of every model, each after the nodes it reads (full recomputations run
     /// them in this order, one column at a time).
     pub(crate) order: Vec<(Model, Node)>,
+    /// Key-role fields rules read, by slot.
+    pub(crate) assigned: Vec<AssignedField>,
+    /// The zone rules are evaluated in.
+    pub(crate) time_zone: TimeZone,
 }
 
 impl Compiled {
@@ -274,6 +280,7 @@ fn lifecycle_program(
         trial: cond(&rules.trial_condition, "trialCondition", errors),
         trial_end: date(&rules.trial_end_date_trait, "trialEndDateTrait", errors),
         unconverted: rules.unconverted_trials,
+        churned_revenue: rules.churned_revenue,
         churn: cond(&rules.churn_condition, "churnCondition", errors),
         churn_date: date(&rules.churn_date_trait, "churnDateTrait", errors),
         track: rules.track.as_ref().and_then(|t| {
@@ -302,6 +309,18 @@ pub fn compile(
 ) -> Result<Compiled, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let mut schema = DerivedSchema::new(input);
+    let time_zone = match config.time_zone.as_deref() {
+        None => TimeZone::UTC,
+        Some(name) => TimeZone::get(name).unwrap_or_else(|_| {
+            errors.push(config_error(
+                "timeZone",
+                format!(
+                    "unknown time zone {name:?}; use an IANA name such as \"America/New_York\" or \"UTC\""
+                ),
+            ));
+            TimeZone::UTC
+        }),
+    };
 
     // Keys first: a formula may read any other, whatever the order.
     let mut formula_slot: Vec<Option<usize>> = Vec::with_capacity(config.formulas.len());
@@ -446,6 +465,8 @@ pub fn compile(
         models,
         watchers,
         order,
+        assigned: schema.take_assigned(),
+        time_zone,
     })
 }
 

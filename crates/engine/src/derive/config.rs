@@ -15,6 +15,11 @@ pub struct DerivationConfig {
     /// matched); they leave user-based metrics and their events stop counting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_deactivation: Option<Condition>,
+    /// The IANA time zone rules are evaluated in (`"America/New_York"`): calendar days of
+    /// `before`/`on`/`after`, `in last N days`, date functions, dates written without an
+    /// offset. UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// The record kind a formula trait is computed on.
@@ -128,6 +133,20 @@ pub struct LifecycleRules {
     /// A date trait exposed as `nextRenewalDate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_renewal_date_trait: Option<String>,
+    /// What `mrr` shows for a churned record whose revenue traits are empty.
+    #[serde(default)]
+    pub churned_revenue: ChurnedRevenue,
+}
+
+/// `mrr` of a record churned by its own rules, once its revenue traits hold nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChurnedRevenue {
+    /// The last revenue it had (Vitally's default: history keeps what the customer paid).
+    #[default]
+    KeepLast,
+    /// Null, like any record without revenue.
+    Null,
 }
 
 /// What a trial whose end date passed without it becoming paid turns into.

@@ -25,12 +25,13 @@ use serde_json::{Map, Value as Json};
 
 pub use compile::{Compiled, ConfigError, compile};
 pub use config::{
-    Condition, DerivationConfig, FormulaTrait, LifecycleConfig, LifecycleRules, Model, TrackMode,
-    TrackRules, UnconvertedTrials,
+    ChurnedRevenue, Condition, DerivationConfig, FormulaTrait, LifecycleConfig, LifecycleRules,
+    Model, TrackMode, TrackRules, UnconvertedTrials,
 };
 pub(crate) use lifecycle::Mode;
-pub use schema::{CustomFieldInput, FieldType, SchemaInput};
+pub use schema::{CustomFieldInput, FieldType, SchemaInput, key_role_fields, user_column_fields};
 pub(crate) use state::{Before, Derivation};
+pub(crate) use view::Links;
 
 use crate::ids::{AccountId, OrganizationId, UserId};
 use crate::time::Millis;
@@ -70,6 +71,9 @@ pub struct RecordInput<'a> {
     pub record: RecordRef,
     pub name: Option<&'a str>,
     pub traits: &'a Map<String, Json>,
+    /// Columns declared as extra fields (users' `email`, `joinedAt`; see
+    /// [`SchemaInput::extra_fields`]), when the workspace's rules may read them.
+    pub extra: Option<&'a Map<String, Json>>,
 }
 
 /// The lifecycle bucket of an organization or account. Precedence when several rules match:
@@ -124,7 +128,7 @@ pub enum DerivedChange {
 
 /// What storage keeps per record so that sticky churn, first-match dates and the last status
 /// survive restarts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleRecord {
     pub record: RecordRef,
@@ -137,6 +141,10 @@ pub struct LifecycleRecord {
     pub churned_at: Option<Millis>,
     /// A user's `deactivatedAt`: the moment the user first matched the deactivation rule.
     pub deactivated_at: Option<Millis>,
+    /// While churned by its own rules: the `mrr` shown, which it keeps when its revenue traits
+    /// empty (see `ChurnedRevenue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrr: Option<f64>,
 }
 
 /// The derived values of one record, for rendering.

@@ -9,6 +9,7 @@
 //! | [`FieldSource::Formula`] | formula slot of the model | a computed formula trait |
 //! | [`FieldSource::Lifecycle`] | [`LifeField`] | status, mrr, churnedAt, ... |
 //! | [`FieldSource::Builtin`] | [`Builtin`] | timestamps, usage metrics, counts |
+//! | [`FieldSource::Assigned`] | assigned-field slot | a key role's holder (id, e-mail) |
 
 use std::cell::RefCell;
 
@@ -75,14 +76,112 @@ impl FieldType {
 
 /// Everything besides the derivation configuration that decides which names rules may use.
 ///
-/// Extension point: `extra_fields` declares fields other modules provide (account owner and
-/// key-role fields such as `owner.email`, `keyRoles.csm.email`). Their values are read from the
-/// record's input map under the same key, so a module that computes them passes them along
-/// with the traits in [`super::RecordInput::traits`]; nothing else here needs to change.
+/// Extension point: `extra_fields` declares fields other modules provide. Two kinds:
+///
+/// - **key-role fields** of organizations and accounts, `keyRoles.<role>.id`,
+///   `keyRoles.<role>.email` and the shorthands `csmId`, `accountExecutiveId`: the engine
+///   computes them from its key-role assignments (see [`key_role_fields`]);
+/// - any other key (users' `email`, `joinedAt`): a column of the record, read from
+///   [`super::RecordInput::extra`] under the same key.
+///
+/// Owner fields need no declaration: `owner` is a to-one relation of organizations and
+/// accounts to a user, so `owner.email`, `owner.lastSeenTimestamp`, `owner.sessions` read the
+/// owning user's fields.
 #[derive(Clone, Debug, Default)]
 pub struct SchemaInput {
     pub custom_fields: Vec<CustomFieldInput>,
     pub extra_fields: Vec<CustomFieldInput>,
+    /// Accept key-role fields of any role, declared or not (stored rules are recompiled with
+    /// this at start-up, so a role removed since reads null instead of refusing to start).
+    pub any_key_role: bool,
+}
+
+/// The key-role fields of a workspace whose roles are `roles` (built-in ones included), for
+/// [`SchemaInput::extra_fields`]: on organizations and accounts, `keyRoles.<role>.id` and
+/// `keyRoles.<role>.email` for each role, plus `csmId` and `accountExecutiveId`.
+pub fn key_role_fields<'a>(roles: impl IntoIterator<Item = &'a str>) -> Vec<CustomFieldInput> {
+    let mut keys: Vec<String> = vec!["csmId".to_owned(), "accountExecutiveId".to_owned()];
+    for role in roles {
+        keys.push(format!("keyRoles.{role}.id"));
+        keys.push(format!("keyRoles.{role}.email"));
+    }
+    let mut out = Vec::new();
+    for model in [Model::Organization, Model::Account] {
+        out.extend(keys.iter().map(|key| CustomFieldInput {
+            model,
+            key: key.clone(),
+            ty: FieldType::String,
+        }));
+    }
+    out
+}
+
+/// Users' columns rules may read (`email`, `joinedAt`), for [`SchemaInput::extra_fields`];
+/// their values come in [`super::RecordInput::extra`] under these keys.
+pub fn user_column_fields() -> Vec<CustomFieldInput> {
+    vec![
+        CustomFieldInput {
+            model: Model::User,
+            key: "email".to_owned(),
+            ty: FieldType::String,
+        },
+        CustomFieldInput {
+            model: Model::User,
+            key: "joinedAt".to_owned(),
+            ty: FieldType::Date,
+        },
+    ]
+}
+
+/// What a key-role field reads of the role's holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum HolderAttr {
+    Id,
+    Email,
+}
+
+/// A key-role field: the holder of `role` on the record, and what of them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct AssignedField {
+    pub(crate) role: String,
+    pub(crate) attr: HolderAttr,
+}
+
+impl AssignedField {
+    /// `keyRoles.<role>.id|email`, `csmId`, `accountExecutiveId`.
+    pub(crate) fn parse(key: &str) -> Option<AssignedField> {
+        let field = |role: &str, attr| AssignedField {
+            role: role.to_owned(),
+            attr,
+        };
+        match key {
+            "csmId" => return Some(field("csm", HolderAttr::Id)),
+            "accountExecutiveId" => return Some(field("accountExecutive", HolderAttr::Id)),
+            _ => {}
+        }
+        let rest = key.strip_prefix("keyRoles.")?;
+        let (role, attr) = rest.rsplit_once('.')?;
+        let attr = match attr {
+            "id" => HolderAttr::Id,
+            "email" => HolderAttr::Email,
+            _ => return None,
+        };
+        (!role.is_empty()).then(|| field(role, attr))
+    }
+
+    /// The field names that read the holder of `role`.
+    pub(crate) fn names(role: &str) -> Vec<String> {
+        let mut names = vec![
+            format!("keyRoles.{role}.id"),
+            format!("keyRoles.{role}.email"),
+        ];
+        match role {
+            "csm" => names.push("csmId".to_owned()),
+            "accountExecutive" => names.push("accountExecutiveId".to_owned()),
+            _ => {}
+        }
+        names
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +190,7 @@ pub(crate) enum FieldSource {
     Formula = 1,
     Lifecycle = 2,
     Builtin = 3,
+    Assigned = 4,
 }
 
 pub(crate) fn field_id(source: FieldSource, index: usize) -> u32 {
@@ -103,7 +203,8 @@ pub(crate) fn decode_field(id: u32) -> (FieldSource, usize) {
         0 => FieldSource::Input,
         1 => FieldSource::Formula,
         2 => FieldSource::Lifecycle,
-        _ => FieldSource::Builtin,
+        3 => FieldSource::Builtin,
+        _ => FieldSource::Assigned,
     };
     (source, index)
 }
@@ -231,16 +332,28 @@ pub(crate) enum Rel {
     UserAccounts,
     /// Every organization a user belongs to, directly or through an account.
     UserOrganizations,
+    /// The account's owner (a user; see `crate::owners`).
+    AccountOwner,
+    /// The organization's owner.
+    OrganizationOwner,
+    /// The accounts a user owns (the inverse of `owner`; not readable by rules).
+    OwnedAccounts,
+    /// The organizations a user owns (not readable by rules).
+    OwnedOrganizations,
 }
 
 impl Rel {
-    pub(crate) const ALL: [Rel; 6] = [
+    pub(crate) const ALL: [Rel; 10] = [
         Rel::OrgAccounts,
         Rel::OrgUsers,
         Rel::AccountOrganization,
         Rel::AccountUsers,
         Rel::UserAccounts,
         Rel::UserOrganizations,
+        Rel::AccountOwner,
+        Rel::OrganizationOwner,
+        Rel::OwnedAccounts,
+        Rel::OwnedOrganizations,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -249,14 +362,26 @@ impl Rel {
             Rel::OrgUsers | Rel::AccountUsers => "users",
             Rel::AccountOrganization => "organization",
             Rel::UserOrganizations => "organizations",
+            Rel::AccountOwner | Rel::OrganizationOwner => "owner",
+            Rel::OwnedAccounts => "ownedAccounts",
+            Rel::OwnedOrganizations => "ownedOrganizations",
         }
+    }
+
+    /// Whether rules may follow it. A user's owned records are a hash set without an order
+    /// that two engines share, so aggregations over them could differ in float rounding.
+    fn readable(self) -> bool {
+        !matches!(self, Rel::OwnedAccounts | Rel::OwnedOrganizations)
     }
 
     pub(crate) fn source(self) -> Model {
         match self {
-            Rel::OrgAccounts | Rel::OrgUsers => Model::Organization,
-            Rel::AccountOrganization | Rel::AccountUsers => Model::Account,
-            Rel::UserAccounts | Rel::UserOrganizations => Model::User,
+            Rel::OrgAccounts | Rel::OrgUsers | Rel::OrganizationOwner => Model::Organization,
+            Rel::AccountOrganization | Rel::AccountUsers | Rel::AccountOwner => Model::Account,
+            Rel::UserAccounts
+            | Rel::UserOrganizations
+            | Rel::OwnedAccounts
+            | Rel::OwnedOrganizations => Model::User,
         }
     }
 
@@ -272,17 +397,24 @@ impl Rel {
             Rel::UserOrganizations => Rel::OrgUsers,
             Rel::AccountUsers => Rel::UserAccounts,
             Rel::UserAccounts => Rel::AccountUsers,
+            Rel::AccountOwner => Rel::OwnedAccounts,
+            Rel::OwnedAccounts => Rel::AccountOwner,
+            Rel::OrganizationOwner => Rel::OwnedOrganizations,
+            Rel::OwnedOrganizations => Rel::OrganizationOwner,
         }
     }
 
     pub(crate) fn many(self) -> bool {
-        self != Rel::AccountOrganization
+        !matches!(
+            self,
+            Rel::AccountOrganization | Rel::AccountOwner | Rel::OrganizationOwner
+        )
     }
 
     pub(crate) fn find(from: Model, name: &str) -> Option<Rel> {
         Rel::ALL
             .into_iter()
-            .find(|r| r.source() == from && r.name() == name)
+            .find(|r| r.readable() && r.source() == from && r.name() == name)
     }
 
     pub(crate) fn from_id(id: u32) -> Rel {
@@ -296,6 +428,8 @@ pub(crate) enum InputKey {
     /// The record's name (a default field, not a trait).
     Name,
     Trait(String),
+    /// A column declared in [`SchemaInput::extra_fields`] (`email`), from `RecordInput::extra`.
+    Extra(String),
 }
 
 /// A declared field of a model, other than formulas and built-ins.
@@ -303,6 +437,8 @@ pub(crate) enum InputKey {
 struct Declared {
     key: String,
     ty: Type,
+    /// Declared in `extra_fields` rather than as a custom field.
+    extra: bool,
 }
 
 /// The schema rules are checked against. Input slots are handed out as the checker asks for
@@ -313,6 +449,9 @@ pub(crate) struct DerivedSchema {
     /// Formula keys and their types, per model, by formula slot.
     pub(crate) formulas: [Vec<(String, Type)>; 3],
     inputs: RefCell<[Vec<(InputKey, Type)>; 3]>,
+    /// Key-role fields rules read, by slot (shared by organizations and accounts).
+    assigned: RefCell<Vec<AssignedField>>,
+    any_key_role: bool,
 }
 
 fn m(model: Model) -> usize {
@@ -322,12 +461,14 @@ fn m(model: Model) -> usize {
 impl DerivedSchema {
     pub(crate) fn new(input: &SchemaInput) -> Self {
         let mut declared: [Vec<Declared>; 3] = Default::default();
-        for field in input.custom_fields.iter().chain(&input.extra_fields) {
+        let custom = input.custom_fields.iter().map(|f| (f, false));
+        for (field, extra) in custom.chain(input.extra_fields.iter().map(|f| (f, true))) {
             let list = &mut declared[m(field.model)];
             if !list.iter().any(|d| d.key == field.key) {
                 list.push(Declared {
                     key: field.key.clone(),
                     ty: field.ty.rule_type(),
+                    extra,
                 });
             }
         }
@@ -335,7 +476,26 @@ impl DerivedSchema {
             declared,
             formulas: Default::default(),
             inputs: RefCell::default(),
+            assigned: RefCell::default(),
+            any_key_role: input.any_key_role,
         }
+    }
+
+    /// The key-role fields rules read, by slot.
+    pub(crate) fn take_assigned(&self) -> Vec<AssignedField> {
+        self.assigned.borrow().clone()
+    }
+
+    fn assigned_slot(&self, field: AssignedField) -> u32 {
+        let mut list = self.assigned.borrow_mut();
+        let slot = match list.iter().position(|f| *f == field) {
+            Some(slot) => slot,
+            None => {
+                list.push(field);
+                list.len() - 1
+            }
+        };
+        field_id(FieldSource::Assigned, slot)
     }
 
     /// Whether `key` names a field other than a formula on `model` (formula keys must not
@@ -398,8 +558,25 @@ impl DerivedSchema {
             ));
         }
         if let Some(declared) = self.declared[m(model)].iter().find(|d| d.key == name) {
-            let id = self.input_slot(model, InputKey::Trait(declared.key.clone()), declared.ty);
+            let assigned = declared
+                .extra
+                .then(|| AssignedField::parse(&declared.key))
+                .flatten()
+                .filter(|_| model != Model::User);
+            let id = match assigned {
+                Some(field) => self.assigned_slot(field),
+                None if declared.extra => {
+                    self.input_slot(model, InputKey::Extra(declared.key.clone()), declared.ty)
+                }
+                None => self.input_slot(model, InputKey::Trait(declared.key.clone()), declared.ty),
+            };
             return Some(FieldDef::new(declared.ty, id));
+        }
+        if self.any_key_role
+            && model != Model::User
+            && let Some(field) = AssignedField::parse(name)
+        {
+            return Some(FieldDef::new(Type::String, self.assigned_slot(field)));
         }
         // Traits without a definition (integrations send many) are readable untyped.
         if let Some(raw) = name.strip_prefix("traits.")
@@ -454,7 +631,7 @@ impl Schema for DerivedSchema {
         };
         Rel::ALL
             .iter()
-            .filter(|r| r.source() == model)
+            .filter(|r| r.readable() && r.source() == model)
             .map(|r| r.name().to_owned())
             .collect()
     }

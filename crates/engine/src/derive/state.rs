@@ -13,17 +13,18 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use serde_json::Value as Json;
-use steward_rules::{EvalContext, Program, Record, Timestamp, Type, Value};
+use steward_rules::{EvalContext, Program, Record, TimeZone, Timestamp, Type, Value, parse_date};
 
 use super::bulk::Placement;
 use super::compile::{Compiled, ModelRules, Node, node_bit};
-use super::config::Model;
+use super::config::{ChurnedRevenue, Model};
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
 use super::records::{RecordState, RecordStateMut, Records};
-use super::schema::{InputKey, LifeField, Rel};
+use super::schema::{AssignedField, InputKey, LifeField, Rel};
 use super::timers::Timers;
-use super::view::{View, World, exists, for_each_neighbor};
+use super::view::{Links, View, World, exists, for_each_neighbor};
 use super::{DerivedChange, DerivedView, LifecycleRecord, RecordInput, RecordRef, Status};
+use crate::assignments::{AssignmentChange, Assignments, Customer};
 use crate::graph::{Graph, GraphChange};
 use crate::ids::{AccountId, OrganizationId, UserId};
 use crate::metrics::{EventInput, Metrics};
@@ -70,10 +71,27 @@ pub(crate) struct Before {
     accounts: Vec<AccountId>,
     orgs: Vec<OrganizationId>,
     users: Vec<UserId>,
+    /// Customers whose `owner` link the change moves.
+    owner_moved: Vec<RecordRef>,
+    /// Customers whose key-role fields the change moves, with those fields' names.
+    roles_moved: Vec<(RecordRef, Vec<String>)>,
+}
+
+fn customer_ref(customer: Customer) -> RecordRef {
+    match customer {
+        Customer::Account(id) => RecordRef::Account(id),
+        Customer::Organization(id) => RecordRef::Organization(id),
+    }
 }
 
 impl Before {
-    pub(crate) fn capture(graph: &Graph, change: &GraphChange) -> Before {
+    pub(crate) fn capture(
+        graph: &Graph,
+        assignments: Option<&Assignments>,
+        change: &GraphChange,
+    ) -> Before {
+        let book = assignments.map(|a| &a.key_roles);
+        let held = |admin| book.map(|b| b.held_by(admin)).unwrap_or_default();
         match change {
             GraphChange::UpsertOrganization { id, .. } => Before {
                 existed: graph.has_organization(*id),
@@ -84,10 +102,22 @@ impl Before {
                 account_org: graph.account_organization(*id),
                 ..Before::default()
             },
-            GraphChange::UpsertUser { id, .. } | GraphChange::DeleteUser { id } => Before {
+            GraphChange::UpsertUser { id, .. } => Before {
                 existed: graph.has_user(*id),
                 accounts: graph.user_account_ids(*id).collect(),
                 orgs: graph.user_organizations(*id),
+                ..Before::default()
+            },
+            GraphChange::DeleteUser { id } => Before {
+                existed: graph.has_user(*id),
+                accounts: graph.user_account_ids(*id).collect(),
+                orgs: graph.user_organizations(*id),
+                owner_moved: assignments
+                    .map(|a| a.owners.owned_by(*id))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(customer_ref)
+                    .collect(),
                 ..Before::default()
             },
             GraphChange::DeleteAccount { id } => Before {
@@ -99,8 +129,47 @@ impl Before {
                 accounts: graph.organization_account_ids(*id).collect(),
                 users: graph.organization_user_ids(*id).collect(),
                 ..Before::default()
-            }, // Key roles and owners are not fields rules read (yet).
-            GraphChange::Assignment(_) => Before::default(),
+            },
+            GraphChange::Assignment(change) => {
+                let roles_moved = match change {
+                    AssignmentChange::SetOwner { customer, .. } => {
+                        return Before {
+                            owner_moved: vec![customer_ref(*customer)],
+                            ..Before::default()
+                        };
+                    }
+                    AssignmentChange::SetKeyRole { customer, role, .. } => {
+                        vec![(customer_ref(*customer), AssignedField::names(role.as_str()))]
+                    }
+                    AssignmentChange::ForgetAdmin { admin } => held(*admin)
+                        .into_iter()
+                        .map(|(c, role)| (customer_ref(c), AssignedField::names(role.as_str())))
+                        .collect(),
+                    AssignmentChange::ForgetRole { role } => book
+                        .map(|b| b.holders_of_role(role.as_str()))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| (customer_ref(c), AssignedField::names(role.as_str())))
+                        .collect(),
+                    AssignmentChange::TeamMember { admin, email } => {
+                        let same = assignments.and_then(|a| a.team.get(admin)) == Some(email);
+                        if same {
+                            Vec::new()
+                        } else {
+                            held(*admin)
+                                .into_iter()
+                                .map(|(c, role)| {
+                                    (customer_ref(c), vec![format!("keyRoles.{role}.email")])
+                                })
+                                .collect()
+                        }
+                    }
+                };
+                Before {
+                    roles_moved,
+                    ..Before::default()
+                }
+            }
         }
     }
 }
@@ -116,23 +185,12 @@ fn ceil_millis(t: Timestamp) -> Millis {
     Millis(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
-fn as_millis(value: &Value) -> Option<Millis> {
+fn as_millis(value: &Value, tz: &TimeZone) -> Option<Millis> {
     match value {
         Value::Date(t) => Some(Millis(t.as_millisecond())),
-        Value::String(s) => parse_date(s).map(|t| Millis(t.as_millisecond())),
+        Value::String(s) => parse_date(s, tz).map(|t| Millis(t.as_millisecond())),
         _ => None,
     }
-}
-
-/// An ISO-8601 instant, or a date alone as midnight UTC.
-fn parse_date(s: &str) -> Option<Timestamp> {
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Some(t);
-    }
-    let date: jiff::civil::Date = s.parse().ok()?;
-    date.to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
 }
 
 /// A value as the API shows it (dates as ISO-8601 with milliseconds).
@@ -143,18 +201,23 @@ pub(crate) fn to_json(value: &Value) -> Json {
     }
 }
 
-fn project(key: &InputKey, ty: Type, input: &RecordInput<'_>) -> Value {
+/// A record's input as rules read it; dates without an offset are local to `tz`.
+fn project(key: &InputKey, ty: Type, input: &RecordInput<'_>, tz: &TimeZone) -> Value {
     let value = match key {
         InputKey::Name => input
             .name
             .map_or(Value::Null, |n| Value::String(n.to_owned())),
         InputKey::Trait(k) => input.traits.get(k).map_or(Value::Null, Value::from_json),
+        InputKey::Extra(k) => input
+            .extra
+            .and_then(|e| e.get(k))
+            .map_or(Value::Null, Value::from_json),
     };
     match value {
         Value::String(s) if s.is_empty() => Value::Null,
         Value::List(l) if l.is_empty() => Value::Null,
         // Parsed once here instead of at every evaluation.
-        Value::String(s) if ty == Type::Date => parse_date(&s).map_or(Value::Null, Value::Date),
+        Value::String(s) if ty == Type::Date => parse_date(&s, tz).map_or(Value::Null, Value::Date),
         other => other,
     }
 }
@@ -163,6 +226,7 @@ fn input_names(key: &InputKey) -> Vec<String> {
     match key {
         InputKey::Name => vec!["name".to_owned()],
         InputKey::Trait(k) => vec![k.clone(), format!("traits.{k}")],
+        InputKey::Extra(k) => vec![k.clone()],
     }
 }
 
@@ -220,6 +284,7 @@ impl Derivation {
             churned_since: life.churned_since,
             churned_at: life.churned_at,
             deactivated_at: life.deactivated_at,
+            mrr: life.mrr.filter(|_| life.own_status == Status::Churned),
         }
     }
 
@@ -235,6 +300,7 @@ impl Derivation {
                 own_churned_at: saved.churned_since.and(saved.churned_at),
                 churned_at: saved.churned_at,
                 deactivated_at: saved.deactivated_at,
+                mrr: saved.mrr,
                 ..Life::default()
             };
             if let Some(state) = self.state_mut(saved.record) {
@@ -266,7 +332,7 @@ impl Derivation {
     /// Installs rules (first step of a configuration): keeps formula values under their keys
     /// so unchanged formulas report no change, empties the projection for [`Self::load`], and
     /// drops state the new rules do not need.
-    pub(crate) fn install(&mut self, compiled: Compiled, graph: &Graph) -> Vec<DerivedChange> {
+    pub(crate) fn install(&mut self, compiled: Compiled, graph: Links<'_>) -> Vec<DerivedChange> {
         let old = self.compiled.take();
         let compiled = Arc::new(compiled);
         let mut out = Vec::new();
@@ -292,7 +358,7 @@ impl Derivation {
                 Model::User => self.users.iter_lives().map(|(r, _)| r).collect::<Vec<_>>(),
             }
             .into_iter()
-            .filter(|record| !rules.stateful || !exists(graph, *record))
+            .filter(|record| !rules.stateful || !exists(&graph, *record))
             .collect();
             for record in forgotten {
                 if let Some(life) = self.remove(record)
@@ -318,24 +384,24 @@ impl Derivation {
     }
 
     /// Projects one record's inputs without evaluating anything (second step).
-    pub(crate) fn load(&mut self, input: RecordInput<'_>, graph: &Graph) {
+    pub(crate) fn load(&mut self, input: RecordInput<'_>, graph: Links<'_>) {
         let Some(compiled) = self.compiled.clone() else {
             return;
         };
         let rules = compiled.rules(input.record.model());
-        if rules.inputs.is_empty() || !exists(graph, input.record) {
+        if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return;
         }
         let state = self.ensure(input.record);
         for (value, (key, ty)) in state.inputs.iter_mut().zip(&rules.inputs) {
-            *value = project(key, *ty, &input);
+            *value = project(key, *ty, &input, &compiled.time_zone);
         }
     }
 
     pub(crate) fn set_traits(
         &mut self,
         input: RecordInput<'_>,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -344,13 +410,13 @@ impl Derivation {
             return Vec::new();
         };
         let rules = compiled.rules(input.record.model());
-        if rules.inputs.is_empty() || !exists(graph, input.record) {
+        if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return Vec::new();
         }
         let state = self.ensure(input.record);
         let mut changed: Vec<String> = Vec::new();
         for (slot, (key, ty)) in rules.inputs.iter().enumerate() {
-            let value = project(key, *ty, &input);
+            let value = project(key, *ty, &input, &compiled.time_zone);
             if state.inputs[slot] != value {
                 state.inputs[slot] = value;
                 changed.extend(input_names(key));
@@ -370,7 +436,7 @@ impl Derivation {
         &mut self,
         change: &GraphChange,
         before: Before,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -432,6 +498,12 @@ impl Derivation {
                 let at = RecordRef::User(*id);
                 if !before.existed {
                     seeds.push((at, ALL_NODES));
+                    // Named owner before it existed (an owner trait naming an unknown user).
+                    let owned = graph.assignments.map(|a| a.owners.owned_by(*id));
+                    for customer in owned.unwrap_or_default() {
+                        let customer = customer_ref(customer);
+                        edge!(owner_rel(customer), customer);
+                    }
                 }
                 field!(at, "createdAt");
                 field!(at, "updatedAt");
@@ -487,6 +559,9 @@ impl Derivation {
             }
             GraphChange::DeleteUser { id } => {
                 self.forget(RecordRef::User(*id), &mut out);
+                for customer in &before.owner_moved {
+                    edge!(owner_rel(*customer), *customer);
+                }
                 for account in &before.accounts {
                     let a = RecordRef::Account(*account);
                     edge!(Rel::AccountUsers, a);
@@ -498,7 +573,16 @@ impl Derivation {
                     field!(o, "usersCount");
                 }
             }
-            GraphChange::Assignment(_) => {}
+            GraphChange::Assignment(_) => {
+                for customer in &before.owner_moved {
+                    edge!(owner_rel(*customer), *customer);
+                }
+                for (customer, names) in &before.roles_moved {
+                    for name in names {
+                        field!(*customer, name);
+                    }
+                }
+            }
         }
         out.extend(self.run(graph, metrics, seeds, Mode::Data, now));
         out
@@ -546,7 +630,7 @@ impl Derivation {
     pub(crate) fn event_recorded(
         &mut self,
         event: &EventInput<'_>,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -587,7 +671,7 @@ impl Derivation {
     /// Re-evaluates the records whose timers are due at `now`.
     pub(crate) fn advance(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         now: Millis,
     ) -> Vec<DerivedChange> {
@@ -647,7 +731,7 @@ impl Derivation {
     fn dependents(
         &self,
         compiled: &Compiled,
-        graph: &Graph,
+        graph: Links<'_>,
         record: RecordRef,
         field: &str,
         own_output: bool,
@@ -668,7 +752,7 @@ impl Derivation {
     fn edge_dependents(
         &self,
         compiled: &Compiled,
-        graph: &Graph,
+        graph: Links<'_>,
         rel: Rel,
         at: RecordRef,
         out: &mut Vec<(RecordRef, u64)>,
@@ -690,7 +774,7 @@ impl Derivation {
 
     fn run(
         &mut self,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         seeds: Vec<(RecordRef, u64)>,
         mode: Mode,
@@ -749,7 +833,7 @@ impl Derivation {
     fn recompute(
         &mut self,
         compiled: &Compiled,
-        graph: &Graph,
+        graph: Links<'_>,
         metrics: Option<&Metrics>,
         record: RecordRef,
         mut nodes: u64,
@@ -760,11 +844,11 @@ impl Derivation {
     ) {
         let model = record.model();
         let rules = compiled.rules(model);
-        if !rules.stateful || !exists(graph, record) {
+        if !rules.stateful || !exists(&graph, record) {
             return;
         }
         let before = *self.ensure(record).life;
-        let ctx = EvalContext::new(timestamp(now));
+        let ctx = EvalContext::new(timestamp(now)).with_time_zone(compiled.time_zone.clone());
         for (index, node) in rules.order.iter().enumerate() {
             if nodes & node_bit(index) == 0 {
                 continue;
@@ -860,7 +944,7 @@ impl Derivation {
 
     fn view_of<'a>(
         &'a self,
-        graph: &'a Graph,
+        graph: Links<'a>,
         metrics: Option<&'a Metrics>,
         record: RecordRef,
     ) -> View<'a> {
@@ -886,7 +970,10 @@ pub(crate) fn own_lifecycle(
     ctx: &EvalContext,
 ) -> Life {
     let matches = |p: &Option<Program>| p.as_ref().is_some_and(|p| p.matches(view, ctx));
-    let date = |p: &Option<Program>| p.as_ref().and_then(|p| as_millis(&p.eval(view, ctx)));
+    let date = |p: &Option<Program>| {
+        p.as_ref()
+            .and_then(|p| as_millis(&p.eval(view, ctx), &ctx.time_zone))
+    };
     let mut facts = Facts {
         tracked: true,
         ..Facts::default()
@@ -896,7 +983,9 @@ pub(crate) fn own_lifecycle(
         ..Life::default()
     };
     let mut churn_date = None;
+    let mut keep_revenue = false;
     if let Some(lc) = &rules.lifecycle {
+        keep_revenue = lc.churned_revenue == ChurnedRevenue::KeepLast;
         life.mrr = lc.revenue.iter().find_map(|p| match p.eval(view, ctx) {
             Value::Number(n) => Some(n),
             _ => None,
@@ -919,6 +1008,10 @@ pub(crate) fn own_lifecycle(
     }
     let outcome = decide(facts, previous.churned_since, mode, now);
     life.own_status = outcome.status;
+    if life.mrr.is_none() && keep_revenue && outcome.status == Status::Churned {
+        // A churned customer keeps the revenue it last had (vitally-product §2.3).
+        life.mrr = previous.mrr;
+    }
     life.churned_since = outcome.churned_since;
     life.unconverted = outcome.unconverted_trial;
     life.own_churned_at = (outcome.status == Status::Churned)
@@ -1016,9 +1109,16 @@ pub(crate) fn report_life(
         before.deactivated_at != after.deactivated_at,
         iso(after.deactivated_at),
     );
-    let persisted = |l: &Life| (l.status, l.churned_since, l.churned_at, l.deactivated_at);
-    if persisted(before) != persisted(after) {
+    if Derivation::persisted(record, before) != Derivation::persisted(record, after) {
         out.push(DerivedChange::Persist(Derivation::persisted(record, after)));
+    }
+}
+
+/// The `owner` relation of a customer's model.
+fn owner_rel(customer: RecordRef) -> Rel {
+    match customer {
+        RecordRef::Organization(_) => Rel::OrganizationOwner,
+        _ => Rel::AccountOwner,
     }
 }
 
@@ -1032,7 +1132,7 @@ fn symmetric_difference<T: PartialEq + Copy>(a: &[T], b: &[T]) -> Vec<T> {
 
 /// The records that reach `from` along `via`: `via` walked backwards through inverse links.
 fn inverse_walk(
-    graph: &Graph,
+    graph: Links<'_>,
     via: &[Rel],
     from: RecordRef,
     nodes: u64,

@@ -6,9 +6,10 @@ use steward_rules::{FieldRef, Record, RelationRef, Timestamp, Value};
 use std::sync::LazyLock;
 
 use super::records::RecordState;
-use super::schema::{Builtin, FieldSource, LifeField, Rel, decode_field};
+use super::schema::{Builtin, FieldSource, HolderAttr, LifeField, Rel, decode_field};
 use super::state::{Derivation, Life};
 use super::{RecordRef, Status};
+use crate::assignments::{Assignments, Customer};
 use crate::graph::Graph;
 use crate::metrics::Metrics;
 use crate::time::Millis;
@@ -18,11 +19,26 @@ pub(crate) fn date(at: Option<Millis>) -> Value {
         .map_or(Value::Null, Value::Date)
 }
 
+/// The links between records: the hierarchy, and owners and key roles beside it.
+#[derive(Clone, Copy)]
+pub(crate) struct Links<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) assignments: Option<&'a Assignments>,
+}
+
+impl std::ops::Deref for Links<'_> {
+    type Target = Graph;
+
+    fn deref(&self) -> &Graph {
+        self.graph
+    }
+}
+
 /// Everything a record's rules may read, borrowed for one evaluation.
 #[derive(Clone, Copy)]
 pub(crate) struct World<'a> {
     pub(crate) derivation: &'a Derivation,
-    pub(crate) graph: &'a Graph,
+    pub(crate) graph: Links<'a>,
     pub(crate) metrics: Option<&'a Metrics>,
 }
 
@@ -64,9 +80,10 @@ pub(crate) fn field_value(
             None => Value::Null,
         },
         FieldSource::Builtin => match Builtin::ALL.get(index) {
-            Some(b) => builtin(world.graph, world.metrics, record(), *b),
+            Some(b) => builtin(world.graph.graph, world.metrics, record(), *b),
             None => Value::Null,
         },
+        FieldSource::Assigned => assigned(world, record(), index),
     }
 }
 
@@ -93,7 +110,35 @@ pub(crate) fn field_ref<'s>(
                 _ => None,
             }
         }
-        FieldSource::Builtin => None,
+        FieldSource::Builtin | FieldSource::Assigned => None,
+    }
+}
+
+/// A key-role field of a record (`slot`: its assigned-field slot): who holds the role on it,
+/// or their e-mail.
+fn assigned(world: &World<'_>, record: RecordRef, slot: usize) -> Value {
+    let Some(field) = world
+        .derivation
+        .compiled()
+        .and_then(|c| c.assigned.get(slot))
+    else {
+        return Value::Null;
+    };
+    let Some(customer) = customer(record) else {
+        return Value::Null;
+    };
+    let Some(assignments) = world.graph.assignments else {
+        return Value::Null;
+    };
+    let Some(admin) = assignments.key_roles.holder(customer, &field.role) else {
+        return Value::Null;
+    };
+    match field.attr {
+        HolderAttr::Id => Value::String(admin.0.to_string()),
+        HolderAttr::Email => assignments
+            .team
+            .get(&admin)
+            .map_or(Value::Null, |e| Value::String(e.clone())),
     }
 }
 
@@ -180,15 +225,48 @@ impl Record for View<'_> {
     }
 }
 
+/// The customer (for key roles and owners) a record is, if it is one.
+pub(crate) fn customer(record: RecordRef) -> Option<Customer> {
+    match record {
+        RecordRef::Organization(id) => Some(Customer::Organization(id)),
+        RecordRef::Account(id) => Some(Customer::Account(id)),
+        RecordRef::User(_) => None,
+    }
+}
+
 /// Calls `visit` with each record linked to `record` by `rel` (nothing when `rel` does not
 /// start at the record's model).
 pub(crate) fn for_each_neighbor(
-    graph: &Graph,
+    links: Links<'_>,
     record: RecordRef,
     rel: Rel,
     visit: &mut dyn FnMut(RecordRef),
 ) {
+    let graph = links.graph;
+    let owners = links.assignments.map(|a| &a.owners);
     match (record, rel) {
+        (RecordRef::Account(_), Rel::AccountOwner)
+        | (RecordRef::Organization(_), Rel::OrganizationOwner) => {
+            if let (Some(owners), Some(customer)) = (owners, customer(record))
+                && let Some(user) = owners.of(customer)
+                && graph.has_user(user)
+            {
+                visit(RecordRef::User(user));
+            }
+        }
+        (RecordRef::User(id), Rel::OwnedAccounts | Rel::OwnedOrganizations) => {
+            let mut owned: Vec<Customer> = owners.map(|o| o.owned_by(id)).unwrap_or_default();
+            owned.sort_unstable();
+            for customer in owned {
+                match (customer, rel) {
+                    (Customer::Account(a), Rel::OwnedAccounts) => visit(RecordRef::Account(a)),
+                    (Customer::Organization(o), Rel::OwnedOrganizations) => {
+                        visit(RecordRef::Organization(o))
+                    }
+                    _ => {}
+                }
+            }
+        }
         (RecordRef::Organization(id), Rel::OrgAccounts) => graph
             .organization_account_ids(id)
             .for_each(|a| visit(RecordRef::Account(a))),

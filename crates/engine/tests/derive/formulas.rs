@@ -205,6 +205,7 @@ fn an_unconfigured_workspace_keeps_nothing() {
             record: a(1),
             name: None,
             traits: &traits,
+            extra: None,
         },
         Millis(T0),
     );

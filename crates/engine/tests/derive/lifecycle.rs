@@ -331,3 +331,73 @@ fn replay_after_a_restart_counts_the_same_events_as_live() {
     assert_eq!(g.status(a(1)), Churned);
     assert_eq!(g.churned_at(a(1)), Some(day(3.0)));
 }
+
+fn mrr(f: &Fixture, record: RecordRef) -> Option<f64> {
+    f.engine.derived(ws(), record).and_then(|v| v.mrr)
+}
+
+#[test]
+fn a_churned_record_keeps_its_last_revenue() {
+    let rules = |keep: &str| {
+        json!({"lifecycle": {"accounts": {
+            "revenueTraits": ["amount"],
+            "churnCondition": "canceled == true",
+            "churnedRevenue": keep
+        }}})
+    };
+    let mut f = Fixture::new(rules("keepLast"));
+    f.account(1, None).set(a(1), json!({"amount": 120}));
+    assert_eq!(mrr(&f, a(1)), Some(120.0));
+    // Churned and its revenue emptied in the same write: the last revenue stays.
+    f.set(a(1), json!({"canceled": true, "amount": null}));
+    assert_eq!(f.status(a(1)), Status::Churned);
+    assert_eq!(mrr(&f, a(1)), Some(120.0));
+    // A revenue value while churned is shown; emptied again, that one stays.
+    f.set(a(1), json!({"amount": 80}));
+    assert_eq!(mrr(&f, a(1)), Some(80.0));
+    assert_eq!(
+        f.status(a(1)),
+        Status::Churned,
+        "paid again, but the churn rule matches"
+    );
+    f.set(a(1), json!({"amount": null}));
+    assert_eq!(mrr(&f, a(1)), Some(80.0));
+    // It survives a restart (persisted with the churn state)...
+    let mut fresh = Engine::new();
+    fresh.apply_at(
+        ws(),
+        &GraphChange::UpsertAccount {
+            id: acc(1),
+            organization: None,
+            created_at: f.now,
+            updated_at: f.now,
+        },
+        f.now,
+    );
+    fresh.restore(ws(), &f.engine.lifecycle_state(ws()));
+    let traits = f.traits[&a(1)].clone();
+    fresh.configure(
+        ws(),
+        compiled(rules("keepLast")),
+        [RecordInput {
+            record: a(1),
+            name: None,
+            traits: &traits,
+            extra: None,
+        }],
+        f.now,
+    );
+    assert_eq!(fresh.derived(ws(), a(1)).unwrap().mrr, Some(80.0));
+    // ... and goes once the record is back (paid again; subscribed records show their revenue
+    // as it is).
+    f.set(a(1), json!({"canceled": false, "amount": 50}));
+    assert_eq!(f.status(a(1)), Status::Subscribed);
+    f.set(a(1), json!({"amount": null}));
+    assert_eq!(mrr(&f, a(1)), None);
+
+    // With `churnedRevenue: null`, a churned record without revenue has none.
+    let mut f = Fixture::new(rules("null"));
+    f.account(1, None).set(a(1), json!({"amount": 120}));
+    f.set(a(1), json!({"canceled": true, "amount": null}));
+    assert_eq!(mrr(&f, a(1)), None);
+}

@@ -2,17 +2,19 @@
 //! injected clock, user deactivation, and the property that incremental upkeep equals a full
 //! recomputation.
 
+mod assignments;
 mod config;
 mod formulas;
 mod lifecycle;
 mod property;
+mod time_zone;
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 use steward_engine::derive::{
     Compiled, CustomFieldInput, DerivationConfig, DerivedChange, FieldType, Model, RecordInput,
-    RecordRef, SchemaInput, Status, compile,
+    RecordRef, SchemaInput, Status, compile, key_role_fields, user_column_fields,
 };
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::time::Millis;
@@ -79,7 +81,12 @@ pub fn schema() -> SchemaInput {
             field(User, "email", String),
             field(User, "role", String),
         ],
-        extra_fields: Vec::new(),
+        extra_fields: {
+            let mut extra = key_role_fields(["csm", "accountExecutive", "implementation"]);
+            extra.extend(user_column_fields());
+            extra
+        },
+        any_key_role: false,
     }
 }
 
@@ -167,6 +174,7 @@ impl Fixture {
             record,
             name: None,
             traits,
+            extra: None,
         };
         let out = self.engine.set_traits(ws(), input, self.now);
         self.changes.extend(out);
@@ -182,6 +190,7 @@ impl Fixture {
                 record: *record,
                 name: None,
                 traits,
+                extra: None,
             })
             .collect();
         let out = self.engine.configure(ws(), compiled, inputs, self.now);

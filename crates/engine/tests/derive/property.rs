@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use steward_engine::derive::{DerivedChange, RecordInput, RecordRef};
+use steward_engine::ids::AdminId;
 use steward_engine::metrics::{EventInput, EventKind};
-use steward_engine::{Engine, GraphChange};
+use steward_engine::{AssignmentChange, Customer, Engine, GraphChange, RoleKey};
 
 use super::*;
 
@@ -32,7 +33,15 @@ fn config_a() -> serde_json::Value {
             {"model": "organization", "key": "total", "label": "", "expression": "sum(accounts, arr)"},
             {"model": "organization", "key": "people", "label": "", "expression": "count(users where seats > 1)"},
             {"model": "organization", "key": "churnedCount", "label": "", "expression": "count(accounts where status == \"churned\")"},
-            {"model": "organization", "key": "usersSeen", "label": "", "expression": "lastSeenTimestamp"}
+            {"model": "organization", "key": "usersSeen", "label": "", "expression": "lastSeenTimestamp"},
+            {"model": "account", "key": "ownerSeats", "label": "", "expression": "owner.seats"},
+            {"model": "account", "key": "ownerSeen", "label": "", "expression": "owner.lastSeenTimestamp"},
+            {"model": "account", "key": "ownerSessions", "label": "", "expression": "owner.sessions + owner.seats2"},
+            {"model": "account", "key": "csmEmail", "label": "", "expression": "keyRoles.csm.email"},
+            {"model": "organization", "key": "ownerRole", "label": "", "expression": "owner.role"},
+            {"model": "organization", "key": "ownedBig", "label": "", "expression": "count(accounts where owner.seats > 1)"},
+            {"model": "organization", "key": "csm", "label": "", "expression": "csmId"},
+            {"model": "organization", "key": "csmAccounts", "label": "", "expression": "count(accounts where keyRoles.csm.id is set)"}
         ],
         "lifecycle": {
             "organizations": {
@@ -97,7 +106,15 @@ enum Step {
     Event(u32, Option<u32>),
     Reconfigure(bool),
     Reprocess,
+    /// An account's (`true`) or organization's owner.
+    Owner(bool, u32, Option<u32>),
+    /// An account's (`true`) or organization's CSM.
+    Csm(bool, u32, Option<u32>),
+    TeamEmail(u32, u32),
+    DeleteAdmin(u32),
 }
+
+const ADMINS: u32 = 3;
 
 fn account_value() -> impl Strategy<Value = (&'static str, Value)> {
     prop_oneof![
@@ -153,6 +170,10 @@ fn step(with_rule_changes: bool) -> impl Strategy<Value = Step> {
         3 => (0..USERS, proptest::option::of(0..ACCOUNTS)).prop_map(|(i, a)| Step::Event(i, a)),
         1 => any::<bool>().prop_map(Step::Reconfigure),
         1 => Just(Step::Reprocess),
+        2 => (any::<bool>(), 0..ACCOUNTS, proptest::option::of(0..USERS)).prop_map(|(k, i, u)| Step::Owner(k, i, u)),
+        2 => (any::<bool>(), 0..ACCOUNTS, proptest::option::of(0..ADMINS)).prop_map(|(k, i, m)| Step::Csm(k, i, m)),
+        1 => (0..ADMINS, 0..3u32).prop_map(|(m, e)| Step::TeamEmail(m, e)),
+        1 => (0..ADMINS).prop_map(Step::DeleteAdmin),
     ];
     steps.prop_map(move |s| match s {
         Step::Reconfigure(_) | Step::Reprocess if !with_rule_changes => Step::Hours(1),
@@ -167,6 +188,31 @@ struct World {
     counted: Vec<(Millis, Option<u32>, Option<u32>)>,
     now: Millis,
     config: bool,
+    /// Owners and CSMs by customer, team members' e-mails: replayed into a fresh engine.
+    owners: BTreeMap<RecordRef, u32>,
+    csms: BTreeMap<RecordRef, u32>,
+    team: BTreeMap<u32, String>,
+}
+
+fn admin(i: u32) -> AdminId {
+    AdminId(uuid::Uuid::from_u128(0x4_0000 + u128::from(i)))
+}
+
+fn customer(account: bool, i: u32) -> (RecordRef, Customer) {
+    if account {
+        (a(i), Customer::Account(acc(i)))
+    } else {
+        let i = i % ORGS;
+        (o(i), Customer::Organization(org(i)))
+    }
+}
+
+fn as_customer(record: RecordRef) -> Customer {
+    match record {
+        RecordRef::Account(id) => Customer::Account(id),
+        RecordRef::Organization(id) => Customer::Organization(id),
+        RecordRef::User(_) => unreachable!("users are no customers"),
+    }
 }
 
 fn exists(engine: &Engine, record: RecordRef) -> bool {
@@ -187,6 +233,7 @@ fn inputs(traits: &BTreeMap<RecordRef, Map<String, Value>>) -> Vec<RecordInput<'
             record: *record,
             name: None,
             traits,
+            extra: None,
         })
         .collect()
 }
@@ -212,7 +259,14 @@ impl World {
             counted: Vec::new(),
             now: Millis(T0),
             config: true,
+            owners: BTreeMap::new(),
+            csms: BTreeMap::new(),
+            team: BTreeMap::new(),
         }
+    }
+
+    fn assign(&mut self, change: AssignmentChange) {
+        self.graph(GraphChange::Assignment(change));
     }
 
     fn graph(&mut self, change: GraphChange) {
@@ -253,6 +307,8 @@ impl World {
             }
             Step::DeleteOrg(i) => {
                 self.traits.remove(&o(*i));
+                self.owners.remove(&o(*i));
+                self.csms.remove(&o(*i));
                 self.graph(GraphChange::DeleteOrganization { id: org(*i) });
             }
             Step::DeleteAccount(i) => {
@@ -263,6 +319,8 @@ impl World {
                     }
                 }
                 self.traits.remove(&a(*i));
+                self.owners.remove(&a(*i));
+                self.csms.remove(&a(*i));
                 self.graph(GraphChange::DeleteAccount { id: acc(*i) });
             }
             Step::DeleteUser(i) => {
@@ -272,6 +330,7 @@ impl World {
                     }
                 }
                 self.traits.remove(&u(*i));
+                self.owners.retain(|_, owner| owner != i);
                 self.graph(GraphChange::DeleteUser { id: usr(*i) });
             }
             Step::Set(record, key, value) => {
@@ -288,6 +347,7 @@ impl World {
                     record: *record,
                     name: None,
                     traits,
+                    extra: None,
                 };
                 self.engine.set_traits(ws(), input, now);
             }
@@ -315,6 +375,49 @@ impl World {
             }
             Step::Reprocess => {
                 self.engine.reprocess(ws(), now);
+            }
+            Step::Owner(account, i, user) => {
+                let (record, customer) = customer(*account, *i);
+                let user = user.filter(|x| exists(&self.engine, u(*x)));
+                if !exists(&self.engine, record) {
+                    return;
+                }
+                match user {
+                    Some(x) => self.owners.insert(record, x),
+                    None => self.owners.remove(&record),
+                };
+                self.assign(AssignmentChange::SetOwner {
+                    customer,
+                    user: user.map(usr),
+                });
+            }
+            Step::Csm(account, i, member) => {
+                let (record, customer) = customer(*account, *i);
+                if !exists(&self.engine, record) {
+                    return;
+                }
+                match member {
+                    Some(m) => self.csms.insert(record, *m),
+                    None => self.csms.remove(&record),
+                };
+                self.assign(AssignmentChange::SetKeyRole {
+                    customer,
+                    role: RoleKey::csm(),
+                    admin: member.map(admin),
+                });
+            }
+            Step::TeamEmail(m, e) => {
+                let email = format!("m{m}-{e}@team.example");
+                self.team.insert(*m, email.clone());
+                self.assign(AssignmentChange::TeamMember {
+                    admin: admin(*m),
+                    email,
+                });
+            }
+            Step::DeleteAdmin(m) => {
+                self.team.remove(m);
+                self.csms.retain(|_, holder| holder != m);
+                self.assign(AssignmentChange::ForgetAdmin { admin: admin(*m) });
             }
         }
     }
@@ -363,6 +466,28 @@ impl World {
                 updated_at: u,
             };
             fresh.apply_at(ws(), &change, self.now);
+        }
+        let mut assign = |change| {
+            fresh.apply_at(ws(), &GraphChange::Assignment(change), self.now);
+        };
+        for (m, email) in &self.team {
+            assign(AssignmentChange::TeamMember {
+                admin: admin(*m),
+                email: email.clone(),
+            });
+        }
+        for (record, user) in &self.owners {
+            assign(AssignmentChange::SetOwner {
+                customer: as_customer(*record),
+                user: Some(usr(*user)),
+            });
+        }
+        for (record, m) in &self.csms {
+            assign(AssignmentChange::SetKeyRole {
+                customer: as_customer(*record),
+                role: RoleKey::csm(),
+                admin: Some(admin(*m)),
+            });
         }
         for (at, user, account) in &self.counted {
             fresh.record_event(ws(), &event(*at, *user, *account));

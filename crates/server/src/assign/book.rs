@@ -2,7 +2,9 @@
 //! `/organizations`), optionally `&keyRole=<role>`, lists only the records on which they hold
 //! a key role (that role). The engine's reverse index names the records and the graph gives
 //! their list keys, so the usual keyset pagination applies unchanged. `GET /users` takes the
-//! same parameters: the users of those accounts and organizations.
+//! same parameters: the users of those accounts and organizations. The sub-lists
+//! (`/organizations/:id/accounts`, `/organizations/:id/users`, `/accounts/:id/users`) take them
+//! too: their records that are also in the book.
 
 use std::collections::HashMap;
 
@@ -54,13 +56,15 @@ pub enum Level {
     Users,
 }
 
-/// One page of the book at `level`.
+/// One page of the book at `level`; with `within`, only the records of that sub-list (the
+/// accounts of an organization, the users of an account or organization).
 pub async fn list<K: RecordKind>(
     state: &AppState,
     auth: &Auth,
     query: &HashMap<String, String>,
     book: Book,
     level: Level,
+    within: Option<Customer>,
 ) -> ApiResult<axum::response::Response> {
     let page = page_request(query)?;
     if let Some(role) = &book.role {
@@ -77,40 +81,64 @@ pub async fn list<K: RecordKind>(
         }
     }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         let customers = engine
             .assignments(auth.workspace)
             .map(|a| a.key_roles.book_of(book.admin, book.role.as_deref()))
             .unwrap_or_default();
         let graph = engine.graph(auth.workspace);
-        match (graph, level) {
-            (None, _) => Vec::new(),
-            (Some(g), Level::Accounts) => g.accounts_page_among(
-                customers.iter().filter_map(|c| match c {
-                    Customer::Account(a) => Some(*a),
-                    Customer::Organization(_) => None,
-                }),
+        let accounts = customers.iter().filter_map(|c| match c {
+            Customer::Account(a) => Some(*a),
+            Customer::Organization(_) => None,
+        });
+        let organizations = customers.iter().filter_map(|c| match c {
+            Customer::Organization(o) => Some(*o),
+            Customer::Account(_) => None,
+        });
+        match (graph, level, within) {
+            (None, _, _) => Vec::new(),
+            (Some(g), Level::Accounts, Some(Customer::Organization(org))) => g.accounts_page_among(
+                accounts.filter(|a| g.account_organization(*a) == Some(org)),
                 &probe(&page),
             ),
-            (Some(g), Level::Organizations) => g.organizations_page_among(
-                customers.iter().filter_map(|c| match c {
-                    Customer::Organization(o) => Some(*o),
-                    Customer::Account(_) => None,
-                }),
-                &probe(&page),
-            ),
-            (Some(g), Level::Users) => g.users_page_among(
-                customers.iter().filter_map(|c| match c {
-                    Customer::Account(a) => Some(*a),
-                    Customer::Organization(_) => None,
-                }),
-                customers.iter().filter_map(|c| match c {
-                    Customer::Organization(o) => Some(*o),
-                    Customer::Account(_) => None,
-                }),
-                &probe(&page),
-            ),
+            (Some(g), Level::Users, Some(within)) => {
+                let (account, organization) = match within {
+                    Customer::Account(a) => (Some(a), None),
+                    Customer::Organization(o) => (None, Some(o)),
+                };
+                g.users_page_among_within(
+                    accounts,
+                    organizations,
+                    account,
+                    organization,
+                    &probe(&page),
+                )
+            }
+            (Some(g), Level::Accounts, _) => g.accounts_page_among(accounts, &probe(&page)),
+            (Some(g), Level::Organizations, _) => {
+                g.organizations_page_among(organizations, &probe(&page))
+            }
+            (Some(g), Level::Users, None) => {
+                g.users_page_among(accounts, organizations, &probe(&page))
+            }
         }
     };
     page_of::<K>(state, auth.workspace, &page, keys).await
+}
+
+/// A sub-list (the accounts of an organization, the users of an account or organization)
+/// narrowed to the book the query asks for; `None` when it asks for none.
+pub async fn sub_list<K: RecordKind>(
+    state: &AppState,
+    auth: &Auth,
+    query: &HashMap<String, String>,
+    level: Level,
+    within: Customer,
+) -> ApiResult<Option<axum::response::Response>> {
+    match Book::from_query(query)? {
+        Some(book) => list::<K>(state, auth, query, book, level, Some(within))
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
 }

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{AccountFields, RecordRef, Write};
 
-use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
 use steward_engine::page::{PageKey, PageRequest};
+use steward_engine::{Customer, Graph};
 use steward_store::rows::AccountRow;
 use steward_store::{Store, StoreError};
 use uuid::Uuid;
@@ -78,8 +78,14 @@ impl RecordKind for Accounts {
         body::account_template(row)
     }
 
-    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-        body::write_account(out, id, template, view)
+    type Fill<'v> = body::CustomerFill<'v>;
+
+    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
+        body::account_fill(id, view)
+    }
+
+    fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
+        body::write_account_filled(out, template, fill)
     }
 
     fn external_id(row: &AccountRow) -> &str {
@@ -138,7 +144,8 @@ async fn list(
     }
     match Book::from_query(&params.0)? {
         Some(book) => {
-            assign::book::list::<Accounts>(&state, &auth, &params.0, book, Level::Accounts).await
+            assign::book::list::<Accounts>(&state, &auth, &params.0, book, Level::Accounts, None)
+                .await
         }
         None => records::list::<Accounts>(state, auth, params).await,
     }
@@ -152,8 +159,15 @@ async fn users(
 ) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let account = records::find_or_404::<Accounts>(&state, auth.workspace, id).await?;
+    let within = Customer::Account(account.id);
+    if let Some(found) =
+        assign::book::sub_list::<super::users::Users>(&state, &auth, &query, Level::Users, within)
+            .await?
+    {
+        return Ok(found);
+    }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| g.account_users_page(account.id, &probe(&page)))

@@ -6,6 +6,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
+use steward_store::write::Write;
+
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::config::{self, file::ConfigFile};
@@ -22,17 +24,19 @@ pub fn routes() -> Router<AppState> {
 /// never un-churn anyone until this is asked for (docs/derivation.md).
 async fn reprocess(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    let now = state.clock.now();
-    let changes = state
-        .engine
-        .write()
-        .expect("engine lock")
-        .reprocess(auth.workspace, now);
-    let transitions = changes
+    let done = state
+        .writer
+        .write_then(
+            auth.workspace,
+            Write::All(Vec::new()),
+            crate::writer::Then::Reprocess,
+        )
+        .await?;
+    let transitions = done
+        .derived
         .iter()
         .filter(|c| matches!(c, steward_engine::DerivedChange::Status { .. }))
         .count();
-    crate::derived::persist(&state.store, now, vec![(auth.workspace, changes)]).await;
     Ok(Json(serde_json::json!({ "statusChanges": transitions })))
 }
 

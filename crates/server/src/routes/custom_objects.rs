@@ -79,7 +79,7 @@ pub fn definition(body: &Body) -> ApiResult<FieldDefinition> {
 }
 
 /// `customFields`: an array of definitions, each key once.
-fn definitions(body: &Body) -> ApiResult<Option<Vec<FieldDefinition>>> {
+pub(crate) fn definitions(body: &Body) -> ApiResult<Option<Vec<FieldDefinition>>> {
     let items = match body.0.get("customFields") {
         None => return Ok(None),
         Some(Value::Null) => return Ok(Some(Vec::new())),
@@ -116,7 +116,7 @@ fn definitions(body: &Body) -> ApiResult<Option<Vec<FieldDefinition>>> {
 }
 
 /// A non-blank label, if given.
-fn label(body: &Body) -> ApiResult<Option<String>> {
+pub(crate) fn label(body: &Body) -> ApiResult<Option<String>> {
     match body.string("label")? {
         Member::Set(l) if !l.trim().is_empty() => Ok(Some(l)),
         Member::Absent => Ok(None),
@@ -212,7 +212,11 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let target = RecordRef(id.clone());
-    support::delete(&state, &auth, &id, Write::DeleteCustomObject { target }).await
+    let write = Write::DeleteCustomObject {
+        target,
+        if_empty: false,
+    };
+    support::delete(&state, &auth, &id, write).await
 }
 
 /// `POST /customFields` with `model: "customObjects"`: adds one definition to the object

@@ -159,7 +159,7 @@ async fn user_metrics(
         unreachable!()
     };
     let now = state.clock.now();
-    let engine = state.engine();
+    let engine = state.engine().await;
     let m = engine
         .metrics(auth.workspace)
         .and_then(|m| m.user(user, now));
@@ -199,7 +199,7 @@ async fn group_metrics(
 ) -> ApiResult<Json<Value>> {
     let owner = owner(&state, &auth, kind, id).await?;
     let now = state.clock.now();
-    let engine = state.engine();
+    let engine = state.engine().await;
     let empty = steward_engine::Graph::new();
     let graph = engine.graph(auth.workspace).unwrap_or(&empty);
     // Through the engine: deactivated users drop out of user-based figures.

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{OrganizationFields, RecordRef, Write};
 
-use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
 use steward_engine::page::{PageKey, PageRequest};
+use steward_engine::{Customer, Graph};
 use steward_store::rows::OrganizationRow;
 use steward_store::{Store, StoreError};
 use uuid::Uuid;
@@ -79,8 +79,14 @@ impl RecordKind for Organizations {
         body::organization_template(row)
     }
 
-    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-        body::write_organization(out, id, template, view)
+    type Fill<'v> = body::CustomerFill<'v>;
+
+    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
+        body::organization_fill(id, view)
+    }
+
+    fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
+        body::write_organization_filled(out, template, fill)
     }
 
     fn external_id(row: &OrganizationRow) -> &str {
@@ -144,6 +150,7 @@ async fn list(
                 &params.0,
                 book,
                 Level::Organizations,
+                None,
             )
             .await
         }
@@ -159,8 +166,20 @@ async fn accounts(
 ) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let org = records::find_or_404::<Organizations>(&state, auth.workspace, id).await?;
+    let within = Customer::Organization(org.id);
+    if let Some(found) = assign::book::sub_list::<super::accounts::Accounts>(
+        &state,
+        &auth,
+        &query,
+        Level::Accounts,
+        within,
+    )
+    .await?
+    {
+        return Ok(found);
+    }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| g.organization_accounts_page(org.id, &probe(&page)))
@@ -177,8 +196,15 @@ async fn users(
 ) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let org = records::find_or_404::<Organizations>(&state, auth.workspace, id).await?;
+    let within = Customer::Organization(org.id);
+    if let Some(found) =
+        assign::book::sub_list::<super::users::Users>(&state, &auth, &query, Level::Users, within)
+            .await?
+    {
+        return Ok(found);
+    }
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| g.organization_users_page(org.id, &probe(&page)))

@@ -54,8 +54,11 @@ pub trait RecordKind: Send + Sync + 'static {
     fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey>;
     /// The stored part of the record's JSON.
     fn template(row: &Self::Row) -> Template;
-    /// The record's JSON: the template with its derived members filled from `view`.
-    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>);
+    /// The record's derived members, read from the engine.
+    type Fill<'v>;
+    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v>;
+    /// The record's JSON: the template with its derived members filled in.
+    fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>);
     /// The record's JSON through the reference renderer: for workspaces with derived values,
     /// whose formula traits join the stored ones (templates hold stored traits only).
     fn render(row: &Self::Row, view: &View<'_>) -> Value;
@@ -135,9 +138,9 @@ pub async fn page_of<K: RecordKind>(
 ) -> ApiResult<Response> {
     let more = keys.len() > page.limit;
     keys.truncate(page.limit);
-    if state.engine().is_derived(ws) {
+    if state.engine().await.is_derived(ws) {
         let rows = K::by_ids(&state.store, ws, keys.iter().map(|k| k.id).collect()).await?;
-        let engine = state.engine();
+        let engine = state.engine().await;
         let view = View::of(&engine, ws, state.clock.now());
         let next = keys
             .last()
@@ -148,40 +151,79 @@ pub async fn page_of<K: RecordKind>(
             .map_err(ApiError::internal)?;
         return Ok(json_response(body));
     }
+    let next = keys
+        .last()
+        .filter(|_| more)
+        .map(|last| encode_cursor(page.sort, *last));
+    // Every record cached (the common case): rendered under the cache's read lock. The engine
+    // is taken first (the writer takes them in the same order), and let go before any await.
+    {
+        let engine = state.engine().await;
+        let view = View::of(&engine, ws, state.clock.now());
+        let rendered = state
+            .bodies
+            .with_many(K::BODY, ws, keys.iter().map(|k| k.id), |found| {
+                if found.iter().any(Option::is_none) {
+                    return None;
+                }
+                Some(write_page::<K>(
+                    next.as_deref(),
+                    keys.iter().zip(found.iter().copied()),
+                    &view,
+                ))
+            });
+        if let Some(body) = rendered {
+            return Ok(json_response(body));
+        }
+    }
     let templates = templates_of::<K>(state, ws, &keys).await?;
+    let engine = state.engine().await;
+    let view = View::of(&engine, ws, state.clock.now());
+    let body = write_page::<K>(
+        next.as_deref(),
+        keys.iter().zip(templates.iter().map(Option::as_deref)),
+        &view,
+    );
+    Ok(json_response(body))
+}
+
+/// `{"next":...,"results":[...]}`: members in key order, as serde_json writes the map. Records
+/// without a template (deleted meanwhile) are left out.
+fn write_page<'t, K: RecordKind>(
+    next: Option<&str>,
+    records: impl Iterator<Item = (&'t PageKey, Option<&'t Template>)> + Clone,
+    view: &View<'_>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(
-        64 + templates
-            .iter()
-            .flatten()
+        64 + records
+            .clone()
+            .filter_map(|(_, t)| t)
             .map(|t| t.text_len() + 160)
             .sum::<usize>(),
     );
-    // `{"next":...,"results":[...]}`: members in key order, as serde_json writes the map.
     out.extend_from_slice(b"{\"next\":");
-    match keys.last().filter(|_| more) {
-        Some(last) => {
+    match next {
+        Some(cursor) => {
             out.push(b'"');
-            out.extend_from_slice(encode_cursor(page.sort, *last).as_bytes());
+            out.extend_from_slice(cursor.as_bytes());
             out.push(b'"');
         }
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"results\":[");
-    {
-        let engine = state.engine();
-        let view = View::of(&engine, ws, state.clock.now());
-        let mut first = true;
-        for (key, template) in keys.iter().zip(&templates) {
-            let Some(template) = template else { continue };
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            K::write_body(&mut out, key.id, template, &view);
+    // The derived members of the whole page first, in a tight loop of engine lookups whose
+    // cache misses the CPU overlaps; then the bytes.
+    let records: Vec<(&Template, K::Fill<'_>)> = records
+        .filter_map(|(key, template)| Some((template?, K::fill(key.id, view))))
+        .collect();
+    for (n, (template, fill)) in records.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
+        K::write_filled(&mut out, template, fill);
     }
     out.extend_from_slice(b"]}");
-    Ok(json_response(out))
+    out
 }
 
 pub async fn list<K: RecordKind>(
@@ -191,7 +233,7 @@ pub async fn list<K: RecordKind>(
 ) -> ApiResult<Response> {
     let page = page_request(&query)?;
     let keys = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(auth.workspace)
             .map(|g| K::page_keys(g, &probe(&page)))
@@ -206,40 +248,42 @@ pub async fn fetch<K: RecordKind>(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ws = auth.workspace;
-    if state.engine().is_derived(ws) {
+    if state.engine().await.is_derived(ws) {
         let row = find_or_404::<K>(&state, ws, id).await?;
-        let engine = state.engine();
+        let engine = state.engine().await;
         let body = serde_json::to_vec(&K::render(&row, &View::of(&engine, ws, state.clock.now())))
             .map_err(ApiError::internal)?;
         return Ok(json_response(body));
     }
-    let cached = Uuid::parse_str(&id)
-        .ok()
-        .and_then(|uuid| Some((uuid, state.bodies.get(K::BODY, ws, uuid)?)));
-    let (id, template) = match cached {
-        Some(hit) => hit,
-        None => {
-            let generation = state.bodies.generation();
-            let row = find_or_404::<K>(&state, ws, id).await?;
-            let id = row_id::<K>(&row);
-            let template = Arc::new(K::template(&row));
-            state
-                .bodies
-                .insert(K::BODY, ws, [(id, template.clone())], generation);
-            (id, template)
-        }
+    let render = |id: Uuid, template: &Template, view: &View<'_>| {
+        let mut out = Vec::new();
+        K::write_filled(&mut out, template, &K::fill(id, view));
+        out
     };
-    let mut out = Vec::new();
-    {
-        let engine = state.engine();
-        K::write_body(
-            &mut out,
-            id,
-            &template,
-            &View::of(&engine, ws, state.clock.now()),
-        );
+    // A cached record renders under the cache's read lock (see `BodyCache::with_many`), the
+    // engine taken first as in `page_of`.
+    if let Ok(uuid) = Uuid::parse_str(&id) {
+        let engine = state.engine().await;
+        let view = View::of(&engine, ws, state.clock.now());
+        let hit = state
+            .bodies
+            .with_many(K::BODY, ws, std::iter::once(uuid), |found| {
+                found[0].map(|template| render(uuid, template, &view))
+            });
+        if let Some(body) = hit {
+            return Ok(json_response(body));
+        }
     }
-    Ok(json_response(out))
+    let generation = state.bodies.generation();
+    let row = find_or_404::<K>(&state, ws, id).await?;
+    let id = row_id::<K>(&row);
+    let template = Arc::new(K::template(&row));
+    state
+        .bodies
+        .insert(K::BODY, ws, [(id, template.clone())], generation);
+    let engine = state.engine().await;
+    let view = View::of(&engine, ws, state.clock.now());
+    Ok(json_response(render(id, &template, &view)))
 }
 
 pub async fn update<K: RecordKind>(

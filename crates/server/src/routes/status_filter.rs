@@ -63,7 +63,7 @@ pub async fn list(
     let page = page_request(query)?;
     let mut keys = Vec::with_capacity(page.limit + 1);
     {
-        let engine = state.engine();
+        let engine = state.engine().await;
         let ws = auth.workspace;
         let mut cursor = PageRequest {
             limit: STEP,

@@ -47,8 +47,8 @@ impl Params {
 }
 
 /// Renders what a write left behind, with derived data from the engine.
-pub fn render_written(state: &AppState, workspace: WorkspaceId, written: &Written) -> Value {
-    let engine = state.engine();
+pub async fn render_written(state: &AppState, workspace: WorkspaceId, written: &Written) -> Value {
+    let engine = state.engine().await;
     let graph = &crate::render::View::of(&engine, workspace, state.clock.now());
     match written {
         Written::Organization(row) => render::organization(row, graph),
@@ -74,11 +74,9 @@ pub async fn write(state: &AppState, auth: &Auth, write: Write) -> ApiResult<Jso
     crate::assign::import_gate::check_rest(state, auth, &write).await?;
     let write = crate::assign::prepare(state, auth.workspace, write).await?;
     let outcome = state.writer.write(auth.workspace, write).await?;
-    Ok(Json(render_written(
-        state,
-        auth.workspace,
-        &outcome.written,
-    )))
+    Ok(Json(
+        render_written(state, auth.workspace, &outcome.written).await,
+    ))
 }
 
 /// Sends a delete through the single writer; answers `{"id": ..., "deleted": true}`.

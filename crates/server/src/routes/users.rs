@@ -73,8 +73,14 @@ impl RecordKind for Users {
         body::user_template(row)
     }
 
-    fn write_body(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-        body::write_user(out, id, template, view)
+    type Fill<'v> = body::UserFill;
+
+    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
+        body::user_fill(id, view)
+    }
+
+    fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
+        body::write_user_filled(out, template, fill)
     }
 
     fn external_id(row: &UserRow) -> &str {
@@ -179,7 +185,7 @@ async fn search(
             state.store.users_by_email_domain(ws, &domain).await?
         }
     };
-    let engine = state.engine();
+    let engine = state.engine().await;
     let graph = &crate::render::View::of(&engine, ws, state.clock.now());
     Ok(Json(
         json!({ "results": rows.iter().map(|r| render::user(r, graph)).collect::<Vec<_>>() }),
@@ -194,7 +200,7 @@ async fn list(
 ) -> ApiResult<axum::response::Response> {
     use crate::assign::book::{self, Book, Level};
     match Book::from_query(&params.0)? {
-        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users).await,
+        Some(b) => book::list::<Users>(&state, &auth, &params.0, b, Level::Users, None).await,
         None => records::list::<Users>(state, auth, params).await,
     }
 }

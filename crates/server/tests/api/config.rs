@@ -133,3 +133,93 @@ on_every_backend!(
         assert_eq!(status, 200);
     }
 );
+
+on_every_backend!(custom_objects_are_part_of_the_file, |app| {
+    let file = json!({"customObjects": [
+        {"name": "deals", "label": "Deals", "customFields": [
+            {"key": "amount", "label": "Amount", "type": "number"},
+            {"key": "stage", "label": "Stage", "type": "picklist",
+             "options": [{"label": "Open", "value": "open"}, {"label": "Won", "value": "won"}]}
+        ]},
+        {"name": "renewals"}
+    ]});
+    let (status, applied) = app.put("/resources/config", file).await;
+    assert_eq!(status, 200, "{applied}");
+    let objects = &applied["customObjects"];
+    assert_eq!(objects.as_array().unwrap().len(), 2, "{applied}");
+    assert_eq!(objects[0]["name"], "deals");
+    assert_eq!(objects[0]["customFields"][1]["key"], "stage");
+    assert_eq!(
+        objects[1],
+        json!({"name": "renewals", "label": "renewals", "customFields": []})
+    );
+    let deals = app.ok_get("/resources/customObjects/deals").await;
+    let amount_id = deals["customFields"][0]["id"].clone();
+
+    // The export applied again changes nothing (definitions keep their ids).
+    let (status, again) = app.put("/resources/config", applied.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, applied);
+    let deals = app.ok_get("/resources/customObjects/deals").await;
+    assert_eq!(deals["customFields"][0]["id"], amount_id);
+
+    // Instances of a live object keep it: leaving it out is refused, naming the object.
+    app.ok_post(
+        "/resources/accounts",
+        json!({"externalId": "a1", "name": "A1"}),
+    )
+    .await;
+    app.ok_post(
+        "/resources/customObjects/deals/instances",
+        json!({"externalId": "d1", "name": "D", "customerId": "a1", "traits": {"amount": 5}}),
+    )
+    .await;
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"customObjects": [{"name": "renewals", "label": "Renewals"}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "customObjects");
+    assert!(
+        body["message"].as_str().unwrap().contains("\"deals\""),
+        "{body}"
+    );
+    assert!(app.ok_get("/resources/customObjects/renewals").await["label"] == "renewals");
+
+    // Archived instances do not keep it; a field left out is removed, one changed is updated.
+    let (status, _) = app
+        .delete("/resources/customObjects/deals/instances/d1")
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"customObjects": [{"name": "renewals", "label": "Renewals", "customFields": [
+                {"key": "due", "label": "Due", "type": "date"}
+            ]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app.get("/resources/customObjects/deals").await;
+    assert_eq!(status, 404);
+    let renewals = app.ok_get("/resources/customObjects/renewals").await;
+    assert_eq!(renewals["label"], "Renewals");
+    assert_eq!(renewals["customFields"][0]["key"], "due");
+
+    // Problems name their place in the file.
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"customObjects": [{"name": "1bad"}, {"name": "ok", "customFields": [{"key": "x", "type": "nope"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("customObjects[0].name"), "{message}");
+    assert!(
+        message.contains("customObjects[1].customFields[0].type"),
+        "{message}"
+    );
+});

@@ -235,6 +235,7 @@ on_every_backend!(
             .id;
         let derived = rebuilt
             .engine()
+            .await
             .derived(ws, steward_engine::RecordRef::Account(id))
             .unwrap();
         assert_eq!(derived.status, Some(steward_engine::Status::Churned));
@@ -273,3 +274,220 @@ on_every_backend!(rule_edits_do_not_unchurn_until_reprocess, |app| {
         "subscribed"
     );
 });
+
+on_every_backend!(
+    owner_and_key_role_fields_feed_formulas_and_follow_their_sources,
+    |app| {
+        let (status, body) = app
+            .put(
+                "/resources/config",
+                json!({"derivation": {"formulas": [
+                    {"model": "account", "key": "ownerEmail", "label": "", "expression": "owner.email"},
+                    {"model": "account", "key": "ownerJoined", "label": "", "expression": "owner.joinedAt"},
+                    {"model": "account", "key": "csmEmail", "label": "", "expression": "keyRoles.csm.email"},
+                    {"model": "organization", "key": "ownedByAda", "label": "",
+                     "expression": "count(accounts where ends_with(owner.email, \"@ada.example\"))"}
+                ]}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        app.ok_post(
+            "/resources/organizations",
+            json!({"externalId": "o1", "name": "O"}),
+        )
+        .await;
+        app.ok_post(
+            "/resources/users",
+            json!({"externalId": "u1", "name": "Ada", "email": "ada@ada.example", "joinedAt": "2024-01-02T00:00:00Z"}),
+        )
+        .await;
+        let a1 = app
+            .ok_post(
+                "/resources/accounts",
+                json!({"externalId": "a1", "name": "A1", "organizationId": "o1", "accountOwnerId": "u1"}),
+            )
+            .await;
+        assert_eq!(a1["traits"]["ownerEmail"], "ada@ada.example", "{a1}");
+        let org = app.ok_get("/resources/organizations/o1").await;
+        assert_eq!(org["traits"]["ownedByAda"], json!(1.0), "{org}");
+
+        // The owner's own data changes: the account follows, and the rollup above it.
+        app.ok_post(
+            "/resources/users",
+            json!({"externalId": "u1", "name": "Ada", "email": "ada@elsewhere.example"}),
+        )
+        .await;
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(a1["traits"]["ownerEmail"], "ada@elsewhere.example");
+        let org = app.ok_get("/resources/organizations/o1").await;
+        assert_eq!(org["traits"]["ownedByAda"], json!(0.0));
+
+        // Key roles: the CSM's e-mail, then the team member's e-mail changes.
+        let cs = app
+            .ok_post(
+                "/resources/admins",
+                json!({"name": "Cy", "email": "cy@team.example"}),
+            )
+            .await;
+        let id = cs["id"].as_str().unwrap().to_owned();
+        let (status, body) = app
+            .put("/resources/accounts/a1", json!({"csmId": id}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["traits"]["csmEmail"], "cy@team.example", "{body}");
+        let (status, _) = app
+            .put(
+                &format!("/resources/admins/{id}"),
+                json!({"email": "cyril@team.example"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(a1["traits"]["csmEmail"], "cyril@team.example");
+        // Removing the owner empties the owner fields.
+        app.put("/resources/accounts/a1", json!({"accountOwnerId": null}))
+            .await;
+        let a1 = app.ok_get("/resources/accounts/a1").await;
+        assert_eq!(a1["traits"]["ownerEmail"], Value::Null, "{a1}");
+        // A typo in a role is refused with the near name.
+        let (status, body) = app
+            .put(
+                "/resources/config",
+                json!({"derivation": {"formulas": [
+                    {"model": "account", "key": "x", "label": "", "expression": "keyRoles.cms.email"}
+                ]}}),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("keyRoles.csm.email"),
+            "{body}"
+        );
+    }
+);
+
+on_every_backend!(time_zone_is_configured_in_the_file_and_checked, |app| {
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"derivation": {"timeZone": "Mars/Olympus_Mons"}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("derivation.timeZone: unknown time zone \"Mars/Olympus_Mons\""),
+        "{body}"
+    );
+    let (status, body) = app
+        .put(
+            "/resources/config",
+            json!({"derivation": {"timeZone": "America/New_York", "formulas": [
+                {"model": "account", "key": "endDay", "label": "", "expression": "day(traits.ends)"}
+            ]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["derivation"]["timeZone"], "America/New_York");
+    let a1 = app
+        .ok_post(
+            "/resources/accounts",
+            json!({"externalId": "a1", "name": "A1", "traits": {"ends": "2024-06-01T02:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(a1["traits"]["endDay"], json!(31.0), "{a1}");
+});
+
+on_every_backend!(a_churned_account_keeps_its_last_mrr, |app| {
+    configured(&app).await;
+    app.ok_post(
+        "/resources/accounts",
+        json!({"externalId": "a1", "name": "A1", "traits": {"amount": 300}}),
+    )
+    .await;
+    let a1 = app
+        .ok_post(
+            "/resources/accounts",
+            json!({"externalId": "a1", "name": "A1", "traits": {"amount": null, "canceled": true}}),
+        )
+        .await;
+    assert_eq!(a1["lifecycleStatus"], "churned", "{a1}");
+    assert_eq!(a1["mrr"], json!(300.0), "{a1}");
+    let a1 = app.ok_get("/resources/accounts/a1").await;
+    assert_eq!(a1["mrr"], json!(300.0));
+});
+
+on_every_backend!(
+    transitions_of_rule_edits_timers_and_reprocess_are_stored_with_their_cause,
+    |app| {
+        // Records that exist before the rules: the rules' own transitions are history too.
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "r1", "name": "R", "traits": {"canceled": true}}),
+        )
+        .await;
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "t1", "name": "T", "traits": {"isTrial": true, "trialEnds": steward_engine::time::Millis(START.0 + DAY).to_iso()}}),
+        )
+        .await;
+        configured(&app).await;
+        let history = app.ok_get("/resources/accounts/r1/statusHistory").await;
+        assert_eq!(history[0]["to"], "churned", "{history}");
+        let history = app.ok_get("/resources/accounts/t1/statusHistory").await;
+        assert_eq!(history[0]["to"], "trial", "{history}");
+        // The clock passes the trial's end: the timer task moves it through the writer.
+        app.clock.advance_ms(2 * DAY);
+        let mut waited = 0;
+        loop {
+            let history = app.ok_get("/resources/accounts/t1/statusHistory").await;
+            if history.as_array().unwrap().len() == 2 {
+                assert_eq!(history[1]["to"], "churned", "{history}");
+                break;
+            }
+            waited += 1;
+            assert!(waited < 50, "the trial's end was not stored: {history}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // Sticky state reached storage with the rule edit: a rebuilt engine agrees.
+        use steward_engine::Clock;
+        let (store, clock) = (app.state.store.clone(), app.clock.clone());
+        let (rebuilt, found) = steward_server::load_engine(&store, clock.now())
+            .await
+            .unwrap();
+        assert!(
+            found.iter().all(|(_, c)| !c
+                .iter()
+                .any(|c| matches!(c, steward_engine::DerivedChange::Status { .. }))),
+            "every transition was stored before: {found:?}"
+        );
+        drop(rebuilt);
+    }
+);
+
+on_every_backend!(
+    readers_of_the_engine_wait_while_a_commit_is_in_flight,
+    |app| {
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": "g1", "name": "G"}),
+        )
+        .await;
+        // The writer holds the gate from changing the engine until its commit is over.
+        let held = app.state.gate.clone().write_owned().await;
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            app.get("/resources/accounts/g1"),
+        )
+        .await;
+        assert!(waited.is_err(), "a read went through during a commit");
+        drop(held);
+        let (status, _) = app.get("/resources/accounts/g1").await;
+        assert_eq!(status, 200);
+    }
+);

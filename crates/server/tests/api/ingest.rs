@@ -400,7 +400,7 @@ on_every_backend!(
             .unwrap()
             .id;
         use steward_engine::Clock;
-        let engine = rebuilt.engine();
+        let engine = rebuilt.engine().await;
         let m = engine.metrics(ws).unwrap().account(
             account,
             engine.graph(ws).unwrap(),

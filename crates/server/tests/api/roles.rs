@@ -447,6 +447,98 @@ on_every_backend!(book_of_business_lists, |app| {
     assert_eq!(page["results"], json!([]));
 });
 
+on_every_backend!(book_of_business_narrows_the_sub_lists_too, |app| {
+    let ann = app.admin("Ann", "ann@vendor.io").await;
+    let bob = app.admin("Bob", "bob@vendor.io").await;
+    app.ok_post(
+        "/resources/organizations",
+        json!({"externalId": "o1", "name": "O"}),
+    )
+    .await;
+    for (i, csm) in [(0, &ann), (1, &bob), (2, &ann)] {
+        app.ok_post(
+            "/resources/accounts",
+            json!({"externalId": format!("a{i}"), "name": "A", "organizationId": "o1", "csmId": csm}),
+        )
+        .await;
+    }
+    // An account of Ann's outside o1 stays out of o1's sub-list.
+    app.ok_post(
+        "/resources/accounts",
+        json!({"externalId": "elsewhere", "name": "E", "csmId": ann}),
+    )
+    .await;
+    for (user, accounts) in [
+        ("u0", vec!["a0"]),
+        ("u1", vec!["a1"]),
+        ("u01", vec!["a0", "a1"]),
+    ] {
+        app.ok_post(
+            "/resources/users",
+            json!({"externalId": user, "accountIds": accounts}),
+        )
+        .await;
+    }
+    let sorted = |page: &Value| {
+        let mut ids: Vec<String> = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["externalId"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let page = app
+        .ok_get(&format!(
+            "/resources/organizations/o1/accounts?keyRoleMember={ann}"
+        ))
+        .await;
+    assert_eq!(sorted(&page), ["a0", "a2"]);
+    let page = app
+        .ok_get(&format!(
+            "/resources/organizations/o1/accounts?keyRoleMember={bob}&keyRole=csm"
+        ))
+        .await;
+    assert_eq!(sorted(&page), ["a1"]);
+    let page = app
+        .ok_get(&format!(
+            "/resources/organizations/o1/users?keyRoleMember={bob}"
+        ))
+        .await;
+    assert_eq!(sorted(&page), ["u01", "u1"]);
+    let page = app
+        .ok_get(&format!("/resources/accounts/a1/users?keyRoleMember={ann}"))
+        .await;
+    assert_eq!(sorted(&page), ["u01"]);
+    let page = app
+        .ok_get(&format!(
+            "/resources/accounts/a1/users?keyRoleMember={bob}&limit=1"
+        ))
+        .await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 1);
+    assert!(page["next"].is_string(), "{page}");
+    // Holding a role on the organization puts all its users in the book.
+    app.ok_put(
+        "/resources/organizations/o1",
+        json!({"accountExecutiveId": bob}),
+    )
+    .await;
+    let page = app
+        .ok_get(&format!(
+            "/resources/organizations/o1/users?keyRoleMember={bob}"
+        ))
+        .await;
+    assert_eq!(sorted(&page), ["u0", "u01", "u1"]);
+    let (status, body) = app
+        .get("/resources/accounts/a1/users?keyRoleMember=nope")
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (400, ("invalid_query", Some("keyRoleMember")))
+    );
+});
+
 on_every_backend!(import_filters_gate_creation_per_source, |app| {
     let source = app.own_source().await;
     let path = format!("/resources/importFilters/{source}");

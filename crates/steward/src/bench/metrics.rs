@@ -43,6 +43,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let rss_growth = rss_bytes().saturating_sub(rss_before);
     let bytes = state
         .engine()
+        .await
         .metrics(ws.id)
         .map(|m| m.heap_bytes())
         .unwrap_or_default();

@@ -172,7 +172,7 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
     let startup = t.elapsed();
     let rss_after = rss_bytes();
     let bytes = {
-        let engine = state.engine();
+        let engine = state.engine().await;
         engine
             .graph(ws.id)
             .map(|g| g.heap_bytes())

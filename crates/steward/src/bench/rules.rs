@@ -49,6 +49,7 @@ fn schema() -> SchemaInput {
             field(User, "email", String),
         ],
         extra_fields: Vec::new(),
+        any_key_role: false,
     }
 }
 
@@ -275,6 +276,7 @@ impl Shape {
                     record,
                     name: None,
                     traits: &traits,
+                    extra: None,
                 },
             );
         }
@@ -287,6 +289,7 @@ impl Shape {
                     record,
                     name: None,
                     traits: &traits,
+                    extra: None,
                 },
             );
         }
@@ -299,6 +302,7 @@ impl Shape {
                     record,
                     name: None,
                     traits: &traits,
+                    extra: None,
                 },
             );
         }
@@ -351,6 +355,7 @@ fn time_writes(
                     record: *record,
                     name: None,
                     traits,
+                    extra: None,
                 },
                 now,
             )

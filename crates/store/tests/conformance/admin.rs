@@ -31,7 +31,19 @@ async fn admins_create_update_delete_and_conflict_on_email() {
             .await
             .unwrap();
         assert!(out.created);
-        assert!(out.changes.is_empty());
+        // The engine learns the team member's e-mail (rules read key-role holders' e-mails).
+        let Written::Admin(ann) = out.written.clone() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            out.changes,
+            vec![steward_engine::GraphChange::Assignment(
+                steward_engine::AssignmentChange::TeamMember {
+                    admin: ann.id,
+                    email: "Ann@Acme.io".to_owned()
+                }
+            )]
+        );
         let Written::Admin(ann) = out.written else {
             panic!("{out:?}")
         };

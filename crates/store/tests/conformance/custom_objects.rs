@@ -251,6 +251,20 @@ async fn objects_keep_their_field_definitions() {
             .await
             .written,
         );
+        // The configuration file's deletion refuses while live instances exist.
+        assert!(matches!(
+            apply(
+                s,
+                at(22),
+                ws,
+                Write::DeleteCustomObject {
+                    target: rref("deals"),
+                    if_empty: true,
+                }
+            )
+            .await,
+            Err(WriteError::Conflict(_))
+        ));
         ok(
             s,
             &mut e,
@@ -258,6 +272,7 @@ async fn objects_keep_their_field_definitions() {
             ws,
             Write::DeleteCustomObject {
                 target: rref("deals"),
+                if_empty: false,
             },
         )
         .await;
@@ -279,7 +294,8 @@ async fn objects_keep_their_field_definitions() {
                 at(23),
                 ws,
                 Write::DeleteCustomObject {
-                    target: rref("deals")
+                    target: rref("deals"),
+                    if_empty: false,
                 }
             )
             .await,

@@ -79,3 +79,71 @@ async fn sqlite_directory_survives_reopen() {
         s.close().await;
     }
 }
+
+/// A pending batch: the writes and the derived state added to it commit together, or not at
+/// all (the server's writer stores status history this way).
+#[tokio::test]
+async fn a_pending_batch_commits_derived_state_with_its_writes() {
+    use steward_engine::derive::{DerivedChange, LifecycleRecord, RecordRef, Status};
+    use steward_engine::ids::WorkspaceId;
+    for backend in backends() {
+        let (t, ws) = setup(backend).await;
+        let s = &t.store;
+        let transition = |id| {
+            vec![
+                DerivedChange::Status {
+                    record: RecordRef::Account(id),
+                    from: Status::Subscribed,
+                    to: Status::Churned,
+                    at: T0,
+                },
+                DerivedChange::Persist(LifecycleRecord {
+                    record: RecordRef::Account(id),
+                    status: Status::Churned,
+                    churned_since: Some(T0),
+                    churned_at: Some(T0),
+                    deactivated_at: None,
+                    mrr: Some(10.0),
+                }),
+            ]
+        };
+        // Dropped without a commit: neither the write nor the history is there.
+        {
+            let (mut pending, results) = s
+                .begin_batch(T0, &[(ws, upsert_account("a", None))])
+                .await
+                .unwrap();
+            let id = as_account(&results[0].as_ref().unwrap().written).id;
+            let seen = pending
+                .record(ws, RecordRef::Account(id))
+                .await
+                .unwrap()
+                .expect("the batch sees its own write");
+            assert_eq!(seen.name, "a");
+            pending.derived(ws, T0, &transition(id)).await.unwrap();
+        }
+        assert!(all_accounts(s, ws).await.is_empty(), "{backend:?}");
+        let ours = |states: Vec<(WorkspaceId, LifecycleRecord)>| -> Vec<LifecycleRecord> {
+            states
+                .into_iter()
+                .filter(|(w, _)| *w == ws)
+                .map(|(_, r)| r)
+                .collect()
+        };
+        assert!(ours(s.lifecycle_states().await.unwrap()).is_empty());
+        // Committed: both.
+        let (mut pending, results) = s
+            .begin_batch(T0, &[(ws, upsert_account("a", None))])
+            .await
+            .unwrap();
+        let id = as_account(&results[0].as_ref().unwrap().written).id;
+        pending.derived(ws, T0, &transition(id)).await.unwrap();
+        pending.commit().await.unwrap();
+        assert_eq!(all_accounts(s, ws).await.len(), 1);
+        let history = s.status_history(ws, id.0).await.unwrap();
+        assert_eq!(history.len(), 1, "{backend:?}");
+        let states = ours(s.lifecycle_states().await.unwrap());
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].mrr, Some(10.0));
+    }
+}
