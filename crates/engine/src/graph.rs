@@ -54,7 +54,15 @@ pub enum GraphChange {
     Assignment(crate::assignments::AssignmentChange),
 }
 
-type Slot = u32;
+pub(crate) type Slot = u32;
+
+/// The live nodes of a slab with their slots.
+fn live<T>(nodes: &[Option<T>]) -> impl Iterator<Item = (Slot, &T)> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(s, n)| n.as_ref().map(|n| (s as Slot, n)))
+}
 
 #[derive(Debug)]
 struct Stamp {
@@ -558,6 +566,85 @@ impl Graph {
             .filter(|u| u.accounts.len() == 1 && u.orgs.is_empty())
             .map(|u| u.id)
             .collect()
+    }
+
+    // ---- slots, for full recomputations of derived state (links without id lookups) ---------
+
+    /// Live organizations with their slots, in slot order.
+    pub(crate) fn organization_slots(&self) -> impl Iterator<Item = (Slot, OrganizationId)> + '_ {
+        live(&self.orgs.nodes).map(|(s, n)| (s, n.id))
+    }
+
+    pub(crate) fn account_slots(&self) -> impl Iterator<Item = (Slot, AccountId)> + '_ {
+        live(&self.accounts.nodes).map(|(s, n)| (s, n.id))
+    }
+
+    pub(crate) fn user_slots(&self) -> impl Iterator<Item = (Slot, UserId)> + '_ {
+        live(&self.users.nodes).map(|(s, n)| (s, n.id))
+    }
+
+    /// One past the highest slot of organizations, accounts, users.
+    pub(crate) fn slot_bounds(&self) -> [usize; 3] {
+        [
+            self.orgs.nodes.len(),
+            self.accounts.nodes.len(),
+            self.users.nodes.len(),
+        ]
+    }
+
+    pub(crate) fn organization_at(&self, slot: Slot) -> OrganizationId {
+        self.orgs.get(slot).id
+    }
+
+    pub(crate) fn account_at(&self, slot: Slot) -> AccountId {
+        self.accounts.get(slot).id
+    }
+
+    pub(crate) fn user_at(&self, slot: Slot) -> UserId {
+        self.users.get(slot).id
+    }
+
+    /// The slot of a live user.
+    pub(crate) fn user_slot(&self, id: UserId) -> Option<Slot> {
+        self.users.slot(id.0)
+    }
+
+    /// [`Graph::organization_account_ids`] by slot, in the same order.
+    pub(crate) fn organization_account_slots(&self, slot: Slot) -> impl Iterator<Item = Slot> + '_ {
+        self.orgs.get(slot).accounts.iter().copied()
+    }
+
+    /// [`Graph::organization_user_ids`] by slot, in the same order.
+    pub(crate) fn organization_user_slots(&self, slot: Slot) -> impl Iterator<Item = Slot> + '_ {
+        self.orgs.get(slot).user_paths.keys().copied()
+    }
+
+    pub(crate) fn account_organization_slot(&self, slot: Slot) -> Option<Slot> {
+        self.accounts.get(slot).org
+    }
+
+    /// [`Graph::account_user_ids`] by slot, in the same order.
+    pub(crate) fn account_user_slots(&self, slot: Slot) -> impl Iterator<Item = Slot> + '_ {
+        self.accounts.get(slot).users.iter().copied()
+    }
+
+    /// [`Graph::user_account_ids`] by slot, in the same order.
+    pub(crate) fn user_account_slots(&self, slot: Slot) -> &[Slot] {
+        &self.users.get(slot).accounts
+    }
+
+    /// [`Graph::user_organizations`] by slot, in the same order.
+    pub(crate) fn user_organization_slots(&self, slot: Slot) -> Vec<Slot> {
+        let node = self.users.get(slot);
+        let mut out = node.orgs.clone();
+        for a in &node.accounts {
+            if let Some(o) = self.accounts.get(*a).org
+                && !out.contains(&o)
+            {
+                out.push(o);
+            }
+        }
+        out
     }
 
     // ---- iteration, for derived state (rules aggregate over links; no allocation) ----------

@@ -4,6 +4,7 @@
 //! produce a value (null input, division by zero, a value of the wrong kind
 //! from an untyped field, date overflow) produces [`Value::Null`].
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use jiff::Timestamp;
@@ -12,7 +13,7 @@ use jiff::tz::TimeZone;
 use crate::ast::{BinaryOp, DayOp, LogicOp, WindowOp};
 use crate::dates::{add_days, civil_day, parse_date, whole_days};
 use crate::functions::{self, Aggregation, Func};
-use crate::ir::{Node, RelationSlot};
+use crate::ir::{FieldSlot, Node, RelationSlot};
 use crate::types::{FieldRef, Record, RelationRef, Type};
 use crate::value::Value;
 
@@ -43,100 +44,124 @@ impl EvalContext {
 }
 
 pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
+    eval_ref(node, record, ctx).into_owned()
+}
+
+/// Whether a value is `true` (what a filter needs to match).
+pub(crate) fn is_true(value: &Value) -> bool {
+    matches!(value, Value::Bool(true))
+}
+
+/// Evaluates without copying what it reads where it can: constants, and record fields the
+/// record lends ([`Record::get_ref`]) in their declared type, are borrowed.
+///
+/// Leaves (constants, fields) are handled here, in a small frame; everything else in
+/// [`eval_compound`], whose large arms live in functions of their own.
+#[inline]
+pub(crate) fn eval_ref<'a>(
+    node: &'a Node,
+    record: &'a dyn Record,
+    ctx: &EvalContext,
+) -> Cow<'a, Value> {
     match node {
-        Node::Const(value) => value.clone(),
+        Node::Const(value) => Cow::Borrowed(value),
+        Node::Field(slot) => field(slot, record, ctx),
+        _ => eval_compound(node, record, ctx),
+    }
+}
+
+fn field<'a>(slot: &'a FieldSlot, record: &'a dyn Record, ctx: &EvalContext) -> Cow<'a, Value> {
+    let field = FieldRef {
+        id: slot.id,
+        name: &slot.name,
+    };
+    match record.get_ref(field) {
+        Some(raw) if fits(raw, slot.ty) => Cow::Borrowed(raw),
+        Some(raw) => Cow::Owned(coerce(raw.clone(), slot.ty, &ctx.time_zone)),
+        None => Cow::Owned(coerce(record.get(field), slot.ty, &ctx.time_zone)),
+    }
+}
+
+#[inline(never)]
+fn eval_compound<'a>(node: &'a Node, record: &'a dyn Record, ctx: &EvalContext) -> Cow<'a, Value> {
+    let value = match node {
+        Node::Const(value) => return Cow::Borrowed(value),
+        Node::Field(slot) => return field(slot, record, ctx),
         Node::DateConst(text) => text
             .resolve(&ctx.time_zone)
             .map_or(Value::Null, Value::Date),
-        Node::Field(slot) => {
-            let raw = record.get(FieldRef {
-                id: slot.id,
-                name: &slot.name,
-            });
-            coerce(raw, slot.ty, &ctx.time_zone)
-        }
-        Node::Hop { relation, inner } => {
-            let mut result = None;
-            record.related(relation_ref(relation), &mut |related| {
-                if result.is_none() {
-                    result = Some(eval(inner, related, ctx));
-                }
-            });
-            result.unwrap_or(Value::Null)
-        }
+        Node::Hop { relation, inner } => hop(relation, inner, record, ctx),
         Node::List(items) => Value::List(
             items
                 .iter()
-                .filter_map(|item| match eval(item, record, ctx) {
+                .filter_map(|item| match eval_ref(item, record, ctx).into_owned() {
                     Value::String(s) => Some(s),
                     _ => None,
                 })
                 .collect(),
         ),
-        Node::Not(operand) => match eval(operand, record, ctx) {
+        Node::Not(operand) => match *eval_ref(operand, record, ctx) {
             Value::Bool(b) => Value::Bool(!b),
             _ => Value::Null,
         },
-        Node::Neg(operand) => match eval(operand, record, ctx) {
+        Node::Neg(operand) => match *eval_ref(operand, record, ctx) {
             Value::Number(n) => Value::number(-n),
             _ => Value::Null,
         },
-        Node::Arith(op, lhs, rhs) => match (eval(lhs, record, ctx), eval(rhs, record, ctx)) {
-            (Value::Number(a), Value::Number(b)) => arithmetic(*op, a, b),
-            _ => Value::Null,
-        },
-        Node::Compare(op, lhs, rhs) => {
-            compare(*op, &eval(lhs, record, ctx), &eval(rhs, record, ctx))
+        Node::Arith(op, lhs, rhs) => {
+            match (&*eval_ref(lhs, record, ctx), &*eval_ref(rhs, record, ctx)) {
+                (Value::Number(a), Value::Number(b)) => arithmetic(*op, *a, *b),
+                _ => Value::Null,
+            }
         }
-        Node::In(item, list) => match (eval(item, record, ctx), eval(list, record, ctx)) {
-            (Value::String(item), Value::List(list)) => Value::Bool(list.contains(&item)),
-            _ => Value::Null,
-        },
+        Node::Compare(op, lhs, rhs) => compare(
+            *op,
+            &eval_ref(lhs, record, ctx),
+            &eval_ref(rhs, record, ctx),
+        ),
+        Node::In(item, list) => {
+            match (&*eval_ref(item, record, ctx), &*eval_ref(list, record, ctx)) {
+                (Value::String(item), Value::List(list)) => Value::Bool(list.contains(item)),
+                _ => Value::Null,
+            }
+        }
         Node::Logic(op, operands) => logic(*op, operands, record, ctx),
         Node::If(cond, then, otherwise) => {
-            if eval(cond, record, ctx) == Value::Bool(true) {
-                eval(then, record, ctx)
+            return if is_true(&eval_ref(cond, record, ctx)) {
+                eval_ref(then, record, ctx)
             } else {
-                eval(otherwise, record, ctx)
-            }
+                eval_ref(otherwise, record, ctx)
+            };
         }
         Node::IsSet { subject, negated } => {
-            Value::Bool(eval(subject, record, ctx).is_null() == *negated)
+            Value::Bool(eval_ref(subject, record, ctx).is_null() == *negated)
         }
         Node::Between(subject, low, high) => between(
-            &eval(subject, record, ctx),
-            &eval(low, record, ctx),
-            &eval(high, record, ctx),
+            &eval_ref(subject, record, ctx),
+            &eval_ref(low, record, ctx),
+            &eval_ref(high, record, ctx),
             &ctx.time_zone,
         ),
-        Node::Day(op, subject, day) => match (eval(subject, record, ctx), eval(day, record, ctx)) {
-            (Value::Date(subject), Value::Date(day)) => {
-                let order = civil_day(subject, &ctx.time_zone).cmp(&civil_day(day, &ctx.time_zone));
-                Value::Bool(match op {
-                    DayOp::Before => order == Ordering::Less,
-                    DayOp::On => order == Ordering::Equal,
-                    DayOp::After => order == Ordering::Greater,
-                })
-            }
-            _ => Value::Null,
-        },
+        Node::Day(op, subject, day) => day_compare(*op, subject, day, record, ctx),
         Node::Window(op, subject, days) => {
-            match (eval(subject, record, ctx), eval(days, record, ctx)) {
+            match (
+                &*eval_ref(subject, record, ctx),
+                &*eval_ref(days, record, ctx),
+            ) {
                 (Value::Date(subject), Value::Number(days)) => {
-                    window(*op, subject, days, ctx).map_or(Value::Null, Value::Bool)
+                    window(*op, *subject, *days, ctx).map_or(Value::Null, Value::Bool)
                 }
                 _ => Value::Null,
             }
         }
-        Node::Call(Func::Coalesce, args) => args
-            .iter()
-            .map(|arg| eval(arg, record, ctx))
-            .find(|value| !value.is_null())
-            .unwrap_or(Value::Null),
-        Node::Call(func, args) => {
-            let values: Vec<Value> = args.iter().map(|arg| eval(arg, record, ctx)).collect();
-            functions::apply(*func, &values, ctx)
+        Node::Call(Func::Coalesce, args) => {
+            return args
+                .iter()
+                .map(|arg| eval_ref(arg, record, ctx))
+                .find(|value| !value.is_null())
+                .unwrap_or(Cow::Owned(Value::Null));
         }
+        Node::Call(func, args) => call(*func, args, record, ctx),
         Node::Aggregate {
             kind,
             path,
@@ -150,12 +175,76 @@ pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value
             record,
             ctx,
         ),
-        Node::Fit(inner, ty) => coerce(eval(inner, record, ctx), *ty, &ctx.time_zone),
-        Node::ToDate(inner) => match eval(inner, record, ctx) {
-            Value::Date(d) => Value::Date(d),
-            Value::String(s) => parse_date(&s, &ctx.time_zone).map_or(Value::Null, Value::Date),
-            _ => Value::Null,
-        },
+        Node::Fit(inner, ty) => {
+            let value = eval_ref(inner, record, ctx);
+            if fits(&value, *ty) {
+                return value;
+            }
+            coerce(value.into_owned(), *ty, &ctx.time_zone)
+        }
+        Node::ToDate(inner) => {
+            let value = eval_ref(inner, record, ctx);
+            match &*value {
+                Value::Date(_) => return value,
+                Value::String(s) => parse_date(s, &ctx.time_zone).map_or(Value::Null, Value::Date),
+                _ => Value::Null,
+            }
+        }
+    };
+    Cow::Owned(value)
+}
+
+#[inline(never)]
+fn hop(relation: &RelationSlot, inner: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
+    let mut result = None;
+    record.related(relation_ref(relation), &mut |related| {
+        if result.is_none() {
+            result = Some(eval_ref(inner, related, ctx).into_owned());
+        }
+    });
+    result.unwrap_or(Value::Null)
+}
+
+#[inline(never)]
+fn day_compare(
+    op: DayOp,
+    subject: &Node,
+    day: &Node,
+    record: &dyn Record,
+    ctx: &EvalContext,
+) -> Value {
+    match (
+        &*eval_ref(subject, record, ctx),
+        &*eval_ref(day, record, ctx),
+    ) {
+        (Value::Date(subject), Value::Date(day)) => {
+            let order = civil_day(*subject, &ctx.time_zone).cmp(&civil_day(*day, &ctx.time_zone));
+            Value::Bool(match op {
+                DayOp::Before => order == Ordering::Less,
+                DayOp::On => order == Ordering::Equal,
+                DayOp::After => order == Ordering::Greater,
+            })
+        }
+        _ => Value::Null,
+    }
+}
+
+#[inline(never)]
+fn call(func: Func, args: &[Node], record: &dyn Record, ctx: &EvalContext) -> Value {
+    match args {
+        [] => functions::apply(func, &[], ctx),
+        [a] => functions::apply(func, &[&*eval_ref(a, record, ctx)], ctx),
+        [a, b] => functions::apply(
+            func,
+            &[&*eval_ref(a, record, ctx), &*eval_ref(b, record, ctx)],
+            ctx,
+        ),
+        args => {
+            let values: Vec<Cow<'_, Value>> =
+                args.iter().map(|arg| eval_ref(arg, record, ctx)).collect();
+            let refs: Vec<&Value> = values.iter().map(|v| &**v).collect();
+            functions::apply(func, &refs, ctx)
+        }
     }
 }
 
@@ -166,11 +255,25 @@ pub(crate) fn relation_ref(slot: &RelationSlot) -> RelationRef<'_> {
     }
 }
 
+/// Whether [`coerce`] keeps a value as it is.
+fn fits(raw: &Value, ty: Type) -> bool {
+    match raw {
+        Value::String(s) if s.is_empty() => false,
+        Value::List(items) if items.is_empty() => false,
+        Value::Number(n) if !n.is_finite() => false,
+        Value::Null => true,
+        raw => ty == Type::Any || raw.type_of() == Some(ty),
+    }
+}
+
 /// Fits a raw record value to the field's declared type. Empty strings and
 /// lists mean "not set"; ISO-8601 strings become dates where dates are
 /// declared; a lone string is a one-item multi-select; anything else that
 /// does not fit is null.
 pub(crate) fn coerce(raw: Value, ty: Type, tz: &TimeZone) -> Value {
+    if fits(&raw, ty) {
+        return raw;
+    }
     match (raw, ty) {
         (Value::String(s), _) if s.is_empty() => Value::Null,
         (Value::List(items), _) if items.is_empty() => Value::Null,
@@ -242,7 +345,7 @@ fn logic(op: LogicOp, operands: &[Node], record: &dyn Record, ctx: &EvalContext)
     let decisive = op == LogicOp::Or;
     let mut unknown = false;
     for operand in operands {
-        match eval(operand, record, ctx) {
+        match *eval_ref(operand, record, ctx) {
             Value::Bool(b) if b == decisive => return Value::Bool(decisive),
             Value::Bool(_) => {}
             _ => unknown = true,
@@ -293,6 +396,7 @@ pub(crate) fn for_each_related(
 ) {
     match path {
         [] => visit(record),
+        [only] => record.related(relation_ref(only), visit),
         [first, rest @ ..] => record.related(relation_ref(first), &mut |related| {
             for_each_related(related, rest, visit)
         }),
@@ -301,6 +405,7 @@ pub(crate) fn for_each_related(
 
 /// Nulls are skipped, as in SQL. Unlike SQL, the sum of nothing is 0 (a
 /// rollup of no accounts has zero MRR); avg, min and max of nothing are null.
+#[inline(never)]
 fn aggregate(
     kind: Aggregation,
     path: &[RelationSlot],
@@ -315,7 +420,7 @@ fn aggregate(
     let mut kind_mismatch = false;
     for_each_related(record, path, &mut |related| {
         if let Some(filter) = filter
-            && eval(filter, related, ctx) != Value::Bool(true)
+            && !is_true(&eval_ref(filter, related, ctx))
         {
             return;
         }
@@ -323,16 +428,14 @@ fn aggregate(
             count += 1;
             return;
         };
-        match (kind, eval(value, related, ctx)) {
+        let candidate = eval_ref(value, related, ctx);
+        match (kind, &*candidate) {
             (_, Value::Null) => {}
             (Aggregation::Sum | Aggregation::Avg, Value::Number(n)) => {
                 sum += n;
                 count += 1;
             }
-            (
-                Aggregation::Min | Aggregation::Max,
-                candidate @ (Value::Number(_) | Value::Date(_)),
-            ) => {
+            (Aggregation::Min | Aggregation::Max, Value::Number(_) | Value::Date(_)) => {
                 let replace = match &best {
                     None => true,
                     Some(current) => match order(&candidate, current) {
@@ -350,7 +453,7 @@ fn aggregate(
                     },
                 };
                 if replace {
-                    best = Some(candidate);
+                    best = Some(candidate.into_owned());
                 }
             }
             _ => kind_mismatch = true,

@@ -115,17 +115,20 @@ pub(crate) fn all_names() -> impl Iterator<Item = &'static str> {
 /// `coalesce` is lazy and handled by the evaluator; `is_set` never sees null
 /// propagation. Argument types were checked, so a mismatch here means an
 /// `Any` value of the wrong kind, which gives null.
-pub(crate) fn apply(func: Func, args: &[Value], ctx: &EvalContext) -> Value {
+pub(crate) fn apply(func: Func, args: &[&Value], ctx: &EvalContext) -> Value {
     use Value::{Bool, Date, List, Null, Number, String as Str};
     match func {
         Func::IsSet => return Bool(!args[0].is_null()),
         Func::Now => return Date(ctx.now),
         Func::Coalesce => {
-            return args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Null);
+            return args
+                .iter()
+                .find(|v| !v.is_null())
+                .map_or(Null, |v| (*v).clone());
         }
         _ => {}
     }
-    if args.iter().any(Value::is_null) {
+    if args.iter().any(|v| v.is_null()) {
         return Null;
     }
     let tz = &ctx.time_zone;
@@ -139,7 +142,7 @@ pub(crate) fn apply(func: Func, args: &[Value], ctx: &EvalContext) -> Value {
         (Func::EndsWith, [Str(s), Str(suffix)]) => Bool(s.ends_with(suffix.as_str())),
         (Func::Len, [Str(s)]) => Number(s.chars().count() as f64),
         (Func::Len, [List(items)]) => Number(items.len() as f64),
-        (Func::Concat, parts) => Str(parts.iter().map(display_text).collect()),
+        (Func::Concat, parts) => Str(parts.iter().map(|v| display_text(v)).collect()),
         (Func::Round, [Number(n)]) => Value::number(n.round()),
         (Func::Round, [Number(n), Number(digits)]) => round_to(*n, *digits),
         (Func::Floor, [Number(n)]) => Value::number(n.floor()),
@@ -184,7 +187,7 @@ fn round_to(n: f64, digits: f64) -> Value {
     Value::number((n * scale).round() / scale)
 }
 
-fn extreme(max: bool, values: &[Value]) -> Value {
+fn extreme(max: bool, values: &[&Value]) -> Value {
     let mut best: Option<&Value> = None;
     for value in values {
         let better = match (best, value) {
@@ -194,7 +197,7 @@ fn extreme(max: bool, values: &[Value]) -> Value {
             _ => return Value::Null,
         };
         if better {
-            best = Some(value);
+            best = Some(*value);
         }
     }
     best.cloned().unwrap_or(Value::Null)

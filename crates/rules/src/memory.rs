@@ -160,6 +160,10 @@ impl Record for MemoryRecord {
         self.fields.get(field.name).cloned().unwrap_or(Value::Null)
     }
 
+    fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
+        self.fields.get(field.name)
+    }
+
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {
         for record in self.relations.get(relation.name).into_iter().flatten() {
             visit(record);

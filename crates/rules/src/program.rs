@@ -6,7 +6,7 @@ use crate::ast::Expr;
 use crate::check::check;
 use crate::deps::Dependencies;
 use crate::error::{ErrorCode, RuleError};
-use crate::eval::{EvalContext, eval};
+use crate::eval::{EvalContext, eval, eval_ref, is_true};
 use crate::ir::Node;
 use crate::parser::parse;
 use crate::timing::next_change;
@@ -79,7 +79,7 @@ impl Program {
     /// Whether a filter matches `record`: only `true` matches, so null (an
     /// unknown answer, e.g. comparing an unset field) does not.
     pub fn matches(&self, record: &dyn Record, ctx: &EvalContext) -> bool {
-        self.eval(record, ctx) == Value::Bool(true)
+        is_true(&eval_ref(&self.node, record, ctx))
     }
 
     /// The earliest instant after `ctx.now` at which the value for `record`

@@ -135,6 +135,13 @@ pub trait Record {
     /// of the wrong type read as null, an ISO-8601 string reads as a date
     /// where the schema says date, and empty strings and lists read as null.
     fn get(&self, field: FieldRef<'_>) -> crate::Value;
+    /// The field's value by reference, when the record holds it exactly as [`Record::get`]
+    /// would return it: evaluation then compares and reads it without a copy. `None` (the
+    /// default): evaluation calls `get`.
+    fn get_ref(&self, field: FieldRef<'_>) -> Option<&crate::Value> {
+        let _ = field;
+        None
+    }
     /// Calls `visit` once per related record. For a to-one relation, at most
     /// once (only the first call is used).
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record));

@@ -33,22 +33,17 @@ impl Row {
 
     /// Text (NULL as `None`).
     pub(crate) fn text(&self, col: i32) -> Option<String> {
-        // SAFETY: as above; the text pointer is valid until the next step and copied out.
-        unsafe {
-            if ffi::sqlite3_column_type(self.stmt, col) == ffi::SQLITE_NULL {
-                return None;
-            }
-            let data = ffi::sqlite3_column_text(self.stmt, col);
-            let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
-            if data.is_null() {
-                return Some(String::new());
-            }
-            Some(String::from_utf8_lossy(std::slice::from_raw_parts(data, len)).into_owned())
-        }
+        self.bytes(col)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
     /// Text borrowed from the row, valid until the next step (NULL, or not UTF-8, as `None`).
     pub(crate) fn str(&self, col: i32) -> Option<&str> {
+        std::str::from_utf8(self.bytes(col)?).ok()
+    }
+
+    /// A text column's bytes borrowed from the row, valid until the next step (NULL as `None`).
+    fn bytes(&self, col: i32) -> Option<&[u8]> {
         // SAFETY: as above; the borrow cannot outlive `self`, which the stepping loop only
         // lends to its visitor while the statement stays on this row.
         unsafe {
@@ -58,9 +53,9 @@ impl Row {
             let data = ffi::sqlite3_column_text(self.stmt, col);
             let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
             if data.is_null() {
-                return Some("");
+                return Some(&[]);
             }
-            std::str::from_utf8(std::slice::from_raw_parts(data, len)).ok()
+            Some(std::slice::from_raw_parts(data, len))
         }
     }
 

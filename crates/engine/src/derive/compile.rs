@@ -159,6 +159,9 @@ pub struct Compiled {
     pub(crate) config: DerivationConfig,
     pub(crate) models: [ModelRules; 3],
     pub(crate) watchers: Watchers,
+    /// Every node of every model, each after the nodes it reads (full recomputations run
+    /// them in this order, one column at a time).
+    pub(crate) order: Vec<(Model, Node)>,
     /// Key-role fields rules read, by slot.
     pub(crate) assigned: Vec<AssignedField>,
     /// The zone rules are evaluated in.
@@ -461,6 +464,7 @@ pub fn compile(
         config: config.clone(),
         models,
         watchers,
+        order,
         assigned: schema.take_assigned(),
         time_zone,
     })

@@ -10,9 +10,11 @@
 //!
 //! Everything here is pure and deterministic: the clock comes in as `now`.
 
+mod bulk;
 pub mod compile;
 pub mod config;
 mod lifecycle;
+mod records;
 pub mod schema;
 mod state;
 mod timers;

@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use serde_json::Value as Json;
-use steward_rules::{EvalContext, Program, TimeZone, Timestamp, Type, Value, parse_date};
+use steward_rules::{EvalContext, Program, Record, TimeZone, Timestamp, Type, Value, parse_date};
 
+use super::bulk::Placement;
 use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::{ChurnedRevenue, Model};
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
+use super::records::{RecordState, RecordStateMut, Records};
 use super::schema::{AssignedField, InputKey, LifeField, Rel};
 use super::timers::Timers;
 use super::view::{Links, View, World, exists, for_each_neighbor};
@@ -45,23 +47,16 @@ pub(crate) struct Life {
     pub(crate) deactivated_at: Option<Millis>,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct RecordState {
-    /// Projected inputs, by the model's input slot.
-    pub(crate) inputs: Box<[Value]>,
-    /// Formula values, by the model's formula slot.
-    pub(crate) outputs: Box<[Value]>,
-    pub(crate) life: Life,
-}
-
 /// The derived state of one workspace.
 #[derive(Debug, Default)]
 pub(crate) struct Derivation {
     compiled: Option<Arc<Compiled>>,
-    orgs: HashMap<OrganizationId, RecordState>,
-    accounts: HashMap<AccountId, RecordState>,
-    users: HashMap<UserId, RecordState>,
-    timers: Timers,
+    pub(crate) orgs: Records<OrganizationId>,
+    pub(crate) accounts: Records<AccountId>,
+    pub(crate) users: Records<UserId>,
+    pub(crate) timers: Timers,
+    /// Buffers of the last full recomputation, reused by the next.
+    pub(crate) placement: Placement,
     /// The latest `now` seen: entry points without a clock (`Engine::apply`) use it.
     pub(crate) now: Millis,
 }
@@ -179,7 +174,7 @@ impl Before {
     }
 }
 
-fn timestamp(at: Millis) -> Timestamp {
+pub(crate) fn timestamp(at: Millis) -> Timestamp {
     Timestamp::from_millisecond(at.0).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
@@ -247,7 +242,7 @@ impl Derivation {
         })
     }
 
-    pub(crate) fn state(&self, record: RecordRef) -> Option<&RecordState> {
+    pub(crate) fn state(&self, record: RecordRef) -> Option<RecordState<'_>> {
         match record {
             RecordRef::Organization(id) => self.orgs.get(&id),
             RecordRef::Account(id) => self.accounts.get(&id),
@@ -255,7 +250,7 @@ impl Derivation {
         }
     }
 
-    fn state_mut(&mut self, record: RecordRef) -> Option<&mut RecordState> {
+    fn state_mut(&mut self, record: RecordRef) -> Option<RecordStateMut<'_>> {
         match record {
             RecordRef::Organization(id) => self.orgs.get_mut(&id),
             RecordRef::Account(id) => self.accounts.get_mut(&id),
@@ -263,20 +258,17 @@ impl Derivation {
         }
     }
 
-    fn ensure(&mut self, record: RecordRef, rules: &ModelRules) -> &mut RecordState {
-        let fresh = || RecordState {
-            inputs: vec![Value::Null; rules.inputs.len()].into_boxed_slice(),
-            outputs: vec![Value::Null; rules.formulas.len()].into_boxed_slice(),
-            life: Life::default(),
-        };
+    /// The record's state, fresh if it had none (sized for the installed rules).
+    fn ensure(&mut self, record: RecordRef) -> RecordStateMut<'_> {
         match record {
-            RecordRef::Organization(id) => self.orgs.entry(id).or_insert_with(fresh),
-            RecordRef::Account(id) => self.accounts.entry(id).or_insert_with(fresh),
-            RecordRef::User(id) => self.users.entry(id).or_insert_with(fresh),
+            RecordRef::Organization(id) => self.orgs.get_or_insert(id),
+            RecordRef::Account(id) => self.accounts.get_or_insert(id),
+            RecordRef::User(id) => self.users.get_or_insert(id),
         }
     }
 
-    fn remove(&mut self, record: RecordRef) -> Option<RecordState> {
+    /// Forgets a record's state, returning its lifecycle values.
+    fn remove(&mut self, record: RecordRef) -> Option<Life> {
         self.timers.schedule(record, None);
         match record {
             RecordRef::Organization(id) => self.orgs.remove(&id),
@@ -311,33 +303,22 @@ impl Derivation {
                 mrr: saved.mrr,
                 ..Life::default()
             };
-            let state = RecordState {
-                life,
-                ..RecordState::default()
-            };
-            match saved.record {
-                RecordRef::Organization(id) => self.orgs.insert(id, state),
-                RecordRef::Account(id) => self.accounts.insert(id, state),
-                RecordRef::User(id) => self.users.insert(id, state),
-            };
+            if let Some(state) = self.state_mut(saved.record) {
+                state.inputs.fill(Value::Null);
+                state.outputs.fill(Value::Null);
+            }
+            *self.ensure(saved.record).life = life;
         }
     }
 
     /// Every record's persisted state that differs from the default.
     pub(crate) fn snapshot(&self) -> Vec<LifecycleRecord> {
-        let orgs = self
+        let mut out: Vec<LifecycleRecord> = self
             .orgs
-            .iter()
-            .map(|(id, s)| (RecordRef::Organization(*id), s));
-        let accounts = self
-            .accounts
-            .iter()
-            .map(|(id, s)| (RecordRef::Account(*id), s));
-        let users = self.users.iter().map(|(id, s)| (RecordRef::User(*id), s));
-        let mut out: Vec<LifecycleRecord> = orgs
-            .chain(accounts)
-            .chain(users)
-            .map(|(r, s)| Self::persisted(r, &s.life))
+            .iter_lives()
+            .chain(self.accounts.iter_lives())
+            .chain(self.users.iter_lives())
+            .map(|(r, life)| Self::persisted(r, life))
             .filter(|p| {
                 p.status != Status::Subscribed
                     || p.churned_since.is_some()
@@ -367,31 +348,34 @@ impl Derivation {
                         .collect()
                 })
                 .unwrap_or_default();
-            let mut forgotten = Vec::new();
-            for (record, state) in self.states_mut(model) {
-                if !rules.stateful || !exists(&graph, record) {
-                    forgotten.push(record);
-                    continue;
-                }
-                state.inputs = vec![Value::Null; rules.inputs.len()].into_boxed_slice();
-                let mut outputs = vec![Value::Null; rules.formulas.len()];
-                for (slot, formula) in rules.formulas.iter().enumerate() {
-                    if let Some(i) = old_keys.iter().position(|k| *k == formula.key) {
-                        outputs[slot] = state
-                            .outputs
-                            .get_mut(i)
-                            .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
-                    }
-                }
-                state.outputs = outputs.into_boxed_slice();
+            let forgotten: Vec<RecordRef> = match model {
+                Model::Organization => self.orgs.iter_lives().map(|(r, _)| r).collect::<Vec<_>>(),
+                Model::Account => self
+                    .accounts
+                    .iter_lives()
+                    .map(|(r, _)| r)
+                    .collect::<Vec<_>>(),
+                Model::User => self.users.iter_lives().map(|(r, _)| r).collect::<Vec<_>>(),
             }
+            .into_iter()
+            .filter(|record| !rules.stateful || !exists(&graph, *record))
+            .collect();
             for record in forgotten {
-                if let Some(state) = self.remove(record)
-                    && Self::persisted(record, &state.life)
-                        != Self::persisted(record, &Life::default())
+                if let Some(life) = self.remove(record)
+                    && Self::persisted(record, &life) != Self::persisted(record, &Life::default())
                 {
                     out.push(DerivedChange::Forget { record });
                 }
+            }
+            let keep: Vec<Option<usize>> = rules
+                .formulas
+                .iter()
+                .map(|f| old_keys.iter().position(|k| *k == f.key))
+                .collect();
+            match model {
+                Model::Organization => self.orgs.shape(rules.inputs.len(), &keep),
+                Model::Account => self.accounts.shape(rules.inputs.len(), &keep),
+                Model::User => self.users.shape(rules.inputs.len(), &keep),
             }
         }
         self.timers.clear();
@@ -408,74 +392,10 @@ impl Derivation {
         if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return;
         }
-        let values: Box<[Value]> = rules
-            .inputs
-            .iter()
-            .map(|(key, ty)| project(key, *ty, &input, &compiled.time_zone))
-            .collect();
-        self.ensure(input.record, rules).inputs = values;
-    }
-
-    fn states_mut(&mut self, model: Model) -> Vec<(RecordRef, &mut RecordState)> {
-        match model {
-            Model::Organization => self
-                .orgs
-                .iter_mut()
-                .map(|(id, s)| (RecordRef::Organization(*id), s))
-                .collect(),
-            Model::Account => self
-                .accounts
-                .iter_mut()
-                .map(|(id, s)| (RecordRef::Account(*id), s))
-                .collect(),
-            Model::User => self
-                .users
-                .iter_mut()
-                .map(|(id, s)| (RecordRef::User(*id), s))
-                .collect(),
+        let state = self.ensure(input.record);
+        for (value, (key, ty)) in state.inputs.iter_mut().zip(&rules.inputs) {
+            *value = project(key, *ty, &input, &compiled.time_zone);
         }
-    }
-
-    /// Re-evaluates every record (start-up, rule changes, reprocessing).
-    pub(crate) fn recompute_all(
-        &mut self,
-        graph: Links<'_>,
-        metrics: Option<&Metrics>,
-        mode: Mode,
-        now: Millis,
-    ) -> Vec<DerivedChange> {
-        self.now = self.now.max(now);
-        let Some(compiled) = self.compiled.clone() else {
-            return Vec::new();
-        };
-        // Users, then accounts, then organizations: rollups mostly read downwards, so most
-        // records are computed once.
-        let mut seeds: Vec<(RecordRef, u64)> = Vec::new();
-        let all = |r: RecordRef| (r, ALL_NODES);
-        if compiled.rules(Model::User).stateful {
-            seeds.extend(graph.user_ids().map(RecordRef::User).map(all));
-        }
-        if compiled.rules(Model::Organization).lifecycle.is_some() {
-            // Organization status carries down to accounts: settle it first.
-            seeds.extend(
-                graph
-                    .organization_ids()
-                    .map(RecordRef::Organization)
-                    .map(all),
-            );
-        }
-        if compiled.rules(Model::Account).stateful {
-            seeds.extend(graph.account_ids().map(RecordRef::Account).map(all));
-        }
-        if compiled.rules(Model::Organization).stateful {
-            seeds.extend(
-                graph
-                    .organization_ids()
-                    .map(RecordRef::Organization)
-                    .map(all),
-            );
-        }
-        self.run(graph, metrics, seeds, mode, now)
     }
 
     pub(crate) fn set_traits(
@@ -493,7 +413,7 @@ impl Derivation {
         if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return Vec::new();
         }
-        let state = self.ensure(input.record, rules);
+        let state = self.ensure(input.record);
         let mut changed: Vec<String> = Vec::new();
         for (slot, (key, ty)) in rules.inputs.iter().enumerate() {
             let value = project(key, *ty, &input, &compiled.time_zone);
@@ -691,13 +611,10 @@ impl Derivation {
             return false;
         }
         if let Some(account) = event.account {
-            return !self
-                .accounts
-                .get(&account)
-                .is_some_and(|s| stopped(&s.life));
+            return !self.accounts.get(&account).is_some_and(|s| stopped(s.life));
         }
         if let Some(org) = event.organization {
-            return !self.orgs.get(&org).is_some_and(|s| stopped(&s.life));
+            return !self.orgs.get(&org).is_some_and(|s| stopped(s.life));
         }
         true
     }
@@ -781,9 +698,8 @@ impl Derivation {
         if !rules.stateful {
             return None;
         }
-        let default = RecordState::default();
-        let state = self.state(record).unwrap_or(&default);
-        let life = state.life;
+        let state = self.state(record);
+        let life = state.map(|s| *s.life).unwrap_or_default();
         let lifecycle = self.has_lifecycle() && record.model() != Model::User;
         Some(DerivedView {
             status: lifecycle.then_some(life.status),
@@ -799,7 +715,9 @@ impl Derivation {
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    let value = state.outputs.get(i).map_or(Json::Null, to_json);
+                    let value = state
+                        .and_then(|s| s.outputs.get(i))
+                        .map_or(Json::Null, to_json);
                     (f.key.clone(), value)
                 })
                 .collect(),
@@ -929,13 +847,13 @@ impl Derivation {
         if !rules.stateful || !exists(&graph, record) {
             return;
         }
-        let before = self.ensure(record, rules).life;
+        let before = *self.ensure(record).life;
         let ctx = EvalContext::new(timestamp(now)).with_time_zone(compiled.time_zone.clone());
         for (index, node) in rules.order.iter().enumerate() {
             if nodes & node_bit(index) == 0 {
                 continue;
             }
-            let life_before = self.state(record).expect("ensured above").life;
+            let life_before = *self.state(record).expect("ensured above").life;
             match *node {
                 Node::Formula(i) => {
                     let value = {
@@ -956,8 +874,10 @@ impl Derivation {
                     }
                 }
                 Node::Lifecycle => {
-                    let life = self.own_lifecycle(rules, graph, metrics, record, mode, now, &ctx);
-                    self.state_mut(record).expect("ensured above").life = life;
+                    let previous = self.state(record).map(|s| *s.life).unwrap_or_default();
+                    let view = self.view_of(graph, metrics, record);
+                    let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
+                    *self.state_mut(record).expect("ensured above").life = life;
                 }
                 Node::Effective => {
                     let RecordRef::Account(id) = record else {
@@ -966,9 +886,9 @@ impl Derivation {
                     let org = graph
                         .account_organization(id)
                         .and_then(|o| self.orgs.get(&o))
-                        .map(|s| s.life)
+                        .map(|s| *s.life)
                         .unwrap_or_default();
-                    let life = &mut self.state_mut(record).expect("ensured above").life;
+                    let life = self.state_mut(record).expect("ensured above").life;
                     (life.status, life.churned_at) = combine(
                         life.own_status,
                         life.own_churned_at,
@@ -984,7 +904,7 @@ impl Derivation {
                             .as_ref()
                             .is_some_and(|p| p.matches(&view, &ctx))
                     };
-                    let life = &mut self.state_mut(record).expect("ensured above").life;
+                    let life = self.state_mut(record).expect("ensured above").life;
                     life.deactivated_at = if matches {
                         life.deactivated_at.or(Some(now))
                     } else {
@@ -993,7 +913,7 @@ impl Derivation {
                 }
             }
             // Later nodes of this record that read what this node changed run too.
-            let life_after = self.state(record).expect("ensured above").life;
+            let life_after = *self.state(record).expect("ensured above").life;
             if life_after != life_before {
                 let mut names = Vec::new();
                 report_life(
@@ -1013,10 +933,11 @@ impl Derivation {
                 }
             }
         }
-        let after = self.state(record).expect("ensured above").life;
+        let after = *self.state(record).expect("ensured above").life;
         report_life(record, &before, &after, now, out, changed);
         if rules.reads_clock {
-            let wake = self.next_wake(rules, graph, metrics, record, &after, &ctx, now);
+            let view = self.view_of(graph, metrics, record);
+            let wake = next_wake(rules, &view, &after, &ctx, now);
             self.timers.schedule(record, wake);
         }
     }
@@ -1036,108 +957,101 @@ impl Derivation {
             record,
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn own_lifecycle(
-        &self,
-        rules: &ModelRules,
-        graph: Links<'_>,
-        metrics: Option<&Metrics>,
-        record: RecordRef,
-        mode: Mode,
-        now: Millis,
-        ctx: &EvalContext,
-    ) -> Life {
-        let previous = self.state(record).map(|s| s.life).unwrap_or_default();
-        let view = self.view_of(graph, metrics, record);
-        let matches = |p: &Option<Program>| p.as_ref().is_some_and(|p| p.matches(&view, ctx));
-        let date = |p: &Option<Program>| {
-            p.as_ref()
-                .and_then(|p| as_millis(&p.eval(&view, ctx), &ctx.time_zone))
-        };
-        let mut facts = Facts {
-            tracked: true,
-            ..Facts::default()
-        };
-        let mut life = Life {
-            deactivated_at: previous.deactivated_at,
-            ..Life::default()
-        };
-        let mut churn_date = None;
-        let mut keep_revenue = false;
-        if let Some(lc) = &rules.lifecycle {
-            keep_revenue = lc.churned_revenue == ChurnedRevenue::KeepLast;
-            life.mrr = lc.revenue.iter().find_map(|p| match p.eval(&view, ctx) {
-                Value::Number(n) => Some(n),
-                _ => None,
-            });
-            facts.has_subscribed_rules = !lc.revenue.is_empty() || lc.paid.is_some();
-            facts.paid = facts.has_subscribed_rules
-                && (lc.revenue.is_empty() || life.mrr.is_some())
-                && lc.paid.as_ref().is_none_or(|p| p.matches(&view, ctx));
-            facts.tracked = lc
-                .track
-                .as_ref()
-                .is_none_or(|(mode, p)| track_allows(*mode, p.matches(&view, ctx)));
-            facts.churn_matches = matches(&lc.churn);
-            facts.trial_matches = matches(&lc.trial);
-            facts.unconverted = lc.unconverted;
-            life.trial_end = date(&lc.trial_end);
-            facts.trial_end = life.trial_end;
-            life.next_renewal = date(&lc.next_renewal);
-            churn_date = date(&lc.churn_date);
-        }
-        let outcome = decide(facts, previous.churned_since, mode, now);
-        life.own_status = outcome.status;
-        if life.mrr.is_none() && keep_revenue && outcome.status == Status::Churned {
-            // A churned customer keeps the revenue it last had (vitally-product §2.3).
-            life.mrr = previous.mrr;
-        }
-        life.churned_since = outcome.churned_since;
-        life.unconverted = outcome.unconverted_trial;
-        life.own_churned_at = (outcome.status == Status::Churned)
-            .then(|| churn_date.or(outcome.churned_since))
-            .flatten();
-        // Organizations have no parent: their own status is final. Accounts keep the effective
-        // one until the `Effective` node recomputes it.
-        if record.model() == Model::Account {
-            life.status = previous.status;
-            life.churned_at = previous.churned_at;
-        } else {
-            life.status = life.own_status;
-            life.churned_at = life.own_churned_at;
-        }
-        life
+/// A record's own lifecycle values by its rules, from what it was before (`previous`).
+pub(crate) fn own_lifecycle(
+    rules: &ModelRules,
+    view: &dyn Record,
+    previous: Life,
+    model: Model,
+    mode: Mode,
+    now: Millis,
+    ctx: &EvalContext,
+) -> Life {
+    let matches = |p: &Option<Program>| p.as_ref().is_some_and(|p| p.matches(view, ctx));
+    let date = |p: &Option<Program>| {
+        p.as_ref()
+            .and_then(|p| as_millis(&p.eval(view, ctx), &ctx.time_zone))
+    };
+    let mut facts = Facts {
+        tracked: true,
+        ..Facts::default()
+    };
+    let mut life = Life {
+        deactivated_at: previous.deactivated_at,
+        ..Life::default()
+    };
+    let mut churn_date = None;
+    let mut keep_revenue = false;
+    if let Some(lc) = &rules.lifecycle {
+        keep_revenue = lc.churned_revenue == ChurnedRevenue::KeepLast;
+        life.mrr = lc.revenue.iter().find_map(|p| match p.eval(view, ctx) {
+            Value::Number(n) => Some(n),
+            _ => None,
+        });
+        facts.has_subscribed_rules = !lc.revenue.is_empty() || lc.paid.is_some();
+        facts.paid = facts.has_subscribed_rules
+            && (lc.revenue.is_empty() || life.mrr.is_some())
+            && lc.paid.as_ref().is_none_or(|p| p.matches(view, ctx));
+        facts.tracked = lc
+            .track
+            .as_ref()
+            .is_none_or(|(mode, p)| track_allows(*mode, p.matches(view, ctx)));
+        facts.churn_matches = matches(&lc.churn);
+        facts.trial_matches = matches(&lc.trial);
+        facts.unconverted = lc.unconverted;
+        life.trial_end = date(&lc.trial_end);
+        facts.trial_end = life.trial_end;
+        life.next_renewal = date(&lc.next_renewal);
+        churn_date = date(&lc.churn_date);
     }
+    let outcome = decide(facts, previous.churned_since, mode, now);
+    life.own_status = outcome.status;
+    if life.mrr.is_none() && keep_revenue && outcome.status == Status::Churned {
+        // A churned customer keeps the revenue it last had (vitally-product §2.3).
+        life.mrr = previous.mrr;
+    }
+    life.churned_since = outcome.churned_since;
+    life.unconverted = outcome.unconverted_trial;
+    life.own_churned_at = (outcome.status == Status::Churned)
+        .then(|| churn_date.or(outcome.churned_since))
+        .flatten();
+    // Organizations have no parent: their own status is final. Accounts keep the effective
+    // one until the `Effective` node recomputes it.
+    if model == Model::Account {
+        life.status = previous.status;
+        life.churned_at = previous.churned_at;
+    } else {
+        life.status = life.own_status;
+        life.churned_at = life.own_churned_at;
+    }
+    life
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn next_wake(
-        &self,
-        rules: &ModelRules,
-        graph: Links<'_>,
-        metrics: Option<&Metrics>,
-        record: RecordRef,
-        life: &Life,
-        ctx: &EvalContext,
-        now: Millis,
-    ) -> Option<Millis> {
-        let view = self.view_of(graph, metrics, record);
-        let mut wake = rules
-            .programs()
-            .filter(|p| p.dependencies().reads_clock)
-            .filter_map(|p| p.next_change(&view, ctx))
-            .map(ceil_millis)
-            .min();
-        let trial_rules = rules.lifecycle.as_ref().is_some_and(|l| l.trial.is_some());
-        if trial_rules && let Some(end) = life.trial_end.filter(|end| *end > now) {
-            wake = Some(wake.map_or(end, |w| w.min(end)));
-        }
-        wake.filter(|w| *w > now)
+/// The earliest instant after `now` at which one of the record's values may change by itself.
+pub(crate) fn next_wake(
+    rules: &ModelRules,
+    view: &dyn Record,
+    life: &Life,
+    ctx: &EvalContext,
+    now: Millis,
+) -> Option<Millis> {
+    let mut wake = rules
+        .programs()
+        .filter(|p| p.dependencies().reads_clock)
+        .filter_map(|p| p.next_change(view, ctx))
+        .map(ceil_millis)
+        .min();
+    let trial_rules = rules.lifecycle.as_ref().is_some_and(|l| l.trial.is_some());
+    if trial_rules && let Some(end) = life.trial_end.filter(|end| *end > now) {
+        wake = Some(wake.map_or(end, |w| w.min(end)));
     }
+    wake.filter(|w| *w > now)
 }
 
 /// Reports lifecycle values that changed between `before` and `after`.
-fn report_life(
+pub(crate) fn report_life(
     record: RecordRef,
     before: &Life,
     after: &Life,

@@ -33,6 +33,11 @@ impl Timers {
         }
     }
 
+    /// The record's timer.
+    pub(crate) fn due(&self, record: RecordRef) -> Option<Millis> {
+        self.due.get(&record).copied()
+    }
+
     /// Removes and returns every record due at or before `now`, earliest first.
     pub(crate) fn take_due(&mut self, now: Millis) -> Vec<RecordRef> {
         let mut out = Vec::new();

@@ -3,9 +3,12 @@
 
 use steward_rules::{FieldRef, Record, RelationRef, Timestamp, Value};
 
-use super::RecordRef;
+use std::sync::LazyLock;
+
+use super::records::RecordState;
 use super::schema::{Builtin, FieldSource, HolderAttr, LifeField, Rel, decode_field};
-use super::state::{Derivation, RecordState};
+use super::state::{Derivation, Life};
+use super::{RecordRef, Status};
 use crate::assignments::{Assignments, Customer};
 use crate::graph::Graph;
 use crate::metrics::Metrics;
@@ -46,118 +49,169 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn state(&self) -> Option<&'a RecordState> {
+    fn state(&self) -> Option<RecordState<'a>> {
         self.world.derivation.state(self.record)
     }
+}
 
-    fn builtin(&self, builtin: Builtin) -> Value {
-        let graph = self.world.graph.graph;
-        let metrics = self.world.metrics;
-        let stamps = match self.record {
-            RecordRef::Organization(id) => graph.organization_stamps(id),
-            RecordRef::Account(id) => graph.account_stamps(id),
-            RecordRef::User(id) => graph.user_stamps(id),
-        };
-        let seen = || {
-            metrics.map(|m| match self.record {
-                RecordRef::Organization(id) => m.organization_seen(id, graph),
-                RecordRef::Account(id) => m.account_seen(id),
-                RecordRef::User(id) => m.user_seen(id),
-            })
-        };
-        match builtin {
-            Builtin::CreatedAt => date(stamps.map(|s| s.0)),
-            Builtin::UpdatedAt => date(stamps.map(|s| s.1)),
-            Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
-            Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
-            Builtin::Sessions => match (self.record, metrics) {
-                (RecordRef::User(id), Some(m)) => Value::number(f64::from(m.user_sessions(id))),
-                _ => Value::Number(0.0),
-            },
-            Builtin::UsersCount => Value::number(match self.record {
-                RecordRef::Organization(id) => graph.organization_users_count(id) as f64,
-                RecordRef::Account(id) => graph.account_users_count(id) as f64,
-                RecordRef::User(_) => return Value::Null,
-            }),
-            Builtin::AccountsCount => match self.record {
-                RecordRef::Organization(id) => {
-                    Value::number(graph.organization_accounts_count(id) as f64)
+/// A record's value of `field` (a schema field id), from its state (`None`: it keeps none).
+pub(crate) fn field_value(
+    world: &World<'_>,
+    state: Option<RecordState<'_>>,
+    record: impl FnOnce() -> RecordRef,
+    field: u32,
+) -> Value {
+    let (source, index) = decode_field(field);
+    match source {
+        FieldSource::Input => state
+            .and_then(|s| s.inputs.get(index))
+            .cloned()
+            .unwrap_or(Value::Null),
+        FieldSource::Formula => state
+            .and_then(|s| s.outputs.get(index))
+            .cloned()
+            .unwrap_or(Value::Null),
+        FieldSource::Lifecycle => match LifeField::ALL.get(index) {
+            Some(f) => lifecycle(
+                state.map(|s| *s.life).unwrap_or_default(),
+                world.derivation.has_lifecycle(),
+                *f,
+            ),
+            None => Value::Null,
+        },
+        FieldSource::Builtin => match Builtin::ALL.get(index) {
+            Some(b) => builtin(world.graph.graph, world.metrics, record(), *b),
+            None => Value::Null,
+        },
+        FieldSource::Assigned => assigned(world, record(), index),
+    }
+}
+
+/// A record's value of `field` by reference, where the state holds it (or it is a status):
+/// evaluation then reads it without a copy.
+pub(crate) fn field_ref<'s>(
+    world: &World<'_>,
+    state: Option<RecordState<'s>>,
+    field: u32,
+) -> Option<&'s Value> {
+    let (source, index) = decode_field(field);
+    match source {
+        FieldSource::Input => state?.inputs.get(index),
+        FieldSource::Formula => state?.outputs.get(index),
+        FieldSource::Lifecycle => {
+            let life = state.map(|s| *s.life).unwrap_or_default();
+            match LifeField::ALL.get(index)? {
+                LifeField::Status if world.derivation.has_lifecycle() => {
+                    Some(status_value(life.status))
                 }
-                _ => Value::Null,
-            },
-        }
-    }
-
-    /// A key-role field: who holds the role on this record, or their e-mail.
-    fn assigned(&self, slot: usize) -> Value {
-        let Some(field) = self
-            .world
-            .derivation
-            .compiled()
-            .and_then(|c| c.assigned.get(slot))
-        else {
-            return Value::Null;
-        };
-        let Some(customer) = customer(self.record) else {
-            return Value::Null;
-        };
-        let Some(assignments) = self.world.graph.assignments else {
-            return Value::Null;
-        };
-        let Some(admin) = assignments.key_roles.holder(customer, &field.role) else {
-            return Value::Null;
-        };
-        match field.attr {
-            HolderAttr::Id => Value::String(admin.0.to_string()),
-            HolderAttr::Email => assignments
-                .team
-                .get(&admin)
-                .map_or(Value::Null, |e| Value::String(e.clone())),
-        }
-    }
-
-    fn lifecycle(&self, field: LifeField) -> Value {
-        let life = self.state().map(|s| s.life).unwrap_or_default();
-        let has_status = self.world.derivation.has_lifecycle();
-        match field {
-            LifeField::Status if has_status => Value::String(life.status.as_str().to_owned()),
-            LifeField::OwnStatus if has_status => {
-                Value::String(life.own_status.as_str().to_owned())
+                LifeField::OwnStatus if world.derivation.has_lifecycle() => {
+                    Some(status_value(life.own_status))
+                }
+                _ => None,
             }
-            LifeField::Status | LifeField::OwnStatus => Value::Null,
-            LifeField::Mrr => life.mrr.map_or(Value::Null, Value::number),
-            LifeField::ChurnedAt => date(life.churned_at),
-            LifeField::TrialEndDate => date(life.trial_end),
-            LifeField::NextRenewalDate => date(life.next_renewal),
-            LifeField::DeactivatedAt => date(life.deactivated_at),
         }
+        FieldSource::Builtin | FieldSource::Assigned => None,
+    }
+}
+
+/// A key-role field of a record (`slot`: its assigned-field slot): who holds the role on it,
+/// or their e-mail.
+fn assigned(world: &World<'_>, record: RecordRef, slot: usize) -> Value {
+    let Some(field) = world
+        .derivation
+        .compiled()
+        .and_then(|c| c.assigned.get(slot))
+    else {
+        return Value::Null;
+    };
+    let Some(customer) = customer(record) else {
+        return Value::Null;
+    };
+    let Some(assignments) = world.graph.assignments else {
+        return Value::Null;
+    };
+    let Some(admin) = assignments.key_roles.holder(customer, &field.role) else {
+        return Value::Null;
+    };
+    match field.attr {
+        HolderAttr::Id => Value::String(admin.0.to_string()),
+        HolderAttr::Email => assignments
+            .team
+            .get(&admin)
+            .map_or(Value::Null, |e| Value::String(e.clone())),
+    }
+}
+
+/// A status as the rules read it, shared.
+fn status_value(status: Status) -> &'static Value {
+    static VALUES: LazyLock<[Value; 4]> = LazyLock::new(|| {
+        [
+            Status::Subscribed,
+            Status::Trial,
+            Status::Churned,
+            Status::Ignored,
+        ]
+        .map(|s| Value::String(s.as_str().to_owned()))
+    });
+    &VALUES[status as usize]
+}
+
+fn builtin(graph: &Graph, metrics: Option<&Metrics>, record: RecordRef, builtin: Builtin) -> Value {
+    let stamps = match record {
+        RecordRef::Organization(id) => graph.organization_stamps(id),
+        RecordRef::Account(id) => graph.account_stamps(id),
+        RecordRef::User(id) => graph.user_stamps(id),
+    };
+    let seen = || {
+        metrics.map(|m| match record {
+            RecordRef::Organization(id) => m.organization_seen(id, graph),
+            RecordRef::Account(id) => m.account_seen(id),
+            RecordRef::User(id) => m.user_seen(id),
+        })
+    };
+    match builtin {
+        Builtin::CreatedAt => date(stamps.map(|s| s.0)),
+        Builtin::UpdatedAt => date(stamps.map(|s| s.1)),
+        Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
+        Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
+        Builtin::Sessions => match (record, metrics) {
+            (RecordRef::User(id), Some(m)) => Value::number(f64::from(m.user_sessions(id))),
+            _ => Value::Number(0.0),
+        },
+        Builtin::UsersCount => Value::number(match record {
+            RecordRef::Organization(id) => graph.organization_users_count(id) as f64,
+            RecordRef::Account(id) => graph.account_users_count(id) as f64,
+            RecordRef::User(_) => return Value::Null,
+        }),
+        Builtin::AccountsCount => match record {
+            RecordRef::Organization(id) => {
+                Value::number(graph.organization_accounts_count(id) as f64)
+            }
+            _ => Value::Null,
+        },
+    }
+}
+
+fn lifecycle(life: Life, has_status: bool, field: LifeField) -> Value {
+    match field {
+        LifeField::Status if has_status => Value::String(life.status.as_str().to_owned()),
+        LifeField::OwnStatus if has_status => Value::String(life.own_status.as_str().to_owned()),
+        LifeField::Status | LifeField::OwnStatus => Value::Null,
+        LifeField::Mrr => life.mrr.map_or(Value::Null, Value::number),
+        LifeField::ChurnedAt => date(life.churned_at),
+        LifeField::TrialEndDate => date(life.trial_end),
+        LifeField::NextRenewalDate => date(life.next_renewal),
+        LifeField::DeactivatedAt => date(life.deactivated_at),
     }
 }
 
 impl Record for View<'_> {
     fn get(&self, field: FieldRef<'_>) -> Value {
-        let (source, index) = decode_field(field.id);
-        match source {
-            FieldSource::Input => self
-                .state()
-                .and_then(|s| s.inputs.get(index))
-                .cloned()
-                .unwrap_or(Value::Null),
-            FieldSource::Formula => self
-                .state()
-                .and_then(|s| s.outputs.get(index))
-                .cloned()
-                .unwrap_or(Value::Null),
-            FieldSource::Lifecycle => match LifeField::ALL.get(index) {
-                Some(f) => self.lifecycle(*f),
-                None => Value::Null,
-            },
-            FieldSource::Builtin => match Builtin::ALL.get(index) {
-                Some(b) => self.builtin(*b),
-                None => Value::Null,
-            },
-            FieldSource::Assigned => self.assigned(index),
-        }
+        field_value(&self.world, self.state(), || self.record, field.id)
+    }
+
+    fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
+        field_ref(&self.world, self.state(), field.id)
     }
 
     fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {

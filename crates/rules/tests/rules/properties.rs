@@ -4,8 +4,9 @@
 use proptest::prelude::*;
 use steward_rules::memory::MemoryRecord;
 use steward_rules::{
-    BinaryOp, Condition, DayOp, EvalContext, Expr, ExprKind, Filter, LogicOp, Operator, Scalar,
-    Scope, Span, Type, UnaryOp, Value, WindowOp, compile_formula, parse,
+    BinaryOp, Condition, DayOp, EvalContext, Expr, ExprKind, FieldRef, Filter, LogicOp, Operator,
+    Record, RelationRef, Scalar, Scope, Span, Type, UnaryOp, Value, WindowOp, compile_formula,
+    parse,
 };
 
 use super::support::{account, ctx, schema, ts};
@@ -512,6 +513,25 @@ fn arb_record(kind: Kind, tape: &mut Tape) -> MemoryRecord {
     record
 }
 
+/// A record that lends nothing ([`Record::get_ref`] is `None`), so evaluation copies every
+/// value it reads, including on related records.
+struct Copying<'a>(&'a dyn Record);
+
+impl Record for Copying<'_> {
+    fn get(&self, field: FieldRef<'_>) -> Value {
+        self.0.get(field)
+    }
+
+    fn related(&self, relation: RelationRef<'_>, visit: &mut dyn FnMut(&dyn Record)) {
+        self.0
+            .related(relation, &mut |related| visit(&Copying(related)));
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    a == b || matches!((a, b), (Value::Number(x), Value::Number(y)) if x.is_nan() && y.is_nan())
+}
+
 // ---------------------------------------------------------------------------
 
 proptest! {
@@ -576,6 +596,13 @@ proptest! {
             context = context.with_time_zone(super::support::new_york());
         }
         let value = program.eval(&record, &context);
+        // Borrowing what the record lends gives what copying it gives.
+        let copied = program.eval(&Copying(&record), &context);
+        prop_assert!(same(&copied, &value), "{source}: {value:?} borrowed, {copied:?} copied");
+        prop_assert_eq!(
+            program.matches(&record, &context),
+            program.matches(&Copying(&record), &context)
+        );
         if let Some(actual) = value.type_of() {
             prop_assert!(program.ty().accepts(actual), "{source} gave {value:?} for {}", program.ty());
         }
