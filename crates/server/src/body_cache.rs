@@ -171,12 +171,6 @@ impl BodyCache {
         .collect()
     }
 
-    pub fn get(&self, kind: BodyKind, workspace: WorkspaceId, id: Uuid) -> Option<Arc<Template>> {
-        self.get_many(kind, workspace, std::iter::once(id))
-            .pop()
-            .flatten()
-    }
-
     /// Caches templates read from storage, unless a write was forgotten since `generation`.
     pub fn insert(
         &self,
@@ -300,6 +294,15 @@ impl Entries {
 mod tests {
     use super::*;
     use crate::template::TemplateBuilder;
+
+    impl BodyCache {
+        /// One record's template (reads render through [`BodyCache::with_many`] instead).
+        fn get(&self, kind: BodyKind, workspace: WorkspaceId, id: Uuid) -> Option<Arc<Template>> {
+            self.get_many(kind, workspace, std::iter::once(id))
+                .pop()
+                .flatten()
+        }
+    }
 
     fn template(text: &str) -> Arc<Template> {
         let mut b = TemplateBuilder::default();
