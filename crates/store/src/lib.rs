@@ -13,6 +13,9 @@ pub mod bench;
 mod custom_object_ops;
 pub mod custom_objects;
 mod error;
+mod event_log;
+mod event_pages;
+pub use event_log::REPLAY_WINDOW;
 mod lifecycle_ops;
 mod load;
 pub use load::{RecordTable, StreamedRecord};
@@ -58,8 +61,15 @@ pub enum EventOwner {
 }
 
 /// A batch of writes applied in a transaction not yet committed (see [`Store::begin_batch`]).
-/// Dropping it rolls the batch back.
-pub enum PendingBatch {
+/// Dropping it rolls the batch back. One batch is open at a time (it holds the store's turn).
+pub struct PendingBatch {
+    tx: PendingTx,
+    log: Arc<event_log::EventLog>,
+    log_commit: event_log::LogCommit,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+enum PendingTx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -81,9 +91,9 @@ impl PendingBatch {
         ws: WorkspaceId,
         record: steward_engine::RecordRef,
     ) -> Result<Option<PendingRecord>> {
-        match self {
-            PendingBatch::Sqlite(tx) => sqlite::pending_record(tx, ws, record).await,
-            PendingBatch::Postgres(tx) => postgres::pending_record(tx, ws, record).await,
+        match &mut self.tx {
+            PendingTx::Sqlite(tx) => sqlite::pending_record(tx, ws, record).await,
+            PendingTx::Postgres(tx) => postgres::pending_record(tx, ws, record).await,
         }
     }
 
@@ -94,18 +104,19 @@ impl PendingBatch {
         now: Millis,
         changes: &[steward_engine::DerivedChange],
     ) -> Result<()> {
-        match self {
-            PendingBatch::Sqlite(tx) => sqlite::pending_derived(tx, ws, now, changes).await,
-            PendingBatch::Postgres(tx) => postgres::pending_derived(tx, ws, now, changes).await,
+        match &mut self.tx {
+            PendingTx::Sqlite(tx) => sqlite::pending_derived(tx, ws, now, changes).await,
+            PendingTx::Postgres(tx) => postgres::pending_derived(tx, ws, now, changes).await,
         }
     }
 
     /// Commits the batch: its writes and whatever was added to it become durable together.
     pub async fn commit(self) -> Result<()> {
-        match self {
-            PendingBatch::Sqlite(tx) => tx.commit().await?,
-            PendingBatch::Postgres(tx) => tx.commit().await?,
+        match self.tx {
+            PendingTx::Sqlite(tx) => tx.commit().await?,
+            PendingTx::Postgres(tx) => tx.commit().await?,
         }
+        self.log.committed(self.log_commit);
         Ok(())
     }
 }
@@ -118,6 +129,11 @@ pub struct Store {
     sqlite_file: Option<Arc<PathBuf>>,
     /// SQLite's one write connection (see [`Store::open_sqlite`]); `None` in memory.
     sqlite_writer: Option<sqlite::Pool>,
+    /// The event log's in-memory state (see `event_log`).
+    log: Arc<event_log::EventLog>,
+    /// Held by the one batch in progress: the event log numbers chunks and learns what a
+    /// batch committed in batch order.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +187,8 @@ impl Store {
                 inner: Inner::Postgres(pool),
                 sqlite_file: None,
                 sqlite_writer: None,
+                log: Arc::default(),
+                turn: Arc::default(),
             };
             store.migrate().await?;
             Ok(store)
@@ -207,6 +225,8 @@ impl Store {
             inner: Inner::Sqlite(pool),
             sqlite_file: (!in_memory).then_some(file),
             sqlite_writer: None,
+            log: Arc::default(),
+            turn: Arc::default(),
         };
         store.migrate().await?;
         if !in_memory {
@@ -230,7 +250,7 @@ impl Store {
             Inner::Sqlite(pool) => migrations::migrator(Dialect::Sqlite).run(pool).await?,
             Inner::Postgres(pool) => migrations::migrator(Dialect::Postgres).run(pool).await?,
         }
-        Ok(())
+        dispatch!(self.convert_legacy_events())
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -424,18 +444,55 @@ impl Store {
         limit: usize,
         after: Option<steward_engine::page::PageKey>,
     ) -> Result<Vec<write::RecordedEvent>> {
-        dispatch!(self.list_events(ws, owner, limit, after))
+        self.ensure_event_log().await?;
+        event_pages::list(self, ws, owner, limit, after).await
     }
 
-    /// Every stored event, in storage order (engine rebuild).
+    /// Every stored event of a record still tied to one, in log order (engine rebuild). The
+    /// scan also rebuilds the event log's in-memory state.
     pub async fn for_each_event(
         &self,
         visit: &mut (dyn FnMut(WorkspaceId, &write::EventUsage<'_>) + Send),
     ) -> Result<()> {
+        let _turn = self.turn.lock().await;
+        self.rebuild_event_log(visit).await
+    }
+
+    async fn rebuild_event_log(
+        &self,
+        visit: &mut (dyn FnMut(WorkspaceId, &write::EventUsage<'_>) + Send),
+    ) -> Result<()> {
+        let flushed = dispatch!(self.event_log_flushed_through())?;
+        let buried = dispatch!(self.event_tombstones())?;
+        let mut rebuild = event_log::Rebuild::new(flushed, buried);
+        let mut chunk = |seq: i64, ws: WorkspaceId, received: Millis, body: &[u8]| {
+            rebuild.chunk(seq, received, body, &mut |event| {
+                visit(ws, &event.usage(received))
+            })
+        };
         match &self.inner {
-            Inner::Sqlite(pool) => load::for_each_event(&mut *pool.acquire().await?, visit).await,
-            Inner::Postgres(pool) => load::for_each_event(&mut *pool.acquire().await?, visit).await,
+            Inner::Sqlite(pool) => {
+                load::for_each_chunk(&mut *pool.acquire().await?, &mut chunk).await?
+            }
+            Inner::Postgres(pool) => {
+                load::for_each_chunk(&mut *pool.acquire().await?, &mut chunk).await?
+            }
         }
+        self.log.install(rebuild);
+        Ok(())
+    }
+
+    /// Builds the event log's in-memory state if nothing has yet (a store used without an
+    /// engine, as in the storage tests).
+    async fn ensure_event_log(&self) -> Result<()> {
+        if self.log.is_built() {
+            return Ok(());
+        }
+        let _turn = self.turn.lock().await;
+        if !self.log.is_built() {
+            self.rebuild_event_log(&mut |_, _| {}).await?;
+        }
+        Ok(())
     }
 
     // ---- the engine -------------------------------------------------------------------------
@@ -546,7 +603,9 @@ impl Store {
         count: usize,
         now: Millis,
     ) -> Result<()> {
-        dispatch!(self.bench_seed_events(ws, data, count, now))
+        dispatch!(self.bench_seed_events(ws, data, count, now))?;
+        self.log.invalidate();
+        Ok(())
     }
 
     // ---- writes -----------------------------------------------------------------------------
@@ -560,16 +619,27 @@ impl Store {
         now: Millis,
         batch: &[(WorkspaceId, Write)],
     ) -> Result<(PendingBatch, Vec<std::result::Result<Outcome, WriteError>>)> {
-        Ok(match &self.inner {
+        self.ensure_event_log().await?;
+        let turn = self.turn.clone().lock_owned().await;
+        let log = &*self.log;
+        let (tx, results, log_commit) = match &self.inner {
             Inner::Sqlite(pool) => {
-                let (tx, results) = sqlite::begin_batch(pool, now, batch).await?;
-                (PendingBatch::Sqlite(tx), results)
+                let pool = self.sqlite_writer.as_ref().unwrap_or(pool);
+                let (tx, results, commit) = sqlite::begin_batch(pool, now, batch, log).await?;
+                (PendingTx::Sqlite(tx), results, commit)
             }
             Inner::Postgres(pool) => {
-                let (tx, results) = postgres::begin_batch(pool, now, batch).await?;
-                (PendingBatch::Postgres(tx), results)
+                let (tx, results, commit) = postgres::begin_batch(pool, now, batch, log).await?;
+                (PendingTx::Postgres(tx), results, commit)
             }
-        })
+        };
+        let pending = PendingBatch {
+            tx,
+            log: self.log.clone(),
+            log_commit,
+            _turn: turn,
+        };
+        Ok((pending, results))
     }
 
     pub async fn apply_batch(
@@ -577,7 +647,18 @@ impl Store {
         now: Millis,
         batch: &[(WorkspaceId, Write)],
     ) -> Result<Vec<std::result::Result<Outcome, WriteError>>> {
-        dispatch_write!(self.apply_batch(now, batch))
+        let (pending, results) = self.begin_batch(now, batch).await?;
+        pending.commit().await?;
+        Ok(results)
+    }
+}
+
+#[cfg(feature = "test-support")]
+impl Store {
+    /// Flushes the event log's index whenever this many entries are unflushed, so that tests
+    /// cover flushed runs without writing a quarter of a million events.
+    pub fn set_event_index_flush_at(&self, entries: usize) {
+        self.log.set_flush_at(entries);
     }
 }
 

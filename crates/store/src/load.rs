@@ -12,15 +12,14 @@ use steward_engine::{Engine, GraphChange};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::write::{EventKind, EventUsage};
 
 /// A row of a bulk query, read by column position.
 pub(crate) trait BulkRow {
     fn uuid(&self, col: usize) -> Option<Uuid>;
     fn i64(&self, col: usize) -> i64;
     fn text(&self, col: usize) -> Option<String>;
-    /// Text borrowed from the row (NULL, or text that is not UTF-8, as `None`).
-    fn str(&self, col: usize) -> Option<&str>;
+    /// A blob borrowed from the row (NULL as `None`).
+    fn blob(&self, col: usize) -> Option<&[u8]>;
 }
 
 /// Something that runs a query and shows each row to a callback.
@@ -174,32 +173,25 @@ async fn load_graphs(
     Ok(())
 }
 
-/// Every stored event in storage order, as its usage (no id, no properties: the engine does
-/// not need them). No sort: the usage metrics come out the same whatever order events are
-/// applied in (the metrics property test shuffles them), and sorting millions of rows would
-/// dominate.
-pub(crate) async fn for_each_event(
+/// What [`for_each_chunk`] shows each chunk to: `(seq, workspace, received_at, body)`.
+pub(crate) type ChunkVisitor<'a> = dyn FnMut(i64, WorkspaceId, Millis, &[u8]) -> Result<()> + Send + 'a;
+
+/// Every chunk of the event log in order: `(seq, workspace, received_at, body)`, the body
+/// borrowed from the row.
+pub(crate) async fn for_each_chunk(
     source: &mut impl BulkSource,
-    visit: &mut (dyn FnMut(WorkspaceId, &EventUsage<'_>) + Send),
+    visit: &mut ChunkVisitor<'_>,
 ) -> Result<()> {
     source
         .for_each(
-            "SELECT workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at FROM events",
+            "SELECT seq, workspace_id, received_at, body FROM event_chunks ORDER BY seq",
             &mut |r| {
-                let kind = r.str(1).unwrap_or_default();
                 visit(
-                    WorkspaceId(required(r, 0)?),
-                    &EventUsage {
-                        kind: EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
-                        name: r.str(2).unwrap_or_default(),
-                        user: r.uuid(3).map(UserId),
-                        account: r.uuid(4).map(AccountId),
-                        organization: r.uuid(5).map(OrganizationId),
-                        at: Millis(r.i64(6)),
-                        received_at: Millis(r.i64(7)),
-                    },
-                );
-                Ok(())
+                    r.i64(0),
+                    WorkspaceId(required(r, 1)?),
+                    Millis(r.i64(2)),
+                    r.blob(3).unwrap_or_default(),
+                )
             },
         )
         .await
@@ -216,12 +208,12 @@ impl BulkRow for crate::sqlite_bulk::Row {
         crate::sqlite_bulk::Row::text(self, col as i32)
     }
 
-    fn str(&self, col: usize) -> Option<&str> {
-        crate::sqlite_bulk::Row::str(self, col as i32)
-    }
-
     fn i64(&self, col: usize) -> i64 {
         crate::sqlite_bulk::Row::i64(self, col as i32)
+    }
+
+    fn blob(&self, col: usize) -> Option<&[u8]> {
+        crate::sqlite_bulk::Row::blob(self, col as i32)
     }
 }
 
@@ -251,9 +243,9 @@ impl BulkRow for sqlx::postgres::PgRow {
         self.try_get::<Option<String>, _>(col).ok().flatten()
     }
 
-    fn str(&self, col: usize) -> Option<&str> {
+    fn blob(&self, col: usize) -> Option<&[u8]> {
         use sqlx::Row;
-        self.try_get::<Option<&str>, _>(col).ok().flatten()
+        self.try_get::<Option<&[u8]>, _>(col).ok().flatten()
     }
 }
 

@@ -42,6 +42,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_lifecycle.sql"),
         include_str!("../migrations/postgres/0006_lifecycle.sql"),
     ),
+    (
+        7,
+        "event chunks",
+        include_str!("../migrations/sqlite/0007_event_chunks.sql"),
+        include_str!("../migrations/postgres/0007_event_chunks.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]
@@ -51,8 +57,14 @@ pub(crate) enum Dialect {
 }
 
 pub(crate) fn migrator(dialect: Dialect) -> Migrator {
+    migrator_through(dialect, i64::MAX)
+}
+
+/// The migrations up to `version` (tests start from an older schema with it).
+pub(crate) fn migrator_through(dialect: Dialect, version: i64) -> Migrator {
     let migrations = MIGRATIONS
         .iter()
+        .filter(|(v, ..)| *v <= version)
         .map(|(version, description, sqlite, postgres)| {
             let sql = match dialect {
                 Dialect::Sqlite => *sqlite,

@@ -11,7 +11,7 @@ macro_rules! backend_ops {
         use sqlx::{AssertSqlSafe, Row as _};
         use steward_engine::domain::{merge_traits, ExternalId, FieldError, TraitPatch, Traits};
         use steward_engine::ids::*;
-        use steward_engine::page::{PageKey, PageRequest, SortBy};
+        use steward_engine::page::{PageRequest, SortBy};
         use steward_engine::time::Millis;
         use steward_engine::GraphChange;
         use uuid::Uuid;
@@ -366,33 +366,119 @@ macro_rules! backend_ops {
             vec![GraphChange::Assignment(steward_engine::AssignmentChange::TeamMember { admin: row.id, email: row.email.clone() })]
         }
 
-        /// Applies a batch of writes in one transaction: one commit (one fsync) for the batch,
-        /// each write in its own savepoint so that a refused write leaves no trace and does
-        /// not affect the others. Returns one result per write, in order; `Err` means the
+        /// Applies a batch of writes in one open transaction, for the caller to extend (derived
+        /// state the engine computes from them) and commit: one commit (one fsync) for the
+        /// batch, each write in its own savepoint so that a refused write leaves no trace and
+        /// does not affect the others. Returns one result per write, in order; `Err` means the
         /// transaction itself failed and nothing was written.
-        pub(crate) async fn apply_batch(pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)]) -> Result<Vec<std::result::Result<Outcome, WriteError>>> {
-            let (tx, results) = begin_batch(pool, now, batch).await?;
-            tx.commit().await?;
-            Ok(results)
-        }
-
-        /// [`apply_batch`] without the commit: the open transaction, for what must commit
-        /// with the writes (derived state the engine computes from them).
+        ///
+        /// The batch's events and message keys go to the event log as one chunk per workspace
+        /// (see `event_log/mod.rs`); what the log's memory must learn once the batch commits
+        /// comes back as the [`LogCommit`](crate::event_log::LogCommit).
         pub(crate) async fn begin_batch(
-            pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)],
-        ) -> Result<(sqlx::Transaction<'static, $db>, Vec<std::result::Result<Outcome, WriteError>>)> {
+            pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)], log: &crate::event_log::EventLog,
+        ) -> Result<(sqlx::Transaction<'static, $db>, Vec<std::result::Result<Outcome, WriteError>>, crate::event_log::LogCommit)> {
             let mut tx = pool.begin_with($begin).await?;
             let mut results = Vec::with_capacity(batch.len());
+            let mut keys = crate::event_log::BatchKeys::default();
             for (ws, write) in batch {
                 sqlx::query("SAVEPOINT steward_write").execute(&mut *tx).await?;
-                let result = apply_one(&mut tx, *ws, now, write).await;
+                let result = match write {
+                    Write::Ingest(ops) => {
+                        let fresh = keys.fresh(log, *ws, ops);
+                        let result = ingest(&mut tx, *ws, now, ops, &fresh).await;
+                        keys.settle(result.is_ok());
+                        result
+                    }
+                    other => {
+                        keys.settle(false);
+                        apply_plain(&mut tx, *ws, now, other).await
+                    }
+                };
                 if result.is_err() {
                     sqlx::query("ROLLBACK TO SAVEPOINT steward_write").execute(&mut *tx).await?;
                 }
                 sqlx::query("RELEASE SAVEPOINT steward_write").execute(&mut *tx).await?;
                 results.push(result);
             }
-            Ok((tx, results))
+            let commit = append_to_log(&mut tx, now, batch, &mut results, keys, log).await?;
+            Ok((tx, results, commit))
+        }
+
+        /// Writes a batch's part of the event log: first a flush of the index entries gathered
+        /// so far (when they are many), then one chunk per workspace, then tombstones for the
+        /// records the batch deleted.
+        async fn append_to_log(
+            conn: &mut Conn, now: Millis, batch: &[(WorkspaceId, Write)],
+            results: &mut [std::result::Result<Outcome, WriteError>], keys: crate::event_log::BatchKeys,
+            log: &crate::event_log::EventLog,
+        ) -> Result<crate::event_log::LogCommit> {
+            use crate::event_log::{chunk, index::Entry};
+            let mut commit = crate::event_log::LogCommit { now: now.0, ..Default::default() };
+            if let Some((through, runs)) = log.flush_plan() {
+                bulk::insert_event_runs(conn, through, &runs).await?;
+                sqlx::query("UPDATE event_log_meta SET flushed_through = $1 WHERE id = 1").bind(through).execute(&mut *conn).await?;
+                commit.flushed_through = Some(through);
+            }
+            let mut workspaces: Vec<WorkspaceId> = Vec::new();
+            for (ws, _) in batch {
+                if !workspaces.contains(ws) {
+                    workspaces.push(*ws);
+                }
+            }
+            let mut message_keys = keys.by_write();
+            for ws in workspaces {
+                let mut messages = Vec::new();
+                let mut events: Vec<&mut RecordedEvent> = Vec::new();
+                for (i, ((write_ws, _), result)) in batch.iter().zip(results.iter_mut()).enumerate() {
+                    if *write_ws != ws {
+                        continue;
+                    }
+                    if let Ok(outcome) = result {
+                        messages.append(&mut message_keys[i]);
+                        events.extend(outcome.events.iter_mut());
+                    }
+                }
+                if messages.is_empty() && events.is_empty() {
+                    continue;
+                }
+                let mut pieces: Vec<&mut [&mut RecordedEvent]> = events.chunks_mut(chunk::MAX_EVENTS).collect();
+                if pieces.is_empty() {
+                    pieces.push(&mut []);
+                }
+                for (n, piece) in pieces.into_iter().enumerate() {
+                    let seq = log.reserve(1);
+                    for (index, event) in piece.iter_mut().enumerate() {
+                        event.id = chunk::event_id(seq, index);
+                        let entry = Entry::new(event.at.0, seq, index);
+                        let owners = [event.user.map(|u| u.0), event.account.map(|a| a.0), event.organization.map(|o| o.0)];
+                        commit.entries.extend(owners.into_iter().flatten().map(|owner| (owner, entry)));
+                    }
+                    let piece_messages: &[chunk::MessageKey] = if n == 0 { &messages } else { &[] };
+                    let refs: Vec<&RecordedEvent> = piece.iter().map(|e| &**e).collect();
+                    let body = chunk::encode(now, piece_messages, &refs);
+                    sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(seq).bind(ws.0).bind(now.0).bind(refs.len() as i64).bind(body)
+                        .execute(&mut *conn).await?;
+                }
+                commit.messages.append(&mut messages);
+            }
+            for ((ws, _), result) in batch.iter().zip(results.iter()) {
+                let Ok(outcome) = result else { continue };
+                for change in &outcome.changes {
+                    let id = match change {
+                        GraphChange::DeleteUser { id } => id.0,
+                        GraphChange::DeleteAccount { id } => id.0,
+                        GraphChange::DeleteOrganization { id } => id.0,
+                        _ => continue,
+                    };
+                    sqlx::query("INSERT INTO event_tombstones (record_id, workspace_id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(id).bind(ws.0).bind(now.0).execute(&mut *conn).await?;
+                    sqlx::query("DELETE FROM event_runs WHERE owner_id = $1").bind(id).execute(&mut *conn).await?;
+                    commit.forgotten.push(id);
+                }
+            }
+            Ok(commit)
         }
 
         /// A record's name, traits and (users) e-mail and join date, read inside an open
@@ -409,13 +495,6 @@ macro_rules! backend_ops {
                 R::User(id) => find_by_id(conn, &USERS, ws, id.0).await?
                     .map(|r| $crate::PendingRecord { name: r.name.unwrap_or_default(), traits: r.traits, email: r.email, joined_at: r.joined_at }),
             })
-        }
-
-        async fn apply_one(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
-            match write {
-                Write::Ingest(ops) => ingest(conn, ws, now, ops).await,
-                other => apply_plain(conn, ws, now, other).await,
-            }
         }
 
         /// Every write but `Ingest` (which is made of these).
@@ -471,7 +550,6 @@ macro_rules! backend_ops {
                 }
                 Write::DeleteUser { target } => {
                     let user = find_by_ref(conn, &USERS, ws, target).await?.ok_or(WriteError::NotFound("user"))?;
-                    detach_user_events(conn, user.id.0).await?;
                     sqlx::query("DELETE FROM users WHERE id = $1").bind(user.id.0).execute(&mut *conn).await?;
                     Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes: vec![GraphChange::DeleteUser { id: user.id }] })
                 }
@@ -906,12 +984,10 @@ macro_rules! backend_ops {
             .fetch_all(&mut *conn).await?
             .iter().map(|r| r.try_get("user_id")).collect::<SqlResult<_>>()?;
             for user in &orphans {
-                detach_user_events(conn, *user).await?;
                 sqlx::query("DELETE FROM users WHERE id = $1").bind(*user).execute(&mut *conn).await?;
             }
-            // The account's events stay with their users; the account's own history goes.
-            sqlx::query("UPDATE events SET account_id = NULL, organization_id = NULL WHERE account_id = $1").bind(account.0).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
+            // The event log buries deleted records (see event_log/mod.rs): the account's events
+            // stay with their users, and its own history goes.
             // Custom object instances attached to nothing else go with it; the others lose the link.
             sqlx::query("DELETE FROM custom_object_instances WHERE account_id = $1 AND organization_id IS NULL").bind(account.0).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM accounts WHERE id = $1").bind(account.0).execute(&mut *conn).await?;
@@ -938,7 +1014,6 @@ macro_rules! backend_ops {
                 // Their direct link goes first, so that deleting the accounts sees them as orphans.
                 sqlx::query("DELETE FROM organization_users WHERE organization_id = $1").bind(org.0).execute(&mut *conn).await?;
                 for user in &direct_only {
-                    detach_user_events(conn, *user).await?;
                     sqlx::query("DELETE FROM users WHERE id = $1").bind(*user).execute(&mut *conn).await?;
                     changes.push(GraphChange::DeleteUser { id: UserId(*user) });
                 }
@@ -959,8 +1034,6 @@ macro_rules! backend_ops {
                     });
                 }
             }
-            sqlx::query("UPDATE events SET organization_id = NULL WHERE organization_id = $1").bind(org.0).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
             sqlx::query("DELETE FROM custom_object_instances WHERE organization_id = $1 AND account_id IS NULL").bind(org.0).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *conn).await?;
             changes.push(GraphChange::DeleteOrganization { id: org });
@@ -969,26 +1042,17 @@ macro_rules! backend_ops {
 
         // ---- ingestion ----------------------------------------------------------------------
 
-        /// A deleted user's events stay in the log (they are part of their account's history),
-        /// no longer tied to the user; events tied to nothing else go.
-        async fn detach_user_events(conn: &mut Conn, user: Uuid) -> SqlResult<()> {
-            sqlx::query("UPDATE events SET user_id = NULL WHERE user_id = $1").bind(user).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM events WHERE account_id IS NULL AND user_id IS NULL AND organization_id IS NULL").execute(&mut *conn).await?;
-            Ok(())
-        }
-
-        /// Applies one request's messages in order. Replays are recognised with one statement
-        /// for the whole request, and runs of consecutive events are stored together (a few
-        /// statements per run, not several per event); record upserts go one by one.
-        async fn ingest(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp]) -> std::result::Result<Outcome, WriteError> {
-            let mut fresh = insert_new_message_ids(conn, ws, now, ops).await?;
+        /// Applies one request's messages in order; `fresh[i]` says whether message `i` is new
+        /// (replays are recognised by the event log, see `event_log/mod.rs`). Runs of
+        /// consecutive events are resolved together (a few statements per run, not several
+        /// per event) and returned for the log; record upserts go one by one.
+        async fn ingest(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp], fresh: &[bool]) -> std::result::Result<Outcome, WriteError> {
             let mut changes = Vec::new();
             let mut events = Vec::new();
             let mut pending: Vec<&EventWrite> = Vec::new();
             let (mut applied, mut duplicates) = (0, 0);
-            for op in ops {
-                // A message id counts once, even when a request repeats it.
-                if !fresh.remove(&op.message_id) {
+            for (op, fresh) in ops.iter().zip(fresh) {
+                if !fresh {
                     duplicates += 1;
                     continue;
                 }
@@ -1015,12 +1079,6 @@ macro_rules! backend_ops {
             }
             events.extend(record_events(conn, ws, now, &pending, &mut changes).await?);
             Ok(Outcome { written: Written::Ingested { applied, duplicates }, created: false, changes, events })
-        }
-
-        /// Records the request's message ids; returns the ones not seen before.
-        async fn insert_new_message_ids(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp]) -> SqlResult<std::collections::HashSet<String>> {
-            let ids: Vec<&str> = ops.iter().map(|op| op.message_id.as_str()).collect();
-            bulk::fresh_message_ids(conn, ws, now, &ids).await
         }
 
         fn distinct_ids<'e>(run: &[&'e EventWrite], pick: fn(&'e EventWrite) -> Option<&'e ExternalId>) -> Vec<&'e ExternalId> {
@@ -1095,7 +1153,8 @@ macro_rules! backend_ops {
                 .iter()
                 .zip(&resolved)
                 .map(|(e, (user, account))| RecordedEvent {
-                    id: Uuid::now_v7(),
+                    // Numbered when the batch's chunk is appended.
+                    id: Uuid::nil(),
                     kind: e.kind,
                     name: e.name.clone(),
                     user: user.map(UserId),
@@ -1109,7 +1168,6 @@ macro_rules! backend_ops {
                     properties: e.properties.clone(),
                 })
                 .collect();
-            bulk::insert_events(conn, ws, &recorded).await?;
             Ok(recorded)
         }
 
@@ -1144,50 +1202,47 @@ macro_rules! backend_ops {
             Ok(row.id)
         }
 
-        fn decode_event(r: &$row) -> SqlResult<RecordedEvent> {
-            let kind: String = r.try_get("kind")?;
-            Ok(RecordedEvent {
-                id: r.try_get("id")?,
-                kind: EventKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("event kind {kind:?}").into()))?,
-                name: r.try_get("name")?,
-                user: r.try_get::<Option<Uuid>, _>("user_id")?.map(UserId),
-                account: r.try_get::<Option<Uuid>, _>("account_id")?.map(AccountId),
-                organization: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
-                at: Millis(r.try_get("occurred_at")?),
-                received_at: Millis(r.try_get("received_at")?),
-                properties: json_column(r, "properties")?,
-            })
+        /// The last chunk whose index entries were flushed to runs.
+        pub(crate) async fn event_log_flushed_through(pool: &Pool) -> Result<i64> {
+            let row = sqlx::query("SELECT flushed_through FROM event_log_meta WHERE id = 1").fetch_one(pool).await?;
+            Ok(row.try_get("flushed_through")?)
         }
 
-        const EVENT_COLS: &str = "id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties";
-
-        /// A page of a record's events, newest first by event time.
-        pub(crate) async fn list_events(pool: &Pool, ws: WorkspaceId, owner: $crate::EventOwner, limit: usize, after: Option<PageKey>) -> Result<Vec<RecordedEvent>> {
-            let (filter, id) = match owner {
-                $crate::EventOwner::User(u) => ("user_id = $2", u.0),
-                $crate::EventOwner::Account(a) => ("account_id = $2", a.0),
-                // Its accounts' events, and events sent for the organization itself.
-                $crate::EventOwner::Organization(o) => (
-                    "(organization_id = $2 OR account_id IN (SELECT id FROM accounts WHERE organization_id = $2))",
-                    o.0,
-                ),
-            };
-            let rows = match after {
-                Some(after) => {
-                    let sql = format!(
-                        "SELECT {EVENT_COLS} FROM events WHERE workspace_id = $1 AND {filter} AND (occurred_at, id) < ($3, $4) \
-                         ORDER BY occurred_at DESC, id DESC LIMIT $5"
-                    );
-                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(id).bind(after.at.0).bind(after.id).bind(limit as i64).fetch_all(pool).await?
-                }
-                None => {
-                    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE workspace_id = $1 AND {filter} ORDER BY occurred_at DESC, id DESC LIMIT $3");
-                    sqlx::query(AssertSqlSafe(sql)).bind(ws.0).bind(id).bind(limit as i64).fetch_all(pool).await?
-                }
-            };
-            Ok(rows.iter().map(decode_event).collect::<SqlResult<_>>()?)
+        /// Every buried (deleted) record the event log refers to.
+        pub(crate) async fn event_tombstones(pool: &Pool) -> Result<std::collections::HashSet<Uuid>> {
+            let rows = sqlx::query("SELECT record_id FROM event_tombstones").fetch_all(pool).await?;
+            Ok(rows.iter().map(|r| r.try_get("record_id")).collect::<SqlResult<_>>()?)
         }
 
+        /// The flushed index runs of these records.
+        pub(crate) async fn event_runs_of(pool: &Pool, owners: &[Uuid]) -> Result<Vec<Vec<u8>>> {
+            let mut conn = pool.acquire().await?;
+            let mut out = Vec::new();
+            for owner in owners {
+                for row in sqlx::query("SELECT entries FROM event_runs WHERE owner_id = $1").bind(*owner).fetch_all(&mut *conn).await? {
+                    out.push(row.try_get("entries")?);
+                }
+            }
+            Ok(out)
+        }
+
+        /// Chunks by number: `(seq, workspace, received_at, body)`.
+        pub(crate) async fn event_chunks_by_seq(pool: &Pool, seqs: &[i64]) -> Result<Vec<(i64, Uuid, i64, Vec<u8>)>> {
+            let mut conn = pool.acquire().await?;
+            let mut out = Vec::with_capacity(seqs.len());
+            for seq in seqs {
+                if let Some(row) = sqlx::query("SELECT seq, workspace_id, received_at, body FROM event_chunks WHERE seq = $1").bind(*seq).fetch_optional(&mut *conn).await? {
+                    out.push((row.try_get("seq")?, row.try_get("workspace_id")?, row.try_get("received_at")?, row.try_get("body")?));
+                }
+            }
+            Ok(out)
+        }
+
+        /// The accounts an organization has now.
+        pub(crate) async fn organization_account_ids(pool: &Pool, ws: WorkspaceId, org: OrganizationId) -> Result<Vec<Uuid>> {
+            let rows = sqlx::query("SELECT id FROM accounts WHERE workspace_id = $1 AND organization_id = $2").bind(ws.0).bind(org.0).fetch_all(pool).await?;
+            Ok(rows.iter().map(|r| r.try_get("id")).collect::<SqlResult<_>>()?)
+        }
 
         // ---- benchmark support --------------------------------------------------------------
 
@@ -1243,9 +1298,21 @@ macro_rules! backend_ops {
             Ok(())
         }
 
-        /// The baseline for ingestion benchmarks: `events` rows inserted with one multi-row
-        /// statement in one transaction, as the raw cost of storing a batch.
+        /// The baseline for ingestion benchmarks: the same event rows inserted into a plain
+        /// per-event table (one row per event, indexed by user, account and organization, as the
+        /// log was before chunks) in one transaction, as the raw cost of storing a batch.
         pub(crate) async fn bench_raw_events(pool: &Pool, ws: WorkspaceId, events: &[RecordedEvent]) -> Result<()> {
+            let (id, text, int) = if <$db as sqlx::Database>::NAME == "PostgreSQL" { ("UUID", "TEXT", "BIGINT") } else { ("BLOB", "TEXT", "INTEGER") };
+            for ddl in [
+                format!("CREATE TABLE IF NOT EXISTS bench_events (id {id} PRIMARY KEY NOT NULL, workspace_id {id} NOT NULL, kind {text} NOT NULL, name {text} NOT NULL, \
+                         user_id {id}, account_id {id}, organization_id {id}, occurred_at {int} NOT NULL, received_at {int} NOT NULL, properties {text} NOT NULL)"),
+                "CREATE INDEX IF NOT EXISTS bench_events_by_user ON bench_events (user_id, occurred_at, id)".to_owned(),
+                "CREATE INDEX IF NOT EXISTS bench_events_by_account ON bench_events (account_id, occurred_at, id)".to_owned(),
+                "CREATE INDEX IF NOT EXISTS bench_events_by_organization ON bench_events (organization_id, occurred_at, id)".to_owned(),
+            ] {
+                // Fixed text, no input.
+                sqlx::query(AssertSqlSafe(ddl)).execute(pool).await?;
+            }
             let mut tx = pool.begin_with($begin).await?;
             bulk::insert_events(&mut tx, ws, events).await?;
             tx.commit().await?;
@@ -1253,47 +1320,124 @@ macro_rules! backend_ops {
         }
 
         /// Bulk-loads `count` track events for the synthetic users (each in its account),
-        /// spread over the 90 days before `now`; benchmarks only.
+        /// spread over the 90 days before `now`, as ingestion would have stored them: chunks of
+        /// 100 events, index entries flushed to runs as they accumulate; benchmarks only.
         pub(crate) async fn bench_seed_events(pool: &Pool, ws: WorkspaceId, data: &$crate::bench::SyntheticData, count: usize, now: Millis) -> Result<()> {
+            use crate::event_log::index::OwnerIndex;
             const DAY: i64 = 86_400_000;
+            const PER_CHUNK: usize = 100;
             let org_of: std::collections::HashMap<Uuid, Option<Uuid>> = data.accounts.iter().copied().collect();
-            // The event indexes are dropped for the load and built again after it: one sort
-            // each instead of millions of random inserts (an hour for 10M events on SQLite).
-            let list = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
-                "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'events' AND indexname NOT LIKE '%pkey'"
-            } else {
-                "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
-            };
-            let mut indexes: Vec<(String, String)> = Vec::new();
-            for row in sqlx::query(list).fetch_all(pool).await? {
-                indexes.push((row.try_get("name")?, row.try_get("def")?));
-            }
-            for (name, _) in &indexes {
-                // Names and definitions come from the catalog, not from input.
-                sqlx::query(AssertSqlSafe(format!("DROP INDEX {name}"))).execute(pool).await?;
-            }
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM event_chunks").fetch_one(pool).await?;
+            let mut seq: i64 = row.try_get("seq")?;
+            let mut unflushed = OwnerIndex::default();
             let mut done = 0;
             while done < count {
-                let n = (count - done).min(200_000);
                 let mut tx = pool.begin_with($begin).await?;
-                let rows: Vec<Vec<BenchValue>> = (done..done + n)
-                    .map(|i| {
-                        let (user, account) = data.users[(i * 7919) % data.users.len()];
-                        let at = now.0 - ((i as i64 * 104_729) % (90 * DAY));
-                        vec![
-                            BenchValue::Id(Uuid::now_v7()), BenchValue::Id(ws.0), BenchValue::Text("track".into()),
-                            BenchValue::Text(format!("Feature {}", i % 20)), BenchValue::Id(user), BenchValue::Id(account),
-                            BenchValue::OptId(org_of.get(&account).copied().flatten()), BenchValue::Int(at), BenchValue::Int(at), BenchValue::Text("{}".into()),
-                        ]
-                    })
-                    .collect();
-                insert_many(&mut tx, "events", "id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties", 10, &rows).await?;
+                for _ in 0..2_000 {
+                    if done >= count {
+                        break;
+                    }
+                    let n = (count - done).min(PER_CHUNK);
+                    seq += 1;
+                    let events: Vec<RecordedEvent> = (done..done + n)
+                        .map(|i| {
+                            let (user, account) = data.users[(i * 7919) % data.users.len()];
+                            let at = now.0 - ((i as i64 * 104_729) % (90 * DAY));
+                            RecordedEvent {
+                                id: Uuid::nil(),
+                                kind: EventKind::Track,
+                                name: format!("Feature {}", i % 20),
+                                user: Some(UserId(user)),
+                                account: Some(AccountId(account)),
+                                organization: org_of.get(&account).copied().flatten().map(OrganizationId),
+                                at: Millis(at),
+                                received_at: now,
+                                properties: serde_json::Map::new(),
+                            }
+                        })
+                        .collect();
+                    done += n;
+                    append_bulk_chunk(&mut tx, seq, ws, now, &events, &mut unflushed, done >= count).await?;
+                }
                 tx.commit().await?;
-                done += n;
             }
-            for (_, def) in &indexes {
-                sqlx::query(AssertSqlSafe(def.clone())).execute(pool).await?;
+            Ok(())
+        }
+
+        /// Appends one chunk written in bulk (a benchmark's load, the legacy log's conversion),
+        /// indexing its events as ingestion would and flushing the index when it has grown, or
+        /// when `last`.
+        async fn append_bulk_chunk(
+            conn: &mut Conn, seq: i64, ws: WorkspaceId, received_at: Millis, events: &[RecordedEvent],
+            unflushed: &mut crate::event_log::index::OwnerIndex, last: bool,
+        ) -> SqlResult<()> {
+            use crate::event_log::{chunk, index::Entry};
+            for (index, e) in events.iter().enumerate() {
+                for owner in [e.user.map(|u| u.0), e.account.map(|a| a.0), e.organization.map(|o| o.0)].into_iter().flatten() {
+                    unflushed.add(owner, Entry::new(e.at.0, seq, index));
+                }
             }
+            let refs: Vec<&RecordedEvent> = events.iter().collect();
+            let body = chunk::encode(received_at, &[], &refs);
+            sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
+                .bind(seq).bind(ws.0).bind(received_at.0).bind(events.len() as i64).bind(body)
+                .execute(&mut *conn).await?;
+            if unflushed.entries() >= crate::event_log::FLUSH_AT || (last && unflushed.entries() > 0) {
+                bulk::insert_event_runs(conn, seq, &unflushed.runs()).await?;
+                sqlx::query("UPDATE event_log_meta SET flushed_through = $1 WHERE id = 1").bind(seq).execute(&mut *conn).await?;
+                unflushed.clear();
+            }
+            Ok(())
+        }
+
+        /// Moves the rows of the per-event log (before chunks, migration 7) into chunks, then
+        /// drops its table. Event ids change (they are log positions now); nothing else does.
+        pub(crate) async fn convert_legacy_events(pool: &Pool) -> Result<()> {
+            let exists = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'legacy_events'"
+            } else {
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'legacy_events'"
+            };
+            let n: i64 = sqlx::query(exists).fetch_one(pool).await?.try_get("n")?;
+            if n == 0 {
+                return Ok(());
+            }
+            let mut tx = pool.begin_with($begin).await?;
+            let rows = sqlx::query(
+                "SELECT id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties \
+                 FROM legacy_events ORDER BY workspace_id, received_at, id",
+            )
+            .fetch_all(&mut *tx).await?;
+            let mut by_workspace: Vec<(WorkspaceId, Millis, Vec<RecordedEvent>)> = Vec::new();
+            for r in &rows {
+                let ws = WorkspaceId(r.try_get("workspace_id")?);
+                let kind: String = r.try_get("kind")?;
+                let event = RecordedEvent {
+                    id: Uuid::nil(),
+                    kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+                    name: r.try_get("name")?,
+                    user: r.try_get::<Option<Uuid>, _>("user_id")?.map(UserId),
+                    account: r.try_get::<Option<Uuid>, _>("account_id")?.map(AccountId),
+                    organization: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
+                    at: Millis(r.try_get("occurred_at")?),
+                    received_at: Millis(r.try_get("received_at")?),
+                    properties: json_column(r, "properties")?,
+                };
+                match by_workspace.last_mut() {
+                    Some((w, _, events)) if *w == ws && events.len() < crate::event_log::chunk::MAX_EVENTS => events.push(event),
+                    _ => by_workspace.push((ws, event.received_at, vec![event])),
+                }
+            }
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM event_chunks").fetch_one(&mut *tx).await?;
+            let mut seq: i64 = row.try_get("seq")?;
+            let mut unflushed = crate::event_log::index::OwnerIndex::default();
+            let total = by_workspace.len();
+            for (i, (ws, received_at, events)) in by_workspace.iter().enumerate() {
+                seq += 1;
+                append_bulk_chunk(&mut tx, seq, *ws, *received_at, events, &mut unflushed, i + 1 == total).await?;
+            }
+            sqlx::query("DROP TABLE legacy_events").execute(&mut *tx).await?;
+            tx.commit().await?;
             Ok(())
         }
 

@@ -3,36 +3,17 @@
 //! of events costs a handful of round trips. `sqlite_write.rs` has the same functions for
 //! SQLite.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sqlx::{AssertSqlSafe, PgConnection, Row as _};
 use steward_engine::ids::WorkspaceId;
-use steward_engine::time::Millis;
 use uuid::Uuid;
 
 use crate::bench::BenchValue;
+use crate::event_log::index::Run;
 use crate::write::RecordedEvent;
 
 type SqlResult<T> = std::result::Result<T, sqlx::Error>;
-
-/// Records the message ids; returns the ones not seen before in the workspace.
-pub(crate) async fn fresh_message_ids(
-    conn: &mut PgConnection,
-    ws: WorkspaceId,
-    now: Millis,
-    ids: &[&str],
-) -> SqlResult<HashSet<String>> {
-    let rows = sqlx::query(
-        "INSERT INTO messages (workspace_id, message_id, received_at) \
-         SELECT $1, m, $2 FROM UNNEST($3::text[]) AS m ON CONFLICT DO NOTHING RETURNING message_id",
-    )
-    .bind(ws.0)
-    .bind(now.0)
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(|r| r.try_get::<String, _>(0)).collect()
-}
 
 /// `(external id -> id)` of the given external ids in `table` (a fixed table name).
 pub(crate) async fn ids_by_external(
@@ -85,7 +66,7 @@ pub(crate) async fn organizations_of(
         .collect()
 }
 
-/// Appends events to the log.
+/// Inserts events one row each into the per-event table of the ingestion benchmark's baseline.
 pub(crate) async fn insert_events(
     conn: &mut PgConnection,
     ws: WorkspaceId,
@@ -104,7 +85,7 @@ pub(crate) async fn insert_events(
     let received: Vec<i64> = events.iter().map(|e| e.received_at.0).collect();
     let properties: Vec<String> = events.iter().map(RecordedEvent::properties_text).collect();
     sqlx::query(
-        "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
+        "INSERT INTO bench_events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
          SELECT id, $1, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties \
          FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::uuid[], $8::bigint[], $9::bigint[], $10::text[]) \
          AS e(id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties)",
@@ -153,6 +134,34 @@ pub(crate) async fn insert_rows(
             };
         }
         query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes one flush of the event log's owner index: a run row per record, one statement.
+pub(crate) async fn insert_event_runs(
+    conn: &mut PgConnection,
+    run: i64,
+    runs: &[Run],
+) -> SqlResult<()> {
+    for part in runs.chunks(10_000) {
+        let owners: Vec<Uuid> = part.iter().map(|r| r.owner).collect();
+        let min_at: Vec<i64> = part.iter().map(|r| r.min_at).collect();
+        let max_at: Vec<i64> = part.iter().map(|r| r.max_at).collect();
+        let counts: Vec<i64> = part.iter().map(|r| r.count).collect();
+        let entries: Vec<&[u8]> = part.iter().map(|r| r.bytes.as_slice()).collect();
+        sqlx::query(
+            "INSERT INTO event_runs (owner_id, run, min_at, max_at, events, entries) \
+             SELECT o, $1, mi, ma, n, e FROM UNNEST($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[]) AS t(o, mi, ma, n, e)",
+        )
+        .bind(run)
+        .bind(&owners)
+        .bind(&min_at)
+        .bind(&max_at)
+        .bind(&counts)
+        .bind(&entries)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

@@ -37,11 +37,6 @@ impl Row {
             .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
-    /// Text borrowed from the row, valid until the next step (NULL, or not UTF-8, as `None`).
-    pub(crate) fn str(&self, col: i32) -> Option<&str> {
-        std::str::from_utf8(self.bytes(col)?).ok()
-    }
-
     /// A text column's bytes borrowed from the row, valid until the next step (NULL as `None`).
     fn bytes(&self, col: i32) -> Option<&[u8]> {
         // SAFETY: as above; the borrow cannot outlive `self`, which the stepping loop only
@@ -51,6 +46,23 @@ impl Row {
                 return None;
             }
             let data = ffi::sqlite3_column_text(self.stmt, col);
+            let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
+            if data.is_null() {
+                return Some(&[]);
+            }
+            Some(std::slice::from_raw_parts(data, len))
+        }
+    }
+
+    /// A blob column's bytes borrowed from the row, valid until the next step (NULL as `None`).
+    pub(crate) fn blob(&self, col: i32) -> Option<&[u8]> {
+        // SAFETY: as `bytes`; `sqlite3_column_bytes` follows `sqlite3_column_blob`, as the
+        // SQLite documentation requires.
+        unsafe {
+            if ffi::sqlite3_column_type(self.stmt, col) == ffi::SQLITE_NULL {
+                return None;
+            }
+            let data = ffi::sqlite3_column_blob(self.stmt, col).cast::<u8>();
             let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
             if data.is_null() {
                 return Some(&[]);

@@ -8,17 +8,17 @@
 //! transaction sqlx opened: a few microseconds a row. `pg_write.rs` has the same functions
 //! for PostgreSQL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::{CString, c_int};
 use std::ptr;
 
 use libsqlite3_sys as ffi;
 use sqlx::SqliteConnection;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::time::Millis;
 use uuid::Uuid;
 
 use crate::bench::BenchValue;
+use crate::event_log::index::Run;
 use crate::sqlite_bulk::Row;
 use crate::write::RecordedEvent;
 
@@ -78,6 +78,19 @@ impl Statement {
         })
     }
 
+    fn bind_blob(&mut self, index: c_int, value: &[u8]) -> SqlResult<()> {
+        // SAFETY: SQLITE_TRANSIENT makes SQLite copy the bytes before returning.
+        self.check(unsafe {
+            ffi::sqlite3_bind_blob(
+                self.stmt,
+                index,
+                value.as_ptr().cast(),
+                value.len() as c_int,
+                ffi::SQLITE_TRANSIENT(),
+            )
+        })
+    }
+
     /// A UUID as the 16-byte blob sqlx stores; `None` binds NULL.
     fn bind_uuid(&mut self, index: c_int, value: Option<Uuid>) -> SqlResult<()> {
         let Some(value) = value else {
@@ -112,12 +125,6 @@ impl Statement {
         unsafe { ffi::sqlite3_reset(self.stmt) };
         result
     }
-
-    /// Rows changed by the last run (for `INSERT … ON CONFLICT DO NOTHING`: 1 or 0).
-    fn changes(&self) -> i64 {
-        // SAFETY: `db` is live and locked.
-        unsafe { ffi::sqlite3_changes64(self.db) }
-    }
 }
 
 impl Drop for Statement {
@@ -134,33 +141,6 @@ async fn with_handle<T>(
 ) -> SqlResult<T> {
     let mut handle = conn.lock_handle().await?;
     work(handle.as_raw_handle().as_ptr())
-}
-
-/// Records the message ids; returns the ones not seen before in the workspace.
-pub(crate) async fn fresh_message_ids(
-    conn: &mut SqliteConnection,
-    ws: WorkspaceId,
-    now: Millis,
-    ids: &[&str],
-) -> SqlResult<HashSet<String>> {
-    with_handle(conn, |db| {
-        let mut insert = Statement::prepare(
-            db,
-            "INSERT INTO messages (workspace_id, message_id, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-        )?;
-        insert.bind_uuid(1, Some(ws.0))?;
-        insert.bind_i64(3, now.0)?;
-        let mut fresh = HashSet::with_capacity(ids.len());
-        for id in ids {
-            insert.bind_text(2, id)?;
-            insert.run(|_| {})?;
-            if insert.changes() == 1 {
-                fresh.insert((*id).to_owned());
-            }
-        }
-        Ok(fresh)
-    })
-    .await
 }
 
 /// `(external id -> id)` of the given external ids in `table` (a fixed table name).
@@ -232,7 +212,7 @@ pub(crate) async fn organizations_of(
     .await
 }
 
-/// Appends events to the log.
+/// Inserts events one row each into the per-event table of the ingestion benchmark's baseline.
 pub(crate) async fn insert_events(
     conn: &mut SqliteConnection,
     ws: WorkspaceId,
@@ -241,7 +221,7 @@ pub(crate) async fn insert_events(
     with_handle(conn, |db| {
         let mut insert = Statement::prepare(
             db,
-            "INSERT INTO events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
+            "INSERT INTO bench_events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         insert.bind_uuid(2, Some(ws.0))?;
@@ -255,6 +235,31 @@ pub(crate) async fn insert_events(
             insert.bind_i64(8, event.at.0)?;
             insert.bind_i64(9, event.received_at.0)?;
             insert.bind_text(10, &event.properties_text())?;
+            insert.run(|_| {})?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Writes one flush of the event log's owner index: a run row per record.
+pub(crate) async fn insert_event_runs(
+    conn: &mut SqliteConnection,
+    run: i64,
+    runs: &[Run],
+) -> SqlResult<()> {
+    with_handle(conn, |db| {
+        let mut insert = Statement::prepare(
+            db,
+            "INSERT INTO event_runs (owner_id, run, min_at, max_at, events, entries) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        insert.bind_i64(2, run)?;
+        for r in runs {
+            insert.bind_uuid(1, Some(r.owner))?;
+            insert.bind_i64(3, r.min_at)?;
+            insert.bind_i64(4, r.max_at)?;
+            insert.bind_i64(5, r.count)?;
+            insert.bind_blob(6, &r.bytes)?;
             insert.run(|_| {})?;
         }
         Ok(())

@@ -17,6 +17,22 @@ pub struct TestStore {
     pub store: Store,
     pub backend: Backend,
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database's URL.
+    url: Option<String>,
+}
+
+impl TestStore {
+    /// A second store over the same database, as after a restart: nothing in memory carried
+    /// over.
+    pub async fn reopen(&self) -> Store {
+        match (&self._dir, &self.url) {
+            (Some(dir), _) => Store::open_sqlite_dir(dir.path())
+                .await
+                .expect("reopen sqlite"),
+            (None, Some(url)) => Store::open_url(url).await.expect("reopen postgres"),
+            (None, None) => unreachable!("a test store has a directory or a URL"),
+        }
+    }
 }
 
 /// The backends to run a test on.
@@ -46,6 +62,7 @@ pub async fn fresh(backend: Backend) -> TestStore {
                 store,
                 backend,
                 _dir: Some(dir),
+                url: None,
             }
         }
         Backend::Postgres => {
@@ -65,13 +82,13 @@ pub async fn fresh(backend: Backend) -> TestStore {
             let base = admin_url
                 .rsplit_once('/')
                 .map_or(admin_url.as_str(), |(base, _)| base);
-            let store = Store::open_url(&format!("{base}/{name}"))
-                .await
-                .expect("open postgres");
+            let url = format!("{base}/{name}");
+            let store = Store::open_url(&url).await.expect("open postgres");
             TestStore {
                 store,
                 backend,
                 _dir: None,
+                url: Some(url),
             }
         }
     }

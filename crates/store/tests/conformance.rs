@@ -14,6 +14,8 @@ mod custom_objects;
 mod durability;
 #[path = "conformance/engine_sync.rs"]
 mod engine_sync;
+#[path = "conformance/events.rs"]
+mod events;
 #[path = "conformance/isolation.rs"]
 mod isolation;
 #[path = "conformance/paging.rs"]

@@ -1,0 +1,325 @@
+//! The event log: append-only chunks, an owner index, and replay detection.
+//!
+//! # Why chunks
+//!
+//! Ingestion is sustained and durable: a request is answered once its events are committed.
+//! Stored one row per event, every event costs a B-tree insert per index (by user, account,
+//! organization, and the replay table by message id), each at a random place; at a hundred
+//! events a commit that is hundreds of dirty pages written per commit, and the disk, not the
+//! CPU, sets the pace. So one commit appends **one row per workspace**: a *chunk* holding every
+//! event and message key that commit ingested, in a compact binary form (`chunk.rs`). A commit
+//! writes a few pages, in order.
+//!
+//! # Reading it back
+//!
+//! - **Start-up** scans the chunks in order (sequential reads, no per-row decoding of JSON) to
+//!   rebuild the usage metrics, and with them this module's in-memory state.
+//! - **A record's events** (`GET …/:id/events`) come from the owner index (`index.rs`): entries
+//!   of recent chunks in memory, older ones in *runs* flushed to storage (one row per record
+//!   per flush, written in key order). A page merges the two, then reads the chunks its events
+//!   are in.
+//! - **Deleting** a user, account or organization stores a *tombstone*; reading a chunk treats
+//!   references to a buried record as absent (a deleted account also takes its organization
+//!   off its events, as before), and an event left with no record is gone. Chunks are never
+//!   rewritten.
+//!
+//! # Replays
+//!
+//! Each message's key (`MessageKey`: a hash of workspace and message id) is stored in its
+//! chunk. The keys of the last [`REPLAY_WINDOW`] are held in memory, rebuilt at start-up from
+//! the chunks: a message whose key was seen in the window is a replay and changes nothing. The
+//! window is Segment's own (about a day): retries and replayed batches arrive within it, and
+//! keeping every key forever would cost memory or a random B-tree insert per message.
+
+pub(crate) mod chunk;
+pub(crate) mod index;
+#[cfg(test)]
+mod legacy_tests;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use foldhash::HashMap;
+use steward_engine::ids::WorkspaceId;
+use steward_engine::time::Millis;
+use uuid::Uuid;
+
+use chunk::{ChunkEvent, MessageKey};
+use index::{Entry, OwnerIndex, Run};
+
+/// How long a message key is remembered for replay detection.
+pub const REPLAY_WINDOW: Millis = Millis(24 * 3_600_000);
+
+/// Unflushed index entries past which a commit flushes them to runs.
+pub(crate) const FLUSH_AT: usize = 262_144;
+
+/// The log's in-memory state: rebuilt from storage, changed only after a commit.
+#[derive(Debug)]
+pub(crate) struct EventLog {
+    state: Mutex<LogState>,
+    /// [`FLUSH_AT`], lower in tests that want flushes.
+    flush_at: AtomicUsize,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            flush_at: AtomicUsize::new(FLUSH_AT),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    built: bool,
+    next_seq: i64,
+    flushed_through: i64,
+    /// Message keys received in the replay window, with when.
+    recent: HashMap<MessageKey, i64>,
+    /// When `recent` was last pruned.
+    pruned_at: i64,
+    unflushed: OwnerIndex,
+    buried: HashSet<Uuid>,
+}
+
+/// What a committed batch changes in the log's state.
+#[derive(Debug, Default)]
+pub(crate) struct LogCommit {
+    pub(crate) messages: Vec<MessageKey>,
+    pub(crate) entries: Vec<(Uuid, Entry)>,
+    pub(crate) flushed_through: Option<i64>,
+    pub(crate) forgotten: Vec<Uuid>,
+    pub(crate) now: i64,
+}
+
+/// The message keys of a batch being applied: which messages are new, and, per write, the keys
+/// its chunk must store.
+#[derive(Debug, Default)]
+pub(crate) struct BatchKeys {
+    /// Keys of the batch's writes that succeeded.
+    accepted: HashSet<MessageKey>,
+    /// Fresh keys of the write being applied.
+    pending: Vec<MessageKey>,
+    per_write: Vec<Vec<MessageKey>>,
+}
+
+impl BatchKeys {
+    /// Whether each message of an ingestion write is new: not seen in the replay window, not
+    /// in an earlier write of the batch, not earlier in the same request.
+    pub(crate) fn fresh(
+        &mut self,
+        log: &EventLog,
+        ws: WorkspaceId,
+        ops: &[crate::write::IngestOp],
+    ) -> Vec<bool> {
+        self.pending.clear();
+        let mut this_request = HashSet::with_capacity(ops.len());
+        let state = log.state();
+        ops.iter()
+            .map(|op| {
+                let key = MessageKey::of(ws.0, &op.message_id);
+                let fresh = !self.accepted.contains(&key)
+                    && !state.recent.contains_key(&key)
+                    && this_request.insert(key);
+                if fresh {
+                    self.pending.push(key);
+                }
+                fresh
+            })
+            .collect()
+    }
+
+    /// Closes the write being applied: its keys count if it succeeded.
+    pub(crate) fn settle(&mut self, succeeded: bool) {
+        let keys = std::mem::take(&mut self.pending);
+        if succeeded {
+            self.accepted.extend(keys.iter().copied());
+            self.per_write.push(keys);
+        } else {
+            self.per_write.push(Vec::new());
+        }
+    }
+
+    /// Each write's keys, in batch order.
+    pub(crate) fn by_write(self) -> Vec<Vec<MessageKey>> {
+        self.per_write
+    }
+}
+
+/// Takes references to deleted records off an event; `false` when nothing is left.
+pub(crate) fn bury(event: &mut ChunkEvent<'_>, buried: impl Fn(Uuid) -> bool) -> bool {
+    let gone = |id: Option<Uuid>| id.is_some_and(&buried);
+    if gone(event.user) {
+        event.user = None;
+    }
+    if gone(event.account) {
+        event.account = None;
+        event.organization = None;
+    }
+    if gone(event.organization) {
+        event.organization = None;
+    }
+    event.user.is_some() || event.account.is_some() || event.organization.is_some()
+}
+
+/// The index entries of an event: one under each record it belongs to.
+pub(crate) fn owners_of(event: &ChunkEvent<'_>) -> impl Iterator<Item = Uuid> {
+    [event.user, event.account, event.organization]
+        .into_iter()
+        .flatten()
+}
+
+impl EventLog {
+    fn state(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn is_built(&self) -> bool {
+        self.state().built
+    }
+
+    /// Installs state rebuilt from storage.
+    pub(crate) fn install(&self, rebuilt: Rebuild) {
+        let mut state = self.state();
+        *state = LogState {
+            built: true,
+            next_seq: rebuilt.last_seq + 1,
+            flushed_through: rebuilt.flushed_through,
+            pruned_at: rebuilt.latest_received,
+            recent: rebuilt.recent,
+            unflushed: rebuilt.unflushed,
+            buried: rebuilt.buried,
+        };
+    }
+
+    /// Reserves `n` consecutive chunk numbers; answers the first. Numbers of a batch that
+    /// rolls back are skipped, never reused.
+    pub(crate) fn reserve(&self, n: usize) -> i64 {
+        let mut state = self.state();
+        let first = state.next_seq;
+        state.next_seq += n as i64;
+        first
+    }
+
+    /// Forgets the in-memory state: the next use rebuilds it from storage (after storage
+    /// was changed behind the log's back, as the benchmarks' bulk loads do).
+    pub(crate) fn invalidate(&self) {
+        self.state().built = false;
+    }
+
+    /// Flushes the index once this many entries are unflushed (tests).
+    pub(crate) fn set_flush_at(&self, entries: usize) {
+        self.flush_at.store(entries, Ordering::Relaxed);
+    }
+
+    /// Whether a record was deleted (its references in chunks read as absent).
+    pub(crate) fn is_buried(&self, id: Uuid) -> bool {
+        self.state().buried.contains(&id)
+    }
+
+    /// The unflushed entries of these records.
+    pub(crate) fn unflushed_of(&self, owners: &[Uuid]) -> Vec<Entry> {
+        let state = self.state();
+        owners
+            .iter()
+            .flat_map(|o| state.unflushed.of(*o).iter().copied())
+            .collect()
+    }
+
+    /// When the unflushed entries are many: the runs to write and the last chunk they cover.
+    pub(crate) fn flush_plan(&self) -> Option<(i64, Vec<Run>)> {
+        let flush_at = self.flush_at.load(Ordering::Relaxed);
+        let state = self.state();
+        (state.unflushed.entries() >= flush_at.max(1))
+            .then(|| (state.next_seq - 1, state.unflushed.runs()))
+    }
+
+    /// Applies what a batch committed.
+    pub(crate) fn committed(&self, commit: LogCommit) {
+        let mut state = self.state();
+        if commit.flushed_through.is_some() {
+            // Every unflushed entry was committed before the batch that flushed them.
+            state.unflushed.clear();
+        }
+        if let Some(through) = commit.flushed_through {
+            state.flushed_through = through;
+        }
+        for owner in &commit.forgotten {
+            state.unflushed.forget(*owner);
+            state.buried.insert(*owner);
+        }
+        for (owner, entry) in commit.entries {
+            state.unflushed.add(owner, entry);
+        }
+        for key in commit.messages {
+            state.recent.insert(key, commit.now);
+        }
+        // Forget keys past the window, at most once an hour of log time.
+        if commit.now - state.pruned_at > 3_600_000 {
+            let horizon = commit.now - REPLAY_WINDOW.0;
+            state.recent.retain(|_, at| *at > horizon);
+            state.pruned_at = commit.now;
+        }
+    }
+}
+
+/// The log's state rebuilt from a scan of every chunk in order.
+#[derive(Debug, Default)]
+pub(crate) struct Rebuild {
+    last_seq: i64,
+    flushed_through: i64,
+    latest_received: i64,
+    pruned_at: i64,
+    recent: HashMap<MessageKey, i64>,
+    unflushed: OwnerIndex,
+    pub(crate) buried: HashSet<Uuid>,
+}
+
+impl Rebuild {
+    pub(crate) fn new(flushed_through: i64, buried: HashSet<Uuid>) -> Self {
+        Self {
+            flushed_through,
+            buried,
+            ..Self::default()
+        }
+    }
+
+    /// Takes in one chunk; `visit` sees each of its events still tied to a record.
+    pub(crate) fn chunk(
+        &mut self,
+        seq: i64,
+        received_at: Millis,
+        bytes: &[u8],
+        visit: &mut dyn FnMut(&ChunkEvent<'_>),
+    ) -> crate::error::Result<()> {
+        let mut chunk = chunk::Chunk::open(bytes, received_at)?;
+        self.last_seq = self.last_seq.max(seq);
+        self.latest_received = self.latest_received.max(received_at.0);
+        // Chunks come in order of receipt: keys fall out of the window as the scan moves on.
+        if received_at.0 - self.pruned_at > 3_600_000 {
+            let horizon = received_at.0 - REPLAY_WINDOW.0;
+            self.recent.retain(|_, at| *at > horizon);
+            self.pruned_at = received_at.0;
+        }
+        for key in &chunk.messages {
+            self.recent.insert(*key, received_at.0);
+        }
+        let indexed = seq > self.flushed_through;
+        let mut index = 0;
+        while let Some(mut event) = chunk.next_event()? {
+            if self.buried.is_empty() || bury(&mut event, |id| self.buried.contains(&id)) {
+                if indexed {
+                    let entry = Entry::new(event.at.0, seq, index);
+                    for owner in owners_of(&event) {
+                        self.unflushed.add(owner, entry);
+                    }
+                }
+                visit(&event);
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}
