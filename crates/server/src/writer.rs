@@ -141,9 +141,43 @@ impl Writer {
     }
 }
 
+/// The longest a batch waits for more jobs (see [`gather`]).
+const MAX_GATHER: std::time::Duration = std::time::Duration::from_millis(3);
+
+/// Group commit's gathering step. The clients answered by one commit send their next requests
+/// at about the same moment, but each is parsed first, so they reach the queue spread over a
+/// millisecond or two. Taking only what is queued at once would start a commit with the first
+/// of them and leave the rest waiting a whole commit (alternating batches of one and of
+/// three). So when the last commit was slow (durable commits cost milliseconds: an fsync) and
+/// fewer jobs are here than it carried, wait a little (a fraction of that commit's time, at
+/// most [`MAX_GATHER`]) for the others.
+async fn gather(
+    queue: &mut mpsc::Receiver<Job>,
+    jobs: &mut Vec<Job>,
+    last_size: usize,
+    last_took: std::time::Duration,
+) {
+    let wait = (last_took / 8).min(MAX_GATHER);
+    if jobs.len() >= last_size || wait < std::time::Duration::from_micros(100) {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    while jobs.len() < last_size {
+        let more = tokio::time::timeout_at(deadline, queue.recv_many(jobs, MAX_BATCH - jobs.len()));
+        match more.await {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
 async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let (mut last_size, mut last_took) = (0, std::time::Duration::ZERO);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        gather(&mut queue, &mut jobs, last_size, last_took).await;
+        let started = std::time::Instant::now();
+        last_size = jobs.len();
         // A configuration reads every record as committed: it goes in a batch of its own.
         while !jobs.is_empty() {
             let alone = matches!(jobs[0].then, Some(Then::Configure { .. }));
@@ -157,6 +191,7 @@ async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
             let batch: Vec<Job> = jobs.drain(..end).collect();
             process(&context, batch).await;
         }
+        last_took = started.elapsed();
     }
 }
 
@@ -392,5 +427,58 @@ async fn rebuild(context: &Context) {
             tracing::error!(%cause, "the engine could not be rebuilt after a failed commit; stopping");
             std::process::exit(70);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn job() -> Job {
+        Job {
+            workspace: WorkspaceId::generate(),
+            write: Write::Ingest(Vec::new()),
+            then: None,
+            reply: oneshot::channel().0,
+        }
+    }
+
+    /// Three jobs, the second and third arriving a millisecond apart (tokio's timer resolution).
+    async fn queue_of_three() -> (mpsc::Receiver<Job>, Vec<Job>) {
+        let (send, mut queue) = mpsc::channel(8);
+        send.send(job()).await.unwrap();
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                send.send(job()).await.unwrap();
+            }
+        });
+        let mut jobs = Vec::new();
+        queue.recv_many(&mut jobs, MAX_BATCH).await;
+        (queue, jobs)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_slow_commit_a_batch_waits_for_as_many_jobs_as_the_last_one() {
+        let (mut queue, mut jobs) = queue_of_three().await;
+        gather(&mut queue, &mut jobs, 3, Duration::from_millis(40)).await;
+        assert_eq!(jobs.len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_fast_commit_a_batch_starts_with_what_is_queued() {
+        let (mut queue, mut jobs) = queue_of_three().await;
+        gather(&mut queue, &mut jobs, 3, Duration::from_micros(200)).await;
+        assert_eq!(jobs.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_is_bounded() {
+        let (mut queue, mut jobs) = queue_of_three().await;
+        let started = tokio::time::Instant::now();
+        gather(&mut queue, &mut jobs, 10, Duration::from_secs(1)).await;
+        assert_eq!(jobs.len(), 3);
+        assert!(started.elapsed() <= MAX_GATHER + Duration::from_millis(1));
     }
 }

@@ -1,4 +1,5 @@
-//! Steward's durable record: base data, and later the event log, histories and the outbox.
+//! Steward's durable record: base data, the event log (see `event_log`), histories and, later,
+//! the outbox.
 //!
 //! One [`Store`] type fronts two backends, SQLite (embedded, the default) and PostgreSQL. Every
 //! operation is written once (see `ops.rs`) and instantiated for both; the conformance suite in

@@ -174,7 +174,8 @@ async fn load_graphs(
 }
 
 /// What [`for_each_chunk`] shows each chunk to: `(seq, workspace, received_at, body)`.
-pub(crate) type ChunkVisitor<'a> = dyn FnMut(i64, WorkspaceId, Millis, &[u8]) -> Result<()> + Send + 'a;
+pub(crate) type ChunkVisitor<'a> =
+    dyn FnMut(i64, WorkspaceId, Millis, &[u8]) -> Result<()> + Send + 'a;
 
 /// Every chunk of the event log in order: `(seq, workspace, received_at, body)`, the body
 /// borrowed from the row.

@@ -1095,15 +1095,19 @@ macro_rules! backend_ops {
             Organization,
         }
 
-        /// `(external id -> id)` of the named records, creating the missing ones.
-        async fn ids_ensured(conn: &mut Conn, ws: WorkspaceId, now: Millis, named: Named, wanted: Vec<&ExternalId>, changes: &mut Vec<GraphChange>) -> std::result::Result<std::collections::HashMap<String, Uuid>, WriteError> {
-            let table = match named {
-                Named::User => "users",
-                Named::Account => "accounts",
-                Named::Organization => "organizations",
+        /// `(external id -> (id, parent))` of the named records, creating the missing ones
+        /// (with no parent); `parent` is an account's organization, else `None`.
+        async fn ids_ensured(conn: &mut Conn, ws: WorkspaceId, now: Millis, named: Named, wanted: Vec<&ExternalId>, changes: &mut Vec<GraphChange>) -> std::result::Result<std::collections::HashMap<String, (Uuid, Option<Uuid>)>, WriteError> {
+            if wanted.is_empty() {
+                return Ok(std::collections::HashMap::new());
+            }
+            let (table, parent) = match named {
+                Named::User => ("users", "NULL"),
+                Named::Account => ("accounts", "organization_id"),
+                Named::Organization => ("organizations", "NULL"),
             };
             let names: Vec<&str> = wanted.iter().map(|e| e.as_str()).collect();
-            let mut ids = bulk::ids_by_external(conn, table, ws, &names).await?;
+            let mut ids = bulk::ids_by_external(conn, table, parent, ws, &names).await?;
             for ext in wanted {
                 if !ids.contains_key(ext.as_str()) {
                     let id = match named {
@@ -1111,7 +1115,7 @@ macro_rules! backend_ops {
                         Named::Account => ensure_account(conn, ws, now, ext, changes).await?.0,
                         Named::Organization => ensure_organization(conn, ws, now, ext, changes).await?.0,
                     };
-                    ids.insert(ext.as_str().to_owned(), id);
+                    ids.insert(ext.as_str().to_owned(), (id, None));
                 }
             }
             Ok(ids)
@@ -1128,26 +1132,31 @@ macro_rules! backend_ops {
             let accounts = ids_ensured(conn, ws, now, Named::Account, distinct_ids(run, |e| e.account.as_ref()), changes).await?;
             let orgs = ids_ensured(conn, ws, now, Named::Organization, distinct_ids(run, |e| e.organization.as_ref()), changes).await?;
             // The most recently linked account of users whose events name none.
-            let mut need_recent: Vec<Uuid> = run.iter().filter(|e| e.account.is_none()).filter_map(|e| e.user.as_ref().map(|u| users[u.as_str()])).collect();
+            let mut need_recent: Vec<Uuid> = run.iter().filter(|e| e.account.is_none()).filter_map(|e| e.user.as_ref().map(|u| users[u.as_str()].0)).collect();
             need_recent.sort_unstable();
             need_recent.dedup();
-            let recent = bulk::latest_accounts(conn, &need_recent).await?;
+            let recent = if need_recent.is_empty() { Default::default() } else { bulk::latest_accounts(conn, &need_recent).await? };
             // Each event's account, then the accounts' organizations.
             let resolved: Vec<(Option<Uuid>, Option<Uuid>)> = run
                 .iter()
                 .map(|e| {
-                    let user = e.user.as_ref().map(|u| users[u.as_str()]);
+                    let user = e.user.as_ref().map(|u| users[u.as_str()].0);
                     let account = match &e.account {
-                        Some(ext) => Some(accounts[ext.as_str()]),
+                        Some(ext) => Some(accounts[ext.as_str()].0),
                         None => user.and_then(|u| recent.get(&u).copied()),
                     };
                     (user, account)
                 })
                 .collect();
-            let mut account_ids: Vec<Uuid> = resolved.iter().filter_map(|(_, a)| *a).collect();
+            // Accounts named by external id came with their organization; the others (users'
+            // recent accounts) are looked up.
+            let mut org_of: std::collections::HashMap<Uuid, Option<Uuid>> = accounts.values().copied().collect();
+            let mut account_ids: Vec<Uuid> = resolved.iter().filter_map(|(_, a)| *a).filter(|a| !org_of.contains_key(a)).collect();
             account_ids.sort_unstable();
             account_ids.dedup();
-            let org_of = bulk::organizations_of(conn, &account_ids).await?;
+            if !account_ids.is_empty() {
+                org_of.extend(bulk::organizations_of(conn, &account_ids).await?);
+            }
 
             let recorded: Vec<RecordedEvent> = run
                 .iter()
@@ -1160,7 +1169,7 @@ macro_rules! backend_ops {
                     user: user.map(UserId),
                     account: account.map(AccountId),
                     organization: match &e.organization {
-                        Some(ext) => Some(OrganizationId(orgs[ext.as_str()])),
+                        Some(ext) => Some(OrganizationId(orgs[ext.as_str()].0)),
                         None => account.and_then(|a| org_of.get(&a).copied().flatten()).map(OrganizationId),
                     },
                     at: e.at,

@@ -15,15 +15,17 @@ use crate::write::RecordedEvent;
 
 type SqlResult<T> = std::result::Result<T, sqlx::Error>;
 
-/// `(external id -> id)` of the given external ids in `table` (a fixed table name).
+/// `(external id -> (id, parent))` of the given external ids in `table` (a fixed table
+/// name); `parent` is a fixed column (an account's `organization_id`) or `NULL`.
 pub(crate) async fn ids_by_external(
     conn: &mut PgConnection,
     table: &'static str,
+    parent: &'static str,
     ws: WorkspaceId,
     external_ids: &[&str],
-) -> SqlResult<HashMap<String, Uuid>> {
+) -> SqlResult<HashMap<String, (Uuid, Option<Uuid>)>> {
     let sql = format!(
-        "SELECT external_id, id FROM {table} WHERE workspace_id = $1 AND external_id = ANY($2)"
+        "SELECT external_id, id, {parent}::uuid FROM {table} WHERE workspace_id = $1 AND external_id = ANY($2)"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(ws.0)
@@ -31,7 +33,10 @@ pub(crate) async fn ids_by_external(
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<Uuid, _>(1)?)))
+        .map(|r| {
+            let id = (r.try_get::<Uuid, _>(1)?, r.try_get::<Option<Uuid>, _>(2)?);
+            Ok((r.try_get::<String, _>(0)?, id))
+        })
         .collect()
 }
 

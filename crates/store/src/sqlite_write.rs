@@ -143,24 +143,28 @@ async fn with_handle<T>(
     work(handle.as_raw_handle().as_ptr())
 }
 
-/// `(external id -> id)` of the given external ids in `table` (a fixed table name).
+/// `(external id -> (id, parent))` of the given external ids in `table` (a fixed table
+/// name); `parent` is a fixed column (an account's `organization_id`) or `NULL`.
 pub(crate) async fn ids_by_external(
     conn: &mut SqliteConnection,
     table: &'static str,
+    parent: &'static str,
     ws: WorkspaceId,
     external_ids: &[&str],
-) -> SqlResult<HashMap<String, Uuid>> {
+) -> SqlResult<HashMap<String, (Uuid, Option<Uuid>)>> {
     with_handle(conn, |db| {
-        let sql = format!("SELECT id FROM {table} WHERE workspace_id = ?1 AND external_id = ?2");
+        let sql = format!(
+            "SELECT id, {parent} FROM {table} WHERE workspace_id = ?1 AND external_id = ?2"
+        );
         let mut select = Statement::prepare(db, &sql)?;
         select.bind_uuid(1, Some(ws.0))?;
         let mut out = HashMap::with_capacity(external_ids.len());
         for external_id in external_ids {
             select.bind_text(2, external_id)?;
             let mut found = None;
-            select.run(|row| found = row.uuid(0))?;
-            if let Some(id) = found {
-                out.insert((*external_id).to_owned(), id);
+            select.run(|row| found = row.uuid(0).map(|id| (id, row.uuid(1))))?;
+            if let Some(found) = found {
+                out.insert((*external_id).to_owned(), found);
             }
         }
         Ok(out)

@@ -357,7 +357,9 @@ mod tests {
             name: format!("Event {}", i % 4),
             user: user.map(|u| UserId(Uuid::from_u128(u))),
             account: i.is_multiple_of(2).then(|| AccountId(Uuid::from_u128(7))),
-            organization: i.is_multiple_of(5).then(|| OrganizationId(Uuid::from_u128(9))),
+            organization: i
+                .is_multiple_of(5)
+                .then(|| OrganizationId(Uuid::from_u128(9))),
             at: Millis(at),
             received_at: Millis(1_000),
             properties: serde_json::json!({"n": i, "s": "é"})

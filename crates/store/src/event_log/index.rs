@@ -9,8 +9,7 @@
 //! [`encode_run`]). Ingestion therefore never updates a per-event B-tree: a commit appends one
 //! chunk row, and a flush writes one row per record that had events since the last flush.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};

@@ -210,6 +210,7 @@ impl EventLog {
     }
 
     /// Flushes the index once this many entries are unflushed (tests).
+    #[cfg(feature = "test-support")]
     pub(crate) fn set_flush_at(&self, entries: usize) {
         self.flush_at.store(entries, Ordering::Relaxed);
     }
