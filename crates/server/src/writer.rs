@@ -142,11 +142,11 @@ impl Writer {
 }
 
 /// The longest a batch waits for more jobs (see [`gather`]).
-const MAX_GATHER: std::time::Duration = std::time::Duration::from_millis(3);
+const MAX_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Group commit's gathering step. The clients answered by one commit send their next requests
 /// at about the same moment, but each is parsed first, so they reach the queue spread over a
-/// millisecond or two. Taking only what is queued at once would start a commit with the first
+/// few milliseconds (more on a busy machine). Taking only what is queued at once would start a commit with the first
 /// of them and leave the rest waiting a whole commit (alternating batches of one and of
 /// three). So when the last commit was slow (durable commits cost milliseconds: an fsync) and
 /// fewer jobs are here than it carried, wait a little (a fraction of that commit's time, at
@@ -157,7 +157,7 @@ async fn gather(
     last_size: usize,
     last_took: std::time::Duration,
 ) {
-    let wait = (last_took / 8).min(MAX_GATHER);
+    let wait = (last_took / 4).min(MAX_GATHER);
     if jobs.len() >= last_size || wait < std::time::Duration::from_micros(100) {
         return;
     }
@@ -469,7 +469,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn after_a_fast_commit_a_batch_starts_with_what_is_queued() {
         let (mut queue, mut jobs) = queue_of_three().await;
-        gather(&mut queue, &mut jobs, 3, Duration::from_micros(200)).await;
+        gather(&mut queue, &mut jobs, 3, Duration::from_micros(300)).await;
         assert_eq!(jobs.len(), 1);
     }
 
