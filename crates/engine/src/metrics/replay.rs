@@ -1,0 +1,110 @@
+//! Rebuilding a workspace's metrics from many events at once (the start-up replay of the
+//! event log): the same [`Metrics`] as [`Metrics::record`] for each event, in any order, for a
+//! fraction of the cost per event.
+//!
+//! `Metrics::record` keeps every record packed at all times, so nearly every replayed event
+//! (a new day for its user, a new name or day bucket for its account) rebuilds a slice. Here
+//! each record is unpacked while the replay runs (`pending.rs`): an event is one hash probe
+//! per record it counts for plus an append, and the packing happens once per record at the
+//! end.
+
+use foldhash::HashMap;
+
+use super::names::EventNameId;
+use super::pending::{PendingUsage, PendingUser};
+use super::{EventInput, EventKind, Metrics};
+use crate::ids::{AccountId, OrganizationId, UserId};
+
+#[derive(Debug, Default)]
+pub struct MetricsReplay {
+    /// Where the event names are interned, and the records not touched by the replay.
+    metrics: Metrics,
+    users: HashMap<UserId, PendingUser>,
+    accounts: HashMap<AccountId, PendingUsage>,
+    organizations: HashMap<OrganizationId, PendingUsage>,
+}
+
+impl MetricsReplay {
+    /// A replay into `metrics` (empty at start-up): records it already has keep what they
+    /// counted and add the replayed events to it.
+    pub fn new(metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            ..Self::default()
+        }
+    }
+
+    /// [`Metrics::record`], deferred to [`Self::finish`].
+    pub fn record(&mut self, event: &EventInput<'_>) {
+        self.record_named(event, &mut None);
+    }
+
+    /// [`Self::record`] with the id of `event.name` cached in `name` by the caller: interned
+    /// on the first product event that counts, as `Metrics::record` does, and reused for the
+    /// next events of the same name.
+    pub fn record_named(&mut self, event: &EventInput<'_>, name: &mut Option<EventNameId>) {
+        let organization = if event.account.is_some() {
+            None
+        } else {
+            event.organization
+        };
+        if event.user.is_none() && event.account.is_none() && organization.is_none() {
+            return;
+        }
+        let name = match event.kind {
+            EventKind::Track => {
+                Some(*name.get_or_insert_with(|| self.metrics.names.intern(event.name)))
+            }
+            EventKind::Activity => None,
+        };
+        let at = event.at;
+        let existing = &mut self.metrics;
+        if let Some(id) = event.user {
+            self.users
+                .entry(id)
+                .or_insert_with(|| match existing.users.remove(&id) {
+                    Some(user) => PendingUser::from_user(user),
+                    None => PendingUser::new(at),
+                })
+                .record(at, name);
+        }
+        if let Some(id) = event.account {
+            self.accounts
+                .entry(id)
+                .or_insert_with(|| pending(existing.accounts.remove(&id), at))
+                .record(at, name);
+        }
+        if let Some(id) = organization {
+            self.organizations
+                .entry(id)
+                .or_insert_with(|| pending(existing.organizations.remove(&id), at))
+                .record(at, name);
+        }
+    }
+
+    /// The metrics with every replayed event counted, packed as `Metrics::record` packs them.
+    pub fn finish(self) -> Metrics {
+        let mut metrics = self.metrics;
+        metrics.users.reserve(self.users.len());
+        metrics
+            .users
+            .extend(self.users.into_iter().map(|(id, user)| (id, user.finish())));
+        metrics.accounts.reserve(self.accounts.len());
+        metrics.accounts.extend(
+            self.accounts
+                .into_iter()
+                .map(|(id, usage)| (id, usage.finish())),
+        );
+        metrics.organizations.reserve(self.organizations.len());
+        metrics.organizations.extend(
+            self.organizations
+                .into_iter()
+                .map(|(id, usage)| (id, usage.finish())),
+        );
+        metrics
+    }
+}
+
+fn pending(existing: Option<super::usage::Usage>, at: crate::time::Millis) -> PendingUsage {
+    existing.map_or_else(|| PendingUsage::new(at), PendingUsage::from_usage)
+}
