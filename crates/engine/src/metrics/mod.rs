@@ -51,6 +51,7 @@ mod day;
 mod day_set;
 mod mark;
 mod names;
+mod partition;
 mod pending;
 mod read;
 mod replay;

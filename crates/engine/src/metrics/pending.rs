@@ -3,15 +3,15 @@
 //!
 //! Events are appended as [`Mark`]s and merged into the counters (`tally_merge.rs`) once
 //! enough have gathered: a merge costs about the size of the record's counters, so waiting
-//! for a quarter as many marks as the counters have words keeps each event's share of it
-//! small, while capping the marks a record holds at about three times its counters' bytes
+//! for half as many marks as the counters have words keeps each event's share of it at two
+//! words, while capping the marks a record holds at about 1.5 times its counters' bytes
 //! (old days are pruned at every merge, so a long history does not pile up). At the end the
 //! counters and days are packed into the same structures `Metrics::record` builds.
 
 use super::day::{KEEP_DAYS, clamped_day, day_index};
 use super::day_set::DaySet;
 use super::mark::Mark;
-use super::names::EventNameId;
+use super::partition::{Pending, Scratch};
 use super::tallies::Tallies;
 use super::tally_merge::merge;
 use super::usage::{Usage, UserUsage};
@@ -20,7 +20,7 @@ use crate::time::Millis;
 /// Marks a record gathers before its first merge, whatever the size of its counters.
 const MIN_MARKS: usize = 16;
 /// A merge waits for one mark per this many words of counters.
-const WORDS_PER_MARK: usize = 4;
+const WORDS_PER_MARK: usize = 2;
 
 /// The pending state of an account, an organization or (inside [`PendingUser`]) a user.
 #[derive(Debug)]
@@ -34,38 +34,6 @@ pub(crate) struct PendingUsage {
 }
 
 impl PendingUsage {
-    /// A record whose first replayed event is at `at` (recorded by the caller next).
-    pub(crate) fn new(at: Millis) -> Self {
-        Self {
-            first: at,
-            last: at,
-            words: Vec::new(),
-            marks: Vec::new(),
-        }
-    }
-
-    /// A record that had usage before the replay.
-    pub(crate) fn from_usage(usage: Usage) -> Self {
-        Self {
-            first: usage.first,
-            last: usage.last,
-            words: usage.tallies.words().to_vec(),
-            marks: Vec::new(),
-        }
-    }
-
-    /// `Usage::record`, deferred.
-    #[inline]
-    pub(crate) fn record(&mut self, at: Millis, name: Option<EventNameId>) {
-        self.touch(at);
-        if name.is_some() {
-            self.marks.push(Mark::new(at, name));
-            if self.is_full() {
-                self.merge_marks();
-            }
-        }
-    }
-
     #[inline]
     fn touch(&mut self, at: Millis) {
         self.first = self.first.min(at);
@@ -81,22 +49,61 @@ impl PendingUsage {
         day_index(self.last) - KEEP_DAYS
     }
 
-    /// Merges the pending marks into the counters, pruning days at or before the horizon.
-    fn merge_marks(&mut self) {
+    /// Merges the pending marks into `scratch`, pruning days at or before the horizon.
+    fn merge_into(&mut self, scratch: &mut Vec<u32>) {
         Mark::sort(&mut self.marks);
-        let mut out = Vec::with_capacity(self.words.len() + self.marks.len());
-        merge(&self.words, &self.marks, self.horizon(), &mut out);
-        self.words = out;
+        scratch.clear();
+        merge(&self.words, &self.marks, self.horizon(), scratch);
         self.marks.clear();
     }
 
+    fn merge_marks(&mut self, scratch: &mut Scratch) {
+        self.merge_into(&mut scratch.words);
+        self.words.clear();
+        self.words.extend_from_slice(&scratch.words);
+    }
+}
+
+impl Pending for PendingUsage {
+    type Packed = Usage;
+
+    fn new(at: Millis) -> Self {
+        Self {
+            first: at,
+            last: at,
+            words: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    fn unpack(usage: Usage) -> Self {
+        Self {
+            first: usage.first,
+            last: usage.last,
+            words: usage.tallies.words().to_vec(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// `Usage::record`, deferred: an activity moves first/last only.
+    #[inline]
+    fn record(&mut self, mark: Mark, scratch: &mut Scratch) {
+        self.touch(mark.at());
+        if mark.name().is_some() {
+            self.marks.push(mark);
+            if self.is_full() {
+                self.merge_marks(scratch);
+            }
+        }
+    }
+
     /// The packed usage, as `Metrics::record` would have left it.
-    pub(crate) fn finish(mut self) -> Usage {
-        self.merge_marks();
+    fn finish(mut self, scratch: &mut Scratch) -> Usage {
+        self.merge_into(&mut scratch.words);
         Usage {
             first: self.first,
             last: self.last,
-            tallies: Tallies::from_words(self.words.into_boxed_slice()),
+            tallies: Tallies::from_words(scratch.words.as_slice().into()),
         }
     }
 }
@@ -111,59 +118,64 @@ pub(crate) struct PendingUser {
 }
 
 impl PendingUser {
-    pub(crate) fn new(at: Millis) -> Self {
+    /// Adds the days of the pending marks to `days`.
+    fn merge_days(&mut self, scratch: &mut Scratch) {
+        let fresh = &mut scratch.days;
+        fresh.clear();
+        fresh.extend(self.usage.marks.iter().map(|m| clamped_day(m.at())));
+        fresh.sort_unstable();
+        fresh.dedup();
+        if self.days.last() < fresh.first() {
+            // Days arrive roughly in time order when the log is: the common case appends.
+            self.days.extend_from_slice(fresh);
+        } else {
+            union(&self.days, fresh, &mut scratch.merged_days);
+            self.days.clear();
+            self.days.extend_from_slice(&scratch.merged_days);
+        }
+    }
+}
+
+impl Pending for PendingUser {
+    type Packed = UserUsage;
+
+    fn new(at: Millis) -> Self {
         Self {
             usage: PendingUsage::new(at),
             days: Vec::new(),
         }
     }
 
-    pub(crate) fn from_user(user: UserUsage) -> Self {
+    fn unpack(user: UserUsage) -> Self {
         Self {
             days: user.days.iter().collect(),
-            usage: PendingUsage::from_usage(user.usage),
+            usage: PendingUsage::unpack(user.usage),
         }
     }
 
     /// `UserUsage::record`, deferred.
     #[inline]
-    pub(crate) fn record(&mut self, at: Millis, name: Option<EventNameId>) {
-        self.usage.touch(at);
-        self.usage.marks.push(Mark::new(at, name));
+    fn record(&mut self, mark: Mark, scratch: &mut Scratch) {
+        self.usage.touch(mark.at());
+        self.usage.marks.push(mark);
         if self.usage.is_full() {
-            self.merge_marks();
+            self.merge_days(scratch);
+            self.usage.merge_marks(scratch);
         }
     }
 
-    fn merge_marks(&mut self) {
-        let mut fresh: Vec<u16> = self
-            .usage
-            .marks
-            .iter()
-            .map(|m| clamped_day(m.at()))
-            .collect();
-        fresh.sort_unstable();
-        fresh.dedup();
-        self.days = union(&self.days, &fresh);
-        self.usage.merge_marks();
-    }
-
-    pub(crate) fn finish(mut self) -> UserUsage {
-        self.merge_marks();
+    fn finish(mut self, scratch: &mut Scratch) -> UserUsage {
+        self.merge_days(scratch);
         UserUsage {
             days: DaySet::from_sorted(&self.days),
-            usage: self.usage.finish(),
+            usage: self.usage.finish(scratch),
         }
     }
 }
 
-/// The union of two ascending lists of distinct days.
-fn union(a: &[u16], b: &[u16]) -> Vec<u16> {
-    if a.last() < b.first() {
-        // Days arrive roughly in time order when the log is: the common case appends.
-        return [a, b].concat();
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// The union of two ascending lists of distinct days, into `out`.
+fn union(a: &[u16], b: &[u16], out: &mut Vec<u16>) {
+    out.clear();
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
@@ -173,7 +185,6 @@ fn union(a: &[u16], b: &[u16]) -> Vec<u16> {
     }
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
-    out
 }
 
 #[cfg(test)]
@@ -182,6 +193,11 @@ mod tests {
 
     #[test]
     fn union_merges_and_drops_duplicates() {
+        let union = |a: &[u16], b: &[u16]| {
+            let mut out = vec![99];
+            super::union(a, b, &mut out);
+            out
+        };
         assert_eq!(union(&[1, 4, 9], &[2, 4, 10]), vec![1, 2, 4, 9, 10]);
         assert_eq!(union(&[], &[3]), vec![3]);
         assert_eq!(union(&[3], &[]), vec![3]);

@@ -4,13 +4,14 @@
 //!
 //! `Metrics::record` keeps every record packed at all times, so nearly every replayed event
 //! (a new day for its user, a new name or day bucket for its account) rebuilds a slice. Here
-//! each record is unpacked while the replay runs (`pending.rs`): an event is one hash probe
-//! per record it counts for plus an append, and the packing happens once per record at the
-//! end.
+//! each record is unpacked while the replay runs (`pending.rs`): an event is queued in the
+//! partition of each record it counts for (`partition.rs`), applied as an append to the
+//! record's marks while the partition is in cache, and the packing happens once per record
+//! at the end.
 
-use foldhash::HashMap;
-
+use super::mark::Mark;
 use super::names::EventNameId;
+use super::partition::Partitioned;
 use super::pending::{PendingUsage, PendingUser};
 use super::{EventInput, EventKind, Metrics};
 use crate::ids::{AccountId, OrganizationId, UserId};
@@ -19,9 +20,9 @@ use crate::ids::{AccountId, OrganizationId, UserId};
 pub struct MetricsReplay {
     /// Where the event names are interned, and the records not touched by the replay.
     metrics: Metrics,
-    users: HashMap<UserId, PendingUser>,
-    accounts: HashMap<AccountId, PendingUsage>,
-    organizations: HashMap<OrganizationId, PendingUsage>,
+    users: Partitioned<UserId, PendingUser>,
+    accounts: Partitioned<AccountId, PendingUsage>,
+    organizations: Partitioned<OrganizationId, PendingUsage>,
 }
 
 impl MetricsReplay {
@@ -57,54 +58,26 @@ impl MetricsReplay {
             }
             EventKind::Activity => None,
         };
-        let at = event.at;
+        let mark = Mark::new(event.at, name);
         let existing = &mut self.metrics;
         if let Some(id) = event.user {
-            self.users
-                .entry(id)
-                .or_insert_with(|| match existing.users.remove(&id) {
-                    Some(user) => PendingUser::from_user(user),
-                    None => PendingUser::new(at),
-                })
-                .record(at, name);
+            self.users.push(id, mark, &mut existing.users);
         }
         if let Some(id) = event.account {
-            self.accounts
-                .entry(id)
-                .or_insert_with(|| pending(existing.accounts.remove(&id), at))
-                .record(at, name);
+            self.accounts.push(id, mark, &mut existing.accounts);
         }
         if let Some(id) = organization {
             self.organizations
-                .entry(id)
-                .or_insert_with(|| pending(existing.organizations.remove(&id), at))
-                .record(at, name);
+                .push(id, mark, &mut existing.organizations);
         }
     }
 
     /// The metrics with every replayed event counted, packed as `Metrics::record` packs them.
     pub fn finish(self) -> Metrics {
         let mut metrics = self.metrics;
-        metrics.users.reserve(self.users.len());
-        metrics
-            .users
-            .extend(self.users.into_iter().map(|(id, user)| (id, user.finish())));
-        metrics.accounts.reserve(self.accounts.len());
-        metrics.accounts.extend(
-            self.accounts
-                .into_iter()
-                .map(|(id, usage)| (id, usage.finish())),
-        );
-        metrics.organizations.reserve(self.organizations.len());
-        metrics.organizations.extend(
-            self.organizations
-                .into_iter()
-                .map(|(id, usage)| (id, usage.finish())),
-        );
+        self.users.finish_into(&mut metrics.users);
+        self.accounts.finish_into(&mut metrics.accounts);
+        self.organizations.finish_into(&mut metrics.organizations);
         metrics
     }
-}
-
-fn pending(existing: Option<super::usage::Usage>, at: crate::time::Millis) -> PendingUsage {
-    existing.map_or_else(|| PendingUsage::new(at), PendingUsage::from_usage)
 }
