@@ -17,8 +17,9 @@ use super::tally_merge::merge;
 use super::usage::{Usage, UserUsage};
 use crate::time::Millis;
 
-/// Marks a record gathers before its first merge, whatever the size of its counters.
-const MIN_MARKS: usize = 16;
+/// Marks a record gathers before its first merge, whatever the size of its counters: most
+/// users never need one before the end.
+const MIN_MARKS: usize = 48;
 /// A merge waits for one mark per this many words of counters.
 const WORDS_PER_MARK: usize = 2;
 
@@ -38,6 +39,15 @@ impl PendingUsage {
     fn touch(&mut self, at: Millis) {
         self.first = self.first.min(at);
         self.last = self.last.max(at);
+    }
+
+    #[inline]
+    fn push(&mut self, mark: Mark) {
+        if self.marks.capacity() == 0 {
+            // One allocation for the marks of a first merge, instead of doubling up to it.
+            self.marks.reserve_exact(MIN_MARKS);
+        }
+        self.marks.push(mark);
     }
 
     fn is_full(&self) -> bool {
@@ -90,7 +100,7 @@ impl Pending for PendingUsage {
     fn record(&mut self, mark: Mark, scratch: &mut Scratch) {
         self.touch(mark.at());
         if mark.name().is_some() {
-            self.marks.push(mark);
+            self.push(mark);
             if self.is_full() {
                 self.merge_marks(scratch);
             }
@@ -157,7 +167,7 @@ impl Pending for PendingUser {
     #[inline]
     fn record(&mut self, mark: Mark, scratch: &mut Scratch) {
         self.usage.touch(mark.at());
-        self.usage.marks.push(mark);
+        self.usage.push(mark);
         if self.usage.is_full() {
             self.merge_days(scratch);
             self.usage.merge_marks(scratch);

@@ -55,35 +55,37 @@ pub(crate) fn merge(words: &[u32], marks: &[Mark], horizon: i64, out: &mut Vec<u
 }
 
 /// Appends the buckets of one name: its stored ones and one count per mark, summed by day,
-/// for days after `horizon`.
+/// for days after `horizon`. Both come ascending by day (marks are sorted by time).
 fn merge_buckets(stored: &[u32], marks: &[Mark], horizon: i64, out: &mut Vec<u32>) {
-    let kept = |day: &u16| i64::from(*day) > horizon;
-    let mut stored = stored
-        .iter()
-        .map(|b| (bucket_day(*b), u64::from(bucket_count(*b))))
-        .filter(|(day, _)| kept(day))
-        .peekable();
-    let mut marked = marks
-        .iter()
-        .filter_map(|m| compact_day(m.at()))
-        .filter(kept)
-        .peekable();
+    let kept = |day: u16| i64::from(day) > horizon;
+    let (mut i, mut j) = (0, 0);
     let mut run: Option<(u16, u64)> = None;
     loop {
-        let (day, count) = match (stored.peek(), marked.peek()) {
-            (None, None) => break,
-            (Some(&(day, count)), Some(&m)) if day <= m => {
-                stored.next();
-                (day, count)
+        while i < stored.len() && !kept(bucket_day(stored[i])) {
+            i += 1;
+        }
+        let mut marked = None;
+        while j < marks.len() && marked.is_none() {
+            marked = compact_day(marks[j].at()).filter(|d| kept(*d));
+            if marked.is_none() {
+                j += 1;
             }
-            (Some(&(day, count)), None) => {
-                stored.next();
-                (day, count)
+        }
+        // The next (day, count) in day order, stored buckets first on a tie.
+        let (day, count) = match (stored.get(i), marked) {
+            (Some(&b), Some(m)) if bucket_day(b) <= m => {
+                i += 1;
+                (bucket_day(b), u64::from(bucket_count(b)))
             }
-            (_, Some(&m)) => {
-                marked.next();
+            (Some(&b), None) => {
+                i += 1;
+                (bucket_day(b), u64::from(bucket_count(b)))
+            }
+            (_, Some(m)) => {
+                j += 1;
                 (m, 1)
             }
+            (None, None) => break,
         };
         match &mut run {
             Some((d, c)) if *d == day => *c += count,
