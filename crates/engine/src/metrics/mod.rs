@@ -100,14 +100,10 @@ impl Metrics {
 
     /// Counts one event for its user, its account, and its organization if it names no account.
     pub fn record(&mut self, event: &EventInput<'_>) {
-        let org = if event.account.is_some() {
-            None
-        } else {
-            event.organization
-        };
-        if event.user.is_none() && event.account.is_none() && org.is_none() {
+        if !event.counts_for_a_record() {
             return;
         }
+        let org = event.direct_organization();
         let name = match event.kind {
             EventKind::Track => Some(self.names.intern(event.name)),
             EventKind::Activity => None,

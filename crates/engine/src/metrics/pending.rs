@@ -199,8 +199,6 @@ fn union(a: &[u16], b: &[u16], out: &mut Vec<u16>) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn union_merges_and_drops_duplicates() {
         let union = |a: &[u16], b: &[u16]| {

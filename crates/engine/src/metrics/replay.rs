@@ -44,14 +44,10 @@ impl MetricsReplay {
     /// on the first product event that counts, as `Metrics::record` does, and reused for the
     /// next events of the same name.
     pub fn record_named(&mut self, event: &EventInput<'_>, name: &mut Option<EventNameId>) {
-        let organization = if event.account.is_some() {
-            None
-        } else {
-            event.organization
-        };
-        if event.user.is_none() && event.account.is_none() && organization.is_none() {
+        if !event.counts_for_a_record() {
             return;
         }
+        let organization = event.direct_organization();
         let name = match event.kind {
             EventKind::Track => {
                 Some(*name.get_or_insert_with(|| self.metrics.names.intern(event.name)))

@@ -2,61 +2,12 @@
 //! the packed bytes, over events in any order and at any time.
 
 use proptest::prelude::*;
-use uuid::Uuid;
 
 use super::day::{MAX_DAY, MS_PER_DAY};
-use super::{EventInput, EventKind, Metrics, MetricsReplay};
-use crate::graph::{Graph, GraphChange};
-use crate::ids::{AccountId, OrganizationId, UserId};
+use super::tests::{ACCOUNTS, Event, Hierarchy, NAMES, ORGS, T0, USERS, acc, hierarchy, org, usr};
+use super::{EventInput, Metrics, MetricsReplay};
+use crate::graph::Graph;
 use crate::time::Millis;
-
-/// 2024-01-01T00:00:00Z.
-const T0: i64 = 1_704_067_200_000;
-const NAMES: [&str; 4] = ["login", "export", "invite", "Login"];
-const USERS: u8 = 6;
-const ACCOUNTS: u8 = 4;
-const ORGS: u8 = 3;
-
-fn org(i: u8) -> OrganizationId {
-    OrganizationId(Uuid::from_u128(0x1_0000 + u128::from(i)))
-}
-
-fn acc(i: u8) -> AccountId {
-    AccountId(Uuid::from_u128(0x2_0000 + u128::from(i)))
-}
-
-fn usr(i: u8) -> UserId {
-    UserId(Uuid::from_u128(0x3_0000 + u128::from(i)))
-}
-
-#[derive(Clone, Debug)]
-struct Event {
-    at: i64,
-    track: bool,
-    name: usize,
-    user: Option<u8>,
-    account: Option<u8>,
-    org: Option<u8>,
-    /// How many times the event is sent (bursts fill a day bucket past 65535).
-    times: u32,
-}
-
-impl Event {
-    fn input(&self) -> EventInput<'static> {
-        EventInput {
-            at: Millis(self.at),
-            kind: if self.track {
-                EventKind::Track
-            } else {
-                EventKind::Activity
-            },
-            name: NAMES[self.name],
-            user: self.user.map(usr),
-            account: self.account.map(acc),
-            organization: self.org.map(org),
-        }
-    }
-}
 
 /// Times around the bucket horizon and well beyond it: mostly 200 days from `T0`, some years
 /// before (older than any window), some far after (future events), around 1970 (negative
@@ -72,7 +23,8 @@ fn time() -> impl Strategy<Value = i64> {
     ]
 }
 
-fn event() -> impl Strategy<Value = Event> {
+/// An event and how many times it is sent (bursts fill a day bucket past 65535).
+fn event() -> impl Strategy<Value = (Event, u32)> {
     (
         time(),
         prop::bool::weighted(0.8),
@@ -82,22 +34,24 @@ fn event() -> impl Strategy<Value = Event> {
         prop::option::weighted(0.4, 0..ORGS),
         prop_oneof![160 => Just(1u32), 16 => 2..6u32, 1 => 65_530..65_545u32],
     )
-        .prop_map(|(at, track, name, user, account, org, times)| Event {
-            at,
-            track,
-            name,
-            user,
-            account,
-            org,
-            times,
+        .prop_map(|(at, track, name, user, account, org, times)| {
+            let event = Event {
+                at,
+                track,
+                name,
+                user,
+                account,
+                org,
+            };
+            (event, times)
         })
 }
 
 /// The events, each repeated `times`, in an order given by `seed`.
-fn shuffled(events: &[Event], seed: u64) -> Vec<EventInput<'static>> {
+fn shuffled(events: &[(Event, u32)], seed: u64) -> Vec<EventInput<'static>> {
     let mut out: Vec<EventInput<'static>> = events
         .iter()
-        .flat_map(|e| std::iter::repeat_n(e.input(), e.times as usize))
+        .flat_map(|(e, times)| std::iter::repeat_n(e.input(), *times as usize))
         .collect();
     let mut state = seed | 1;
     for i in (1..out.len()).rev() {
@@ -107,37 +61,6 @@ fn shuffled(events: &[Event], seed: u64) -> Vec<EventInput<'static>> {
         out.swap(i, (state % (i as u64 + 1)) as usize);
     }
     out
-}
-
-/// Account `a` in organization `a % 3` (the last one in none), user `u` in account `u % 4`.
-fn graph() -> Graph {
-    let mut g = Graph::new();
-    let t = Millis(0);
-    for o in 0..ORGS {
-        g.apply(&GraphChange::UpsertOrganization {
-            id: org(o),
-            created_at: t,
-            updated_at: t,
-        });
-    }
-    for a in 0..ACCOUNTS {
-        g.apply(&GraphChange::UpsertAccount {
-            id: acc(a),
-            organization: (a + 1 < ACCOUNTS).then(|| org(a % ORGS)),
-            created_at: t,
-            updated_at: t,
-        });
-    }
-    for u in 0..USERS {
-        g.apply(&GraphChange::UpsertUser {
-            id: usr(u),
-            accounts: vec![acc(u % ACCOUNTS)],
-            organizations: if u == 0 { vec![org(2)] } else { vec![] },
-            created_at: t,
-            updated_at: t,
-        });
-    }
-    g
 }
 
 /// Every read of every record at `now` must agree.
@@ -182,6 +105,7 @@ proptest! {
     /// the same, and every read at several `now`s the same.
     #[test]
     fn replay_equals_recording_one_by_one(
+        h in hierarchy(),
         events in prop::collection::vec(event(), 0..60),
         seed in any::<u64>(),
         recorded_first in 0usize..100,
@@ -220,8 +144,8 @@ proptest! {
         prop_assert_eq!(replayed.heap_bytes(), one_by_one.heap_bytes());
         prop_assert_eq!(&continued, &one_by_one);
 
-        let g = graph();
-        let latest = events.iter().map(|e| e.at).max().unwrap_or(T0);
+        let g: Graph = Hierarchy::graph(&h);
+        let latest = events.iter().map(|(e, _)| e.at).max().unwrap_or(T0);
         for now in [latest, latest - 7 * MS_PER_DAY, latest + 45 * MS_PER_DAY, T0, T0 - 400 * MS_PER_DAY] {
             assert_same_reads(&replayed, &one_by_one, &g, Millis(now));
             assert_same_reads(&continued, &one_by_one, &g, Millis(now));
@@ -240,7 +164,6 @@ fn an_empty_replay_changes_nothing() {
             user: Some(1),
             account: Some(2),
             org: Some(0),
-            times: 1,
         }
         .input(),
     );
