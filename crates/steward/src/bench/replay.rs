@@ -36,7 +36,7 @@ impl Synthetic {
         EventInput {
             at: Millis(self.now - ((h >> 32) % (DAYS * DAY_MS)) as i64),
             // One event in ten is a page view: activity without a counter.
-            kind: if (h >> 24) % 10 == 0 {
+            kind: if (h >> 24).is_multiple_of(10) {
                 EventKind::Activity
             } else {
                 EventKind::Track
