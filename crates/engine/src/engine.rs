@@ -17,11 +17,11 @@ use crate::time::Millis;
 #[derive(Debug, Default)]
 pub struct Engine {
     graphs: HashMap<WorkspaceId, Graph>,
-    metrics: HashMap<WorkspaceId, Metrics>,
+    pub(crate) metrics: HashMap<WorkspaceId, Metrics>,
     assignments: HashMap<WorkspaceId, Assignments>,
     /// Only workspaces with formula traits, lifecycle or deactivation rules (or restored
     /// lifecycle state) have an entry: an unconfigured workspace pays nothing.
-    derivations: HashMap<WorkspaceId, Derivation>,
+    pub(crate) derivations: HashMap<WorkspaceId, Derivation>,
     /// Between [`Engine::begin_bulk_load`] and [`Engine::finish_bulk_load`].
     bulk_loading: bool,
 }
@@ -166,7 +166,8 @@ impl Engine {
     }
 
     /// Counts a committed event in the usage metrics, unless it comes from a deactivated user
-    /// or a churned or ignored account (see `derive::Derivation::counts_event`).
+    /// or a churned or ignored account (see `derive::Derivation::counts_event`). Many events at
+    /// once (the start-up replay): [`Self::replay_events`].
     pub fn record_event(
         &mut self,
         workspace: WorkspaceId,

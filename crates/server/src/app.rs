@@ -106,13 +106,8 @@ pub async fn load_engine(
     for (ws, records) in &states {
         engine.restore(*ws, records);
     }
-    let mut events = 0u64;
-    store
-        .for_each_event(&mut |workspace, event| {
-            engine.record_event(workspace, &crate::usage::usage_input(event));
-            events += 1;
-        })
-        .await?;
+    // The event log on both cores: one scans, the other applies (see `event_replay.rs`).
+    let (mut engine, events) = crate::event_replay::replay_event_log(store, engine).await?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         events,

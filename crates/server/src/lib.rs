@@ -14,6 +14,7 @@ pub mod demo;
 mod demo_roles;
 pub mod derived;
 pub mod error;
+pub mod event_replay;
 pub mod extract;
 pub mod ingest;
 pub mod keys;

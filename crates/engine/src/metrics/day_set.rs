@@ -19,9 +19,17 @@ use super::day::MAX_DAY;
 const DENSE: u16 = u16::MAX;
 
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct DaySet(Box<[u16]>);
 
 impl DaySet {
+    /// The set of `days`, which must be ascending and distinct (the bulk replay's way in:
+    /// one encoding instead of one per inserted day).
+    pub(crate) fn from_sorted(days: &[u16]) -> Self {
+        debug_assert!(days.windows(2).all(|w| w[0] < w[1]));
+        Self(encode(days))
+    }
+
     fn is_dense(&self) -> bool {
         self.0.first() == Some(&DENSE)
     }
@@ -91,7 +99,7 @@ impl DaySet {
         let mut days: Vec<u16> = self.iter().collect();
         let at = days.partition_point(|d| *d < day);
         days.insert(at, day);
-        self.0 = encode(&days);
+        *self = Self::from_sorted(&days);
         true
     }
 

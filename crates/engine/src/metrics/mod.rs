@@ -38,17 +38,31 @@
 //! active days in another (2 bytes a day, or one bit a day when denser, see `day_set.rs`).
 //! A user with two event names on five days costs about 180 bytes including its hash-table slot
 //! (see the memory test in `tests.rs`).
+//!
+//! # Replay
+//!
+//! At start-up the metrics are rebuilt from the event log. [`MetricsReplay`] takes the events
+//! in bulk and gives the same `Metrics` as [`Metrics::record`] for each (the metrics do not
+//! depend on the order of events, so neither does the replay): records stay unpacked while
+//! events are appended to them, and are packed once at the end (`replay.rs`, `pending.rs`).
 
 mod bytes;
 mod day;
 mod day_set;
+mod mark;
 mod names;
+mod partition;
+mod pending;
 mod read;
+mod replay;
 mod seen;
 mod tallies;
+mod tally_merge;
 mod types;
 mod usage;
 
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod scenarios;
 #[cfg(test)]
@@ -57,6 +71,7 @@ mod tests;
 use foldhash::HashMap;
 
 pub use names::EventNameId;
+pub use replay::MetricsReplay;
 pub use seen::Seen;
 pub use types::{
     AccountMetrics, EventInput, EventKind, EventStats, MetricsBytes, OrganizationMetrics,
@@ -69,6 +84,7 @@ use usage::{Usage, UserUsage};
 
 /// The usage metrics of one workspace.
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct Metrics {
     names: EventNames,
     users: HashMap<UserId, UserUsage>,
@@ -84,14 +100,10 @@ impl Metrics {
 
     /// Counts one event for its user, its account, and its organization if it names no account.
     pub fn record(&mut self, event: &EventInput<'_>) {
-        let org = if event.account.is_some() {
-            None
-        } else {
-            event.organization
-        };
-        if event.user.is_none() && event.account.is_none() && org.is_none() {
+        if !event.counts_for_a_record() {
             return;
         }
+        let org = event.direct_organization();
         let name = match event.kind {
             EventKind::Track => Some(self.names.intern(event.name)),
             EventKind::Activity => None,

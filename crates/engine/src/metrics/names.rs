@@ -13,6 +13,7 @@ use foldhash::HashMap;
 pub struct EventNameId(pub u32);
 
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct EventNames {
     names: Vec<Arc<str>>,
     ids: HashMap<Arc<str>, EventNameId>,

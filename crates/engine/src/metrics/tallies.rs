@@ -19,9 +19,11 @@ use super::day::{Window, window_of};
 use super::names::EventNameId;
 use crate::time::Millis;
 
-const HEAD: usize = 6;
+/// Words before an entry's buckets: name, bucket count, total (2 words), last seen (2 words).
+pub(crate) const HEAD: usize = 6;
 
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct Tallies(Box<[u32]>);
 
 /// The counters of one event name, read from [`Tallies`].
@@ -54,27 +56,38 @@ impl Tally<'_> {
     }
 }
 
-fn bucket_day(bucket: u32) -> u16 {
+pub(crate) fn bucket_day(bucket: u32) -> u16 {
     (bucket >> 16) as u16
 }
 
-fn bucket_count(bucket: u32) -> u16 {
+pub(crate) fn bucket_count(bucket: u32) -> u16 {
     bucket as u16
 }
 
-fn bucket(day: u16, count: u16) -> u32 {
+pub(crate) fn bucket(day: u16, count: u16) -> u32 {
     (u32::from(day) << 16) | u32::from(count)
 }
 
-fn read_u64(lo: u32, hi: u32) -> u64 {
+pub(crate) fn read_u64(lo: u32, hi: u32) -> u64 {
     u64::from(lo) | (u64::from(hi) << 32)
 }
 
-fn split_u64(v: u64) -> [u32; 2] {
+pub(crate) fn split_u64(v: u64) -> [u32; 2] {
     [v as u32, (v >> 32) as u32]
 }
 
 impl Tallies {
+    /// Counters already laid out as described in the module docs (the bulk replay builds them
+    /// in `tally_merge.rs`).
+    pub(crate) fn from_words(words: Box<[u32]>) -> Self {
+        Self(words)
+    }
+
+    /// The packed words, for the bulk replay to merge more events into.
+    pub(crate) fn words(&self) -> &[u32] {
+        &self.0
+    }
+
     /// Every name's counters, by ascending name id.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Tally<'_>> + '_ {
         let words = &self.0;

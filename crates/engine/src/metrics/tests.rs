@@ -12,36 +12,36 @@ use crate::ids::{AccountId, OrganizationId, UserId};
 use crate::time::Millis;
 
 /// 2024-01-01T00:00:00Z.
-const T0: i64 = 1_704_067_200_000;
-const NAMES: [&str; 4] = ["login", "export", "invite", "Login"];
-const USERS: u8 = 6;
-const ACCOUNTS: u8 = 4;
-const ORGS: u8 = 3;
+pub(super) const T0: i64 = 1_704_067_200_000;
+pub(super) const NAMES: [&str; 4] = ["login", "export", "invite", "Login"];
+pub(super) const USERS: u8 = 6;
+pub(super) const ACCOUNTS: u8 = 4;
+pub(super) const ORGS: u8 = 3;
 
-fn org(i: u8) -> OrganizationId {
+pub(super) fn org(i: u8) -> OrganizationId {
     OrganizationId(Uuid::from_u128(0x1_0000 + u128::from(i)))
 }
 
-fn acc(i: u8) -> AccountId {
+pub(super) fn acc(i: u8) -> AccountId {
     AccountId(Uuid::from_u128(0x2_0000 + u128::from(i)))
 }
 
-fn usr(i: u8) -> UserId {
+pub(super) fn usr(i: u8) -> UserId {
     UserId(Uuid::from_u128(0x3_0000 + u128::from(i)))
 }
 
 #[derive(Clone, Debug)]
-struct Event {
-    at: i64,
-    track: bool,
-    name: usize,
-    user: Option<u8>,
-    account: Option<u8>,
-    org: Option<u8>,
+pub(super) struct Event {
+    pub(super) at: i64,
+    pub(super) track: bool,
+    pub(super) name: usize,
+    pub(super) user: Option<u8>,
+    pub(super) account: Option<u8>,
+    pub(super) org: Option<u8>,
 }
 
 impl Event {
-    fn input(&self) -> EventInput<'static> {
+    pub(super) fn input(&self) -> EventInput<'static> {
         EventInput {
             at: Millis(self.at),
             kind: if self.track {
@@ -59,14 +59,14 @@ impl Event {
 
 /// Who belongs where: each account's organization, each user's accounts and direct orgs.
 #[derive(Clone, Debug)]
-struct Hierarchy {
+pub(super) struct Hierarchy {
     account_org: Vec<Option<u8>>,
     user_accounts: Vec<BTreeSet<u8>>,
     user_orgs: Vec<BTreeSet<u8>>,
 }
 
 impl Hierarchy {
-    fn graph(&self) -> Graph {
+    pub(super) fn graph(&self) -> Graph {
         let mut g = Graph::new();
         let t = Millis(0);
         for o in 0..ORGS {
@@ -199,7 +199,7 @@ fn expected_rollup(
 
 // ---- strategies -------------------------------------------------------------------------------
 
-fn hierarchy() -> impl Strategy<Value = Hierarchy> {
+pub(super) fn hierarchy() -> impl Strategy<Value = Hierarchy> {
     (
         prop::collection::vec(prop::option::of(0..ORGS), ACCOUNTS as usize),
         prop::collection::vec(

@@ -29,6 +29,22 @@ pub struct EventInput<'a> {
     pub organization: Option<OrganizationId>,
 }
 
+impl EventInput<'_> {
+    /// The organization the event counts for directly: only when it names no account (with
+    /// an account, it reaches the account's organization at read time).
+    pub(crate) fn direct_organization(&self) -> Option<OrganizationId> {
+        self.account
+            .is_none()
+            .then_some(self.organization)
+            .flatten()
+    }
+
+    /// Whether the event counts for any record at all.
+    pub(crate) fn counts_for_a_record(&self) -> bool {
+        self.user.is_some() || self.account.is_some() || self.direct_organization().is_some()
+    }
+}
+
 /// Counters of one event name. See the module docs for the exact windows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EventStats {

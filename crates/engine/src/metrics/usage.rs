@@ -10,6 +10,7 @@ use crate::time::Millis;
 /// First/last activity and per-name counters of an account, an organization (events sent to
 /// it directly) or a user.
 #[derive(Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct Usage {
     pub(crate) first: Millis,
     pub(crate) last: Millis,
@@ -53,6 +54,7 @@ impl Usage {
 
 /// A user's usage plus the days they were active on (sessions).
 #[derive(Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct UserUsage {
     pub(crate) usage: Usage,
     pub(crate) days: DaySet,

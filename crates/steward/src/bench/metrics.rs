@@ -15,6 +15,8 @@ const USERS: usize = 100_000;
 const ACCOUNTS: usize = 10_000;
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let apply = super::replay::run(args.events, SystemClock.now());
+    println!("{apply}");
     let dir = tempfile::tempdir()?;
     let store = open_store(args, dir.path()).await?;
     let now = SystemClock.now();

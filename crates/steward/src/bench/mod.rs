@@ -9,6 +9,7 @@
 mod http;
 mod ingest;
 mod metrics;
+mod replay;
 mod rules;
 
 use std::sync::Arc;
