@@ -13,6 +13,7 @@
 //! record order by one thread. Each value depends only on what it reads, never on which
 //! thread computed it, so the outcome is the same whatever the thread count.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use steward_rules::{EvalContext, FieldRef, Record, RelationRef, Value};
@@ -21,9 +22,10 @@ use super::compile::Node;
 use super::config::Model;
 use super::lifecycle::{Mode, combine};
 use super::records::{RecordId, RecordState, Records};
+use super::rollup::rollup_column;
 use super::schema::{FieldSource, Rel, decode_field};
 use super::state::{Derivation, Life, next_wake, own_lifecycle, report_life, timestamp, to_json};
-use super::view::{Links, World, customer, field_ref, field_value};
+use super::view::{Links, World, ascending, customer, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
 use crate::graph::{Graph, Slot};
 use crate::metrics::Metrics;
@@ -54,22 +56,40 @@ const BLOCK: usize = 8192;
 /// `f` of every slot on up to `threads` threads; the `Some` answers with their slots, in slot
 /// order. Columns are compared with what is stored while they are evaluated, so a column that
 /// changes nothing (the usual reprocess) writes nothing.
-fn par_changes<T: Send>(
+pub(super) fn par_changes<T: Send>(
     threads: usize,
     slots: &[Slot],
     f: impl Fn(Slot) -> Option<T> + Sync,
 ) -> Vec<(Slot, T)> {
-    let run = |part: &[Slot]| -> Vec<(Slot, T)> {
-        part.iter()
-            .filter_map(|slot| f(*slot).map(|t| (*slot, t)))
-            .collect()
+    let blocks = par_blocks(threads, slots, |part, out| {
+        out.extend(part.iter().filter_map(|slot| f(*slot).map(|t| (*slot, t))))
+    });
+    match <[_; 1]>::try_from(blocks) {
+        Ok([only]) => only,
+        Err(blocks) => blocks.into_iter().flatten().collect(),
+    }
+}
+
+/// `f` over consecutive blocks of `slots` ([`BLOCK`] at most) on up to `threads` threads,
+/// each block writing into a vector of its own; the vectors in slot order.
+pub(super) fn par_blocks<T: Send>(
+    threads: usize,
+    slots: &[Slot],
+    f: impl Fn(&[Slot], &mut Vec<T>) + Sync,
+) -> Vec<Vec<T>> {
+    let run = |part: &[Slot]| {
+        let mut out = Vec::new();
+        f(part, &mut out);
+        out
     };
     if threads <= 1 || slots.len() < PARALLEL_MIN {
-        return run(slots);
+        // In blocks all the same: a block's buffer stays small (a large allocation would
+        // make the allocator sweep every small chunk freed since the last one).
+        return slots.chunks(BLOCK).map(run).collect();
     }
     let blocks = std::sync::Mutex::new(slots.chunks(BLOCK).enumerate());
     let work = || {
-        let mut done: Vec<(usize, Vec<(Slot, T)>)> = Vec::new();
+        let mut done: Vec<(usize, Vec<T>)> = Vec::new();
         loop {
             let next = blocks.lock().map_or(None, |mut b| b.next());
             let Some((index, part)) = next else {
@@ -78,7 +98,7 @@ fn par_changes<T: Send>(
             done.push((index, run(part)));
         }
     };
-    let mut parts: Vec<(usize, Vec<(Slot, T)>)> = std::thread::scope(|scope| {
+    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut parts = work();
         for handle in handles {
@@ -90,7 +110,16 @@ fn par_changes<T: Send>(
         parts
     });
     parts.sort_unstable_by_key(|(index, _)| *index);
-    parts.into_iter().flat_map(|(_, part)| part).collect()
+    parts.into_iter().map(|(_, part)| part).collect()
+}
+
+/// The live slots of a model, ascending.
+fn graph_slots(graph: &Graph, model: Model) -> Vec<Slot> {
+    match model {
+        Model::Organization => graph.organization_slots().map(|(s, _)| s).collect(),
+        Model::Account => graph.account_slots().map(|(s, _)| s).collect(),
+        Model::User => graph.user_slots().map(|(s, _)| s).collect(),
+    }
 }
 
 /// The record at a graph slot.
@@ -103,8 +132,8 @@ fn record_at(graph: &Graph, model: Model, slot: Slot) -> RecordRef {
 }
 
 /// Everything a column reads: the derivation as it stands, and where each slot's state is.
-struct Pass<'a> {
-    world: World<'a>,
+pub(super) struct Pass<'a> {
+    pub(super) world: World<'a>,
     /// By model: graph slot -> position of its state (`NONE`: it has none).
     positions: &'a [Vec<u32>; 3],
 }
@@ -123,7 +152,7 @@ impl<'a> Pass<'a> {
         })
     }
 
-    fn view(&'a self, model: Model, slot: Slot) -> SlotView<'a> {
+    pub(super) fn view(&'a self, model: Model, slot: Slot) -> SlotView<'a> {
         SlotView {
             pass: self,
             model,
@@ -134,7 +163,7 @@ impl<'a> Pass<'a> {
 
 /// A record as the rules see it during a pass, by graph slot.
 #[derive(Clone, Copy)]
-struct SlotView<'a> {
+pub(super) struct SlotView<'a> {
     pass: &'a Pass<'a>,
     model: Model,
     slot: Slot,
@@ -151,6 +180,7 @@ impl Record for SlotView<'_> {
         )
     }
 
+    #[inline]
     fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
         let pass = self.pass;
         let (source, index) = decode_field(field.id);
@@ -176,19 +206,23 @@ impl Record for SlotView<'_> {
         let graph = self.pass.world.graph;
         let mut go = |model: Model, slot: Slot| visit(&self.pass.view(model, slot));
         match (self.model, Rel::from_id(relation.id)) {
-            (Model::Organization, Rel::OrgAccounts) => graph
-                .organization_account_slots(self.slot)
-                .for_each(|s| go(Model::Account, s)),
-            (Model::Organization, Rel::OrgUsers) => graph
-                .organization_user_slots(self.slot)
-                .for_each(|s| go(Model::User, s)),
+            (Model::Organization, Rel::OrgAccounts) => {
+                ascending(graph.organization_account_slots(self.slot))
+                    .into_iter()
+                    .for_each(|s| go(Model::Account, s))
+            }
+            (Model::Organization, Rel::OrgUsers) => {
+                ascending(graph.organization_user_slots(self.slot))
+                    .into_iter()
+                    .for_each(|s| go(Model::User, s))
+            }
             (Model::Account, Rel::AccountOrganization) => {
                 if let Some(s) = graph.account_organization_slot(self.slot) {
                     go(Model::Organization, s);
                 }
             }
-            (Model::Account, Rel::AccountUsers) => graph
-                .account_user_slots(self.slot)
+            (Model::Account, Rel::AccountUsers) => ascending(graph.account_user_slots(self.slot))
+                .into_iter()
                 .for_each(|s| go(Model::User, s)),
             (Model::User, Rel::UserAccounts) => graph
                 .user_account_slots(self.slot)
@@ -350,9 +384,19 @@ impl Derivation {
             match node {
                 Node::Formula(i) => {
                     let program = &rules.formulas[i].program;
+                    let children = |child: Model| match live[child as usize].as_slice() {
+                        [] => Cow::Owned(graph_slots(&graph, child)),
+                        slots => Cow::Borrowed(slots),
+                    };
+                    let rollup = program.rollup().and_then(|rollup| {
+                        rollup_column(&pass, &rollup, model, bounds[m], children, &ctx, threads)
+                    });
                     let changed = par_changes(threads, slots, |slot| {
-                        let value = program.eval(&pass.view(model, slot), &ctx);
-                        let current = pass.state(model, slot).and_then(|s| s.outputs.get(i));
+                        let value = match &rollup {
+                            Some(sums) => sums[slot as usize].finish(),
+                            None => program.eval(&pass.view(model, slot), &ctx),
+                        };
+                        let current = pass.state(model, slot).and_then(|s| s.output(i));
                         (current != Some(&value)).then_some(value)
                     });
                     let key = &rules.formulas[i].key;

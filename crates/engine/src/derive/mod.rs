@@ -15,6 +15,7 @@ pub mod compile;
 pub mod config;
 mod lifecycle;
 mod records;
+mod rollup;
 pub mod schema;
 mod state;
 mod timers;
