@@ -16,15 +16,16 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use steward_rules::{EvalContext, FieldRef, Record, RelationRef, Value};
+use steward_rules::{EvalContext, FieldRef, Record, RelationRef, Rollup, Value};
 
 use super::compile::Node;
 use super::config::Model;
 use super::lifecycle::{Mode, combine};
 use super::records::{RecordId, RecordState, Records};
-use super::rollup::rollup_column;
+use super::rollup::rollup_columns;
 use super::schema::{FieldSource, Rel, decode_field};
 use super::state::{Derivation, Life, next_wake, own_lifecycle, report_life, timestamp, to_json};
+use super::sweeps::{Sweep, sweeps};
 use super::view::{Links, World, ascending, customer, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
 use crate::graph::{Graph, Slot};
@@ -284,7 +285,47 @@ pub(crate) struct Placement {
     live: [Vec<Slot>; 3],
 }
 
+/// A value a pass computed that differs from the stored one.
+enum Change {
+    Value(Value),
+    Deactivated(Option<Millis>),
+    Life(Life),
+}
+
 impl Derivation {
+    /// Accounts' status and churnedAt after their organization's churn or ignore, recording
+    /// the lifecycle values of those that change in `before`.
+    fn effective_statuses(
+        &mut self,
+        graph: Links<'_>,
+        positions: &[Vec<u32>; 3],
+        slots: &[Slot],
+        before: &mut Vec<(u32, Life)>,
+    ) {
+        let orgs = self.orgs.lives();
+        let accounts = &mut self.accounts;
+        for slot in slots {
+            let org = graph
+                .account_organization_slot(*slot)
+                .and_then(|o| positions[Model::Organization as usize].get(o as usize))
+                .filter(|p| **p != NONE)
+                .map(|p| orgs[*p as usize])
+                .unwrap_or_default();
+            let position = positions[Model::Account as usize][*slot as usize];
+            let life = accounts.life_mut(position);
+            let effective = combine(
+                life.own_status,
+                life.own_churned_at,
+                org.status,
+                org.churned_at,
+            );
+            if (life.status, life.churned_at) != effective {
+                before.push((position, *life));
+                (life.status, life.churned_at) = effective;
+            }
+        }
+    }
+
     fn pass<'a>(
         &'a self,
         graph: Links<'a>,
@@ -376,102 +417,118 @@ impl Derivation {
         // (by model and position), to report what changed at the end.
         let mut life_before: [Vec<(u32, Life)>; 3] = Default::default();
         let mut out = Vec::new();
-        for &(model, node) in &compiled.order {
+        for sweep in sweeps(&compiled) {
+            let (model, nodes) = match &sweep {
+                Sweep::Records(model, nodes) => (*model, nodes.clone()),
+                Sweep::Rollups(model, _, formulas) => {
+                    (*model, formulas.iter().map(|i| Node::Formula(*i)).collect())
+                }
+                Sweep::Single(model, node) => (*model, vec![*node]),
+            };
             let m = model as usize;
             let rules = compiled.rules(model);
             let (slots, at) = (&live[m], &positions[m]);
             let pass = self.pass(graph, metrics, &positions);
-            match node {
-                Node::Formula(i) => {
-                    let program = &rules.formulas[i].program;
+            let changed: Vec<(Slot, Vec<(usize, Change)>)> = match &sweep {
+                Sweep::Records(..) => par_changes(threads, slots, |slot| {
+                    let view = pass.view(model, slot);
+                    let state = pass.state(model, slot);
+                    // Allocates only for a record whose values change.
+                    let mut changes = Vec::new();
+                    for (n, node) in nodes.iter().enumerate() {
+                        match *node {
+                            Node::Formula(i) => {
+                                let value = rules.formulas[i].program.eval(&view, &ctx);
+                                if state.and_then(|s| s.output(i)) != Some(&value) {
+                                    changes.push((n, Change::Value(value)));
+                                }
+                            }
+                            _ => {
+                                let was = state.and_then(|s| s.life.deactivated_at);
+                                let is = rules
+                                    .deactivation
+                                    .as_ref()
+                                    .is_some_and(|p| p.matches(&view, &ctx))
+                                    .then(|| was.unwrap_or(now));
+                                if is != was {
+                                    changes.push((n, Change::Deactivated(is)));
+                                }
+                            }
+                        }
+                    }
+                    (!changes.is_empty()).then_some(changes)
+                }),
+                Sweep::Rollups(_, rel, formulas) => {
+                    let rollups: Vec<Rollup<'_>> = formulas
+                        .iter()
+                        .filter_map(|i| rules.formulas[*i].program.rollup())
+                        .collect();
                     let children = |child: Model| match live[child as usize].as_slice() {
                         [] => Cow::Owned(graph_slots(&graph, child)),
                         slots => Cow::Borrowed(slots),
                     };
-                    let rollup = program.rollup().and_then(|rollup| {
-                        rollup_column(&pass, &rollup, model, bounds[m], children, &ctx, threads)
-                    });
-                    let changed = par_changes(threads, slots, |slot| {
-                        let value = match &rollup {
-                            Some(sums) => sums[slot as usize].finish(),
-                            None => program.eval(&pass.view(model, slot), &ctx),
-                        };
-                        let current = pass.state(model, slot).and_then(|s| s.output(i));
-                        (current != Some(&value)).then_some(value)
-                    });
-                    let key = &rules.formulas[i].key;
-                    for (slot, value) in changed {
-                        out.push(DerivedChange::Value {
-                            record: record_at(&graph, model, slot),
-                            key: key.clone(),
-                            value: to_json(&value),
-                        });
-                        *self.output_mut(model, at[slot as usize], i) = value;
-                    }
-                }
-                Node::Lifecycle => {
-                    let changed = par_changes(threads, slots, |slot| {
-                        let previous = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
-                        let view = pass.view(model, slot);
-                        let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
-                        (life != previous).then_some(life)
-                    });
-                    for (slot, life) in changed {
-                        let position = at[slot as usize];
-                        let current = self.life_mut(model, position);
-                        life_before[m].push((position, *current));
-                        *current = life;
-                    }
-                }
-                Node::Effective => {
-                    if model != Model::Account {
-                        continue;
-                    }
-                    let orgs = self.orgs.lives();
-                    for slot in slots {
-                        let org = graph
-                            .account_organization_slot(*slot)
-                            .and_then(|o| positions[Model::Organization as usize].get(o as usize))
-                            .filter(|p| **p != NONE)
-                            .map(|p| orgs[*p as usize])
-                            .unwrap_or_default();
-                        let position = at[*slot as usize];
-                        let life = self.accounts.life_mut(position);
-                        let effective = combine(
-                            life.own_status,
-                            life.own_churned_at,
-                            org.status,
-                            org.churned_at,
-                        );
-                        if (life.status, life.churned_at) != effective {
-                            life_before[m].push((position, *life));
-                            (life.status, life.churned_at) = effective;
+                    let sums = rollup_columns(
+                        &pass, &rollups, model, *rel, bounds[m], children, &ctx, threads,
+                    );
+                    par_changes(threads, slots, |slot| {
+                        let state = pass.state(model, slot);
+                        let mut changes = Vec::new();
+                        for (n, (i, sums)) in formulas.iter().zip(&sums).enumerate() {
+                            let value = sums[slot as usize].finish();
+                            if state.and_then(|s| s.output(*i)) != Some(&value) {
+                                changes.push((n, Change::Value(value)));
+                            }
                         }
-                    }
+                        (!changes.is_empty()).then_some(changes)
+                    })
                 }
-                Node::Deactivation => {
-                    let Some(program) = &rules.deactivation else {
-                        continue;
-                    };
-                    let changed = par_changes(threads, slots, |slot| {
-                        let was = pass.state(model, slot).and_then(|s| s.life.deactivated_at);
-                        let is = if program.matches(&pass.view(model, slot), &ctx) {
-                            was.or(Some(now))
-                        } else {
-                            None
-                        };
-                        (is != was).then_some(is)
-                    });
-                    for (slot, deactivated_at) in changed {
-                        let position = at[slot as usize];
-                        let life = self.life_mut(model, position);
-                        life_before[m].push((position, *life));
-                        life.deactivated_at = deactivated_at;
+                Sweep::Single(_, Node::Lifecycle) => par_changes(threads, slots, |slot| {
+                    let previous = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
+                    let view = pass.view(model, slot);
+                    let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
+                    (life != previous).then(|| vec![(0, Change::Life(life))])
+                }),
+                Sweep::Single(..) => {
+                    if model == Model::Account {
+                        self.effective_statuses(graph, &positions, slots, &mut life_before[m]);
+                    }
+                    continue;
+                }
+            };
+            // Reported node by node, each in record order, whatever the passes.
+            let mut by_node: Vec<Vec<(Slot, Change)>> = nodes.iter().map(|_| Vec::new()).collect();
+            for (slot, changes) in changed {
+                for (n, change) in changes {
+                    by_node[n].push((slot, change));
+                }
+            }
+            for (node, changes) in nodes.iter().zip(by_node) {
+                for (slot, change) in changes {
+                    let position = at[slot as usize];
+                    match (change, *node) {
+                        (Change::Value(value), Node::Formula(i)) => {
+                            out.push(DerivedChange::Value {
+                                record: record_at(&graph, model, slot),
+                                key: rules.formulas[i].key.clone(),
+                                value: to_json(&value),
+                            });
+                            *self.output_mut(model, position, i) = value;
+                        }
+                        (Change::Deactivated(at), _) => {
+                            let life = self.life_mut(model, position);
+                            life_before[m].push((position, *life));
+                            life.deactivated_at = at;
+                        }
+                        (Change::Life(life), _) => {
+                            let current = self.life_mut(model, position);
+                            life_before[m].push((position, *current));
+                            *current = life;
+                        }
+                        (Change::Value(_), _) => {}
                     }
                 }
             }
         }
-
         let mut names = Vec::new();
         for model in Model::ALL {
             let m = model as usize;

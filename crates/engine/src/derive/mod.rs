@@ -18,6 +18,7 @@ mod records;
 mod rollup;
 pub mod schema;
 mod state;
+mod sweeps;
 mod timers;
 mod view;
 

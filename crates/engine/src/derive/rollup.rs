@@ -8,7 +8,7 @@
 //! evaluation visits a parent's children in that same order (`view::ascending`), so sums add
 //! up in the same order and both agree bit for bit.
 
-use steward_rules::{Accumulator, Contribution, EvalContext, Rollup};
+use steward_rules::{Accumulator, Contribution, EvalContext, Program, Rollup};
 
 use super::bulk::{Pass, par_blocks};
 use super::config::Model;
@@ -27,45 +27,63 @@ fn child_model(parent: Model, rel: Rel) -> Option<Model> {
     }
 }
 
-/// Every parent's accumulated rollup, by the parent's graph slot (`bound`: one past the
-/// highest); `None` when the rollup follows a relation this does not handle, which is then
-/// evaluated record by record. `children(model)` are the live slots of a model, ascending.
-pub(super) fn rollup_column<'c>(
+/// The relation a rollup formula of `parent` follows, when it is computed in one pass over
+/// the children (`None`: record by record).
+pub(super) fn one_pass_relation(parent: Model, program: &Program) -> Option<Rel> {
+    let rel = Rel::from_id(program.rollup()?.relation().id);
+    child_model(parent, rel).map(|_| rel)
+}
+
+/// Every parent's accumulated rollups along `rel` (each of `rollups`, by the parent's graph
+/// slot; `bound`: one past the highest), in one pass over the children. `children(model)`
+/// are the live slots of a model, ascending.
+pub(super) fn rollup_columns<'c>(
     pass: &Pass<'_>,
-    rollup: &Rollup<'_>,
+    rollups: &[Rollup<'_>],
     parent: Model,
+    rel: Rel,
     bound: usize,
     children: impl FnOnce(Model) -> std::borrow::Cow<'c, [Slot]>,
     ctx: &EvalContext,
     threads: usize,
-) -> Option<Vec<Accumulator>> {
-    let rel = Rel::from_id(rollup.relation().id);
-    let child = child_model(parent, rel)?;
+) -> Vec<Vec<Accumulator>> {
+    let Some(child) = child_model(parent, rel) else {
+        return Vec::new();
+    };
     let children = children(child);
     let graph = pass.world.graph;
-    // What each child adds, to which parent: evaluated and looked up on every core.
+    // What each child adds to which rollup of which parent: evaluated and looked up on every
+    // core.
     let blocks = par_blocks(threads, &children, |part, out| {
         // Most children count towards one parent: grown once, not by doubling.
-        out.reserve(part.len());
+        out.reserve(part.len() * rollups.len());
         for slot in part {
-            let c = rollup.contribution(&pass.view(child, *slot), ctx);
-            if c == Contribution::Skip {
-                continue;
-            }
-            match rel {
-                Rel::AccountUsers => {
-                    out.extend(graph.user_account_slots(*slot).iter().map(|a| (*a, c)))
+            let view = pass.view(child, *slot);
+            for (r, rollup) in rollups.iter().enumerate() {
+                let c = rollup.contribution(&view, ctx);
+                if c == Contribution::Skip {
+                    continue;
                 }
-                Rel::OrgAccounts => {
-                    out.extend(graph.account_organization_slot(*slot).map(|o| (o, c)))
+                let mut add = |p: Slot| out.push((p, r as u32, c));
+                match rel {
+                    Rel::AccountUsers => {
+                        graph.user_account_slots(*slot).iter().for_each(|a| add(*a))
+                    }
+                    Rel::OrgAccounts => graph
+                        .account_organization_slot(*slot)
+                        .into_iter()
+                        .for_each(add),
+                    _ => graph.for_each_user_organization_slot(*slot, add),
                 }
-                _ => graph.for_each_user_organization_slot(*slot, |o| out.push((o, c))),
             }
         }
     });
-    let mut sums = vec![rollup.accumulator(); bound];
-    for (parent, c) in blocks.iter().flatten() {
-        sums[*parent as usize].add(*c);
+    let mut sums: Vec<Vec<Accumulator>> = rollups
+        .iter()
+        .map(|r| vec![r.accumulator(); bound])
+        .collect();
+    for (parent, r, c) in blocks.iter().flatten() {
+        sums[*r as usize][*parent as usize].add(*c);
     }
-    Some(sums)
+    sums
 }
