@@ -467,9 +467,8 @@ impl Derivation {
                         [] => Cow::Owned(graph_slots(&graph, child)),
                         slots => Cow::Borrowed(slots),
                     };
-                    let sums = rollup_columns(
-                        &pass, &rollups, model, *rel, bounds[m], children, &ctx, threads,
-                    );
+                    let sums =
+                        rollup_columns(&pass, &rollups, (model, *rel), children, &ctx, threads);
                     par_changes(threads, slots, |slot| {
                         let state = pass.state(model, slot);
                         let mut changes = Vec::new();

@@ -35,14 +35,12 @@ pub(super) fn one_pass_relation(parent: Model, program: &Program) -> Option<Rel>
 }
 
 /// Every parent's accumulated rollups along `rel` (each of `rollups`, by the parent's graph
-/// slot; `bound`: one past the highest), in one pass over the children. `children(model)`
-/// are the live slots of a model, ascending.
+/// slot), in one pass over the children. `children(model)` are the live slots of a model,
+/// ascending.
 pub(super) fn rollup_columns<'c>(
     pass: &Pass<'_>,
     rollups: &[Rollup<'_>],
-    parent: Model,
-    rel: Rel,
-    bound: usize,
+    (parent, rel): (Model, Rel),
     children: impl FnOnce(Model) -> std::borrow::Cow<'c, [Slot]>,
     ctx: &EvalContext,
     threads: usize,
@@ -52,6 +50,7 @@ pub(super) fn rollup_columns<'c>(
     };
     let children = children(child);
     let graph = pass.world.graph;
+    let bound = graph.slot_bounds()[parent as usize];
     // What each child adds to which rollup of which parent: evaluated and looked up on every
     // core.
     let blocks = par_blocks(threads, &children, |part, out| {
