@@ -718,11 +718,7 @@ mod tests {
     }
 
     fn compiled() -> crate::derive::Compiled {
-        let field = |model, key: &str, ty| CustomFieldInput {
-            model,
-            key: key.to_owned(),
-            ty,
-        };
+        let field = CustomFieldInput::new;
         let schema = SchemaInput {
             custom_fields: vec![
                 field(Model::Account, "amount", FieldType::Number),

@@ -92,3 +92,87 @@ pub(crate) fn sweeps(compiled: &Compiled) -> Vec<Sweep> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::derive::{
+        CustomFieldInput, DerivationConfig, FieldType, SchemaInput, compile, config::Model,
+    };
+
+    fn compiled() -> Compiled {
+        let field = CustomFieldInput::new;
+        let schema = SchemaInput {
+            custom_fields: vec![
+                field(Model::User, "seats", FieldType::Number),
+                field(Model::User, "email", FieldType::String),
+            ],
+            ..SchemaInput::default()
+        };
+        let f = |model: &str, key: &str, e: &str| json!({"model": model, "key": key, "label": key, "expression": e});
+        let config: DerivationConfig = serde_json::from_value(json!({
+            "formulas": [
+                f("account", "seatTotal", "sum(users, seats)"),
+                f("user", "double", "seats * 2"),
+                f("user", "plusOne", "double + 1"),
+                f("account", "userCount", "count(users)"),
+                f("account", "doubles", "sum(users, double)"),
+                f("user", "half", "seats / 2"),
+                f("account", "big", "seatTotal > 10")
+            ],
+            "userDeactivation": "ends_with(email, \"@gone.example\")"
+        }))
+        .expect("config");
+        compile(&config, &schema).expect("compiles")
+    }
+
+    #[test]
+    fn passes_take_independent_nodes_of_a_model_together() {
+        let compiled = compiled();
+        let sweeps = sweeps(&compiled);
+        let formula = |model: Model, key: &str| {
+            let i = compiled
+                .rules(model)
+                .formulas
+                .iter()
+                .position(|f| f.key == key)
+                .expect("formula");
+            Node::Formula(i)
+        };
+        let records_with = |node: Node| {
+            sweeps.iter().position(|s| match s {
+                Sweep::Records(Model::User, nodes) => nodes.contains(&node),
+                _ => false,
+            })
+        };
+        // Users first; `plusOne` reads `double`, so it waits for the next pass.
+        let double = records_with(formula(Model::User, "double"));
+        assert_eq!(double, Some(0), "{sweeps:?}");
+        assert_eq!(records_with(formula(Model::User, "half")), double);
+        assert_eq!(records_with(Node::Deactivation), double);
+        let plus_one = records_with(formula(Model::User, "plusOne"));
+        assert!(plus_one.is_some() && plus_one != double, "{sweeps:?}");
+        // The three rollups over users in one pass over them.
+        let rollups: Vec<&Sweep> = sweeps
+            .iter()
+            .filter(|s| matches!(s, Sweep::Rollups(..)))
+            .collect();
+        let [Sweep::Rollups(Model::Account, Rel::AccountUsers, formulas)] = rollups.as_slice()
+        else {
+            panic!("one rollup pass: {sweeps:?}");
+        };
+        assert_eq!(formulas.len(), 3, "{sweeps:?}");
+        // Every node exactly once.
+        let count: usize = sweeps
+            .iter()
+            .map(|s| match s {
+                Sweep::Records(_, nodes) => nodes.len(),
+                Sweep::Rollups(_, _, formulas) => formulas.len(),
+                Sweep::Single(..) => 1,
+            })
+            .sum();
+        assert_eq!(count, compiled.order.len());
+    }
+}
