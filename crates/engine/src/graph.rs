@@ -609,6 +609,34 @@ impl Graph {
         self.users.slot(id.0)
     }
 
+    pub(crate) fn account_slot(&self, id: AccountId) -> Option<Slot> {
+        self.accounts.slot(id.0)
+    }
+
+    pub(crate) fn organization_slot(&self, id: OrganizationId) -> Option<Slot> {
+        self.orgs.slot(id.0)
+    }
+
+    /// Calls `visit` once with each organization a user belongs to, directly or through an
+    /// account: the organizations whose users include it. Allocates nothing (one-pass rollups
+    /// call it for every user).
+    pub(crate) fn for_each_user_organization_slot(&self, slot: Slot, mut visit: impl FnMut(Slot)) {
+        let node = self.users.get(slot);
+        node.orgs.iter().for_each(|o| visit(*o));
+        for (i, a) in node.accounts.iter().enumerate() {
+            let Some(o) = self.accounts.get(*a).org else {
+                continue;
+            };
+            let seen = node.orgs.contains(&o)
+                || node.accounts[..i]
+                    .iter()
+                    .any(|earlier| self.accounts.get(*earlier).org == Some(o));
+            if !seen {
+                visit(o);
+            }
+        }
+    }
+
     /// [`Graph::organization_account_ids`] by slot, in the same order.
     pub(crate) fn organization_account_slots(&self, slot: Slot) -> impl Iterator<Item = Slot> + '_ {
         self.orgs.get(slot).accounts.iter().copied()

@@ -10,9 +10,10 @@ use std::cmp::Ordering;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use crate::aggregate::aggregate;
 use crate::ast::{BinaryOp, DayOp, LogicOp, WindowOp};
 use crate::dates::{add_days, civil_day, parse_date, whole_days};
-use crate::functions::{self, Aggregation, Func};
+use crate::functions::{self, Func};
 use crate::ir::{FieldSlot, Node, RelationSlot};
 use crate::types::{FieldRef, Record, RelationRef, Type};
 use crate::value::Value;
@@ -43,7 +44,7 @@ impl EvalContext {
     }
 }
 
-pub(crate) fn eval(node: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
+pub(crate) fn eval<R: Record + ?Sized>(node: &Node, record: &R, ctx: &EvalContext) -> Value {
     eval_ref(node, record, ctx).into_owned()
 }
 
@@ -58,9 +59,9 @@ pub(crate) fn is_true(value: &Value) -> bool {
 /// Leaves (constants, fields) are handled here, in a small frame; everything else in
 /// [`eval_compound`], whose large arms live in functions of their own.
 #[inline]
-pub(crate) fn eval_ref<'a>(
+pub(crate) fn eval_ref<'a, R: Record + ?Sized>(
     node: &'a Node,
-    record: &'a dyn Record,
+    record: &'a R,
     ctx: &EvalContext,
 ) -> Cow<'a, Value> {
     match node {
@@ -70,7 +71,12 @@ pub(crate) fn eval_ref<'a>(
     }
 }
 
-fn field<'a>(slot: &'a FieldSlot, record: &'a dyn Record, ctx: &EvalContext) -> Cow<'a, Value> {
+#[inline]
+fn field<'a, R: Record + ?Sized>(
+    slot: &'a FieldSlot,
+    record: &'a R,
+    ctx: &EvalContext,
+) -> Cow<'a, Value> {
     let field = FieldRef {
         id: slot.id,
         name: &slot.name,
@@ -83,7 +89,11 @@ fn field<'a>(slot: &'a FieldSlot, record: &'a dyn Record, ctx: &EvalContext) -> 
 }
 
 #[inline(never)]
-fn eval_compound<'a>(node: &'a Node, record: &'a dyn Record, ctx: &EvalContext) -> Cow<'a, Value> {
+fn eval_compound<'a, R: Record + ?Sized>(
+    node: &'a Node,
+    record: &'a R,
+    ctx: &EvalContext,
+) -> Cow<'a, Value> {
     let value = match node {
         Node::Const(value) => return Cow::Borrowed(value),
         Node::Field(slot) => return field(slot, record, ctx),
@@ -195,7 +205,12 @@ fn eval_compound<'a>(node: &'a Node, record: &'a dyn Record, ctx: &EvalContext) 
 }
 
 #[inline(never)]
-fn hop(relation: &RelationSlot, inner: &Node, record: &dyn Record, ctx: &EvalContext) -> Value {
+fn hop<R: Record + ?Sized>(
+    relation: &RelationSlot,
+    inner: &Node,
+    record: &R,
+    ctx: &EvalContext,
+) -> Value {
     let mut result = None;
     record.related(relation_ref(relation), &mut |related| {
         if result.is_none() {
@@ -206,11 +221,11 @@ fn hop(relation: &RelationSlot, inner: &Node, record: &dyn Record, ctx: &EvalCon
 }
 
 #[inline(never)]
-fn day_compare(
+fn day_compare<R: Record + ?Sized>(
     op: DayOp,
     subject: &Node,
     day: &Node,
-    record: &dyn Record,
+    record: &R,
     ctx: &EvalContext,
 ) -> Value {
     match (
@@ -230,7 +245,7 @@ fn day_compare(
 }
 
 #[inline(never)]
-fn call(func: Func, args: &[Node], record: &dyn Record, ctx: &EvalContext) -> Value {
+fn call<R: Record + ?Sized>(func: Func, args: &[Node], record: &R, ctx: &EvalContext) -> Value {
     match args {
         [] => functions::apply(func, &[], ctx),
         [a] => functions::apply(func, &[&*eval_ref(a, record, ctx)], ctx),
@@ -341,7 +356,12 @@ fn compare(op: BinaryOp, a: &Value, b: &Value) -> Value {
 
 /// Three-valued (Kleene) logic, as in SQL: `false && null` is false,
 /// `true && null` is null, `true || null` is true.
-fn logic(op: LogicOp, operands: &[Node], record: &dyn Record, ctx: &EvalContext) -> Value {
+fn logic<R: Record + ?Sized>(
+    op: LogicOp,
+    operands: &[Node],
+    record: &R,
+    ctx: &EvalContext,
+) -> Value {
     let decisive = op == LogicOp::Or;
     let mut unknown = false;
     for operand in operands {
@@ -386,87 +406,4 @@ fn window(op: WindowOp, subject: Timestamp, days: f64, ctx: &EvalContext) -> Opt
         WindowOp::MoreThanAgo => add_days(subject, days, tz)? < now,
         WindowOp::MoreThanFromNow => add_days(subject, -days, tz)? > now,
     })
-}
-
-/// Calls `visit` for every record reached by following `path` from `record`.
-pub(crate) fn for_each_related(
-    record: &dyn Record,
-    path: &[RelationSlot],
-    visit: &mut dyn FnMut(&dyn Record),
-) {
-    match path {
-        [] => visit(record),
-        [only] => record.related(relation_ref(only), visit),
-        [first, rest @ ..] => record.related(relation_ref(first), &mut |related| {
-            for_each_related(related, rest, visit)
-        }),
-    }
-}
-
-/// Nulls are skipped, as in SQL. Unlike SQL, the sum of nothing is 0 (a
-/// rollup of no accounts has zero MRR); avg, min and max of nothing are null.
-#[inline(never)]
-fn aggregate(
-    kind: Aggregation,
-    path: &[RelationSlot],
-    filter: Option<&Node>,
-    value: Option<&Node>,
-    record: &dyn Record,
-    ctx: &EvalContext,
-) -> Value {
-    let mut count = 0usize;
-    let mut sum = 0.0;
-    let mut best: Option<Value> = None;
-    let mut kind_mismatch = false;
-    for_each_related(record, path, &mut |related| {
-        if let Some(filter) = filter
-            && !is_true(&eval_ref(filter, related, ctx))
-        {
-            return;
-        }
-        let Some(value) = value else {
-            count += 1;
-            return;
-        };
-        let candidate = eval_ref(value, related, ctx);
-        match (kind, &*candidate) {
-            (_, Value::Null) => {}
-            (Aggregation::Sum | Aggregation::Avg, Value::Number(n)) => {
-                sum += n;
-                count += 1;
-            }
-            (Aggregation::Min | Aggregation::Max, Value::Number(_) | Value::Date(_)) => {
-                let replace = match &best {
-                    None => true,
-                    Some(current) => match order(&candidate, current) {
-                        Some(o) => {
-                            o == if kind == Aggregation::Max {
-                                Ordering::Greater
-                            } else {
-                                Ordering::Less
-                            }
-                        }
-                        None => {
-                            kind_mismatch = true;
-                            false
-                        }
-                    },
-                };
-                if replace {
-                    best = Some(candidate.into_owned());
-                }
-            }
-            _ => kind_mismatch = true,
-        }
-    });
-    if kind_mismatch {
-        return Value::Null;
-    }
-    match kind {
-        Aggregation::Count => Value::Number(count as f64),
-        Aggregation::Sum => Value::number(sum),
-        Aggregation::Avg if count == 0 => Value::Null,
-        Aggregation::Avg => Value::number(sum / count as f64),
-        Aggregation::Min | Aggregation::Max => best.unwrap_or(Value::Null),
-    }
 }

@@ -194,6 +194,7 @@
 //! levels, so hostile input cannot exhaust the stack.
 #![forbid(unsafe_code)]
 
+mod aggregate;
 mod ast;
 mod check;
 mod dates;
@@ -214,6 +215,7 @@ mod timing;
 mod types;
 mod value;
 
+pub use aggregate::{Accumulator, Contribution, Rollup};
 pub use ast::{BinaryOp, DayOp, Expr, ExprKind, LogicOp, Span, UnaryOp, WindowOp};
 pub use dates::parse_date;
 pub use deps::{Dependencies, FieldDependency, RelationDependency, formula_order};

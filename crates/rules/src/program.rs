@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 
+use crate::aggregate::Rollup;
 use crate::ast::Expr;
 use crate::check::check;
 use crate::deps::Dependencies;
@@ -72,14 +73,20 @@ impl Program {
     }
 
     /// The value for `record`. Never panics; see the crate docs for null rules.
-    pub fn eval(&self, record: &dyn Record, ctx: &EvalContext) -> Value {
+    pub fn eval<R: Record + ?Sized>(&self, record: &R, ctx: &EvalContext) -> Value {
         eval(&self.node, record, ctx)
     }
 
     /// Whether a filter matches `record`: only `true` matches, so null (an
     /// unknown answer, e.g. comparing an unset field) does not.
-    pub fn matches(&self, record: &dyn Record, ctx: &EvalContext) -> bool {
+    pub fn matches<R: Record + ?Sized>(&self, record: &R, ctx: &EvalContext) -> bool {
         is_true(&eval_ref(&self.node, record, ctx))
+    }
+
+    /// The program taken apart when it is an aggregation along one relation (`sum(users,
+    /// seats)`), so a caller can compute it for many records in one pass over the related ones.
+    pub fn rollup(&self) -> Option<Rollup<'_>> {
+        Rollup::of(&self.node)
     }
 
     /// The earliest instant after `ctx.now` at which the value for `record`

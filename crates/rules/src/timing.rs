@@ -9,9 +9,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::aggregate::for_each_related;
 use crate::ast::WindowOp;
 use crate::dates::{add_days, next_midnight, whole_days};
-use crate::eval::{EvalContext, eval, for_each_related};
+use crate::eval::{EvalContext, eval};
 use crate::functions::Func;
 use crate::ir::Node;
 use crate::types::Record;

@@ -13,17 +13,20 @@
 //! record order by one thread. Each value depends only on what it reads, never on which
 //! thread computed it, so the outcome is the same whatever the thread count.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use steward_rules::{EvalContext, FieldRef, Record, RelationRef, Value};
+use steward_rules::{EvalContext, FieldRef, Record, RelationRef, Rollup, Value};
 
 use super::compile::Node;
 use super::config::Model;
 use super::lifecycle::{Mode, combine};
 use super::records::{RecordId, RecordState, Records};
+use super::rollup::rollup_columns;
 use super::schema::{FieldSource, Rel, decode_field};
 use super::state::{Derivation, Life, next_wake, own_lifecycle, report_life, timestamp, to_json};
-use super::view::{Links, World, customer, field_ref, field_value};
+use super::sweeps::{Sweep, sweeps};
+use super::view::{Links, World, ascending, customer, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
 use crate::graph::{Graph, Slot};
 use crate::metrics::Metrics;
@@ -54,22 +57,40 @@ const BLOCK: usize = 8192;
 /// `f` of every slot on up to `threads` threads; the `Some` answers with their slots, in slot
 /// order. Columns are compared with what is stored while they are evaluated, so a column that
 /// changes nothing (the usual reprocess) writes nothing.
-fn par_changes<T: Send>(
+pub(super) fn par_changes<T: Send>(
     threads: usize,
     slots: &[Slot],
     f: impl Fn(Slot) -> Option<T> + Sync,
 ) -> Vec<(Slot, T)> {
-    let run = |part: &[Slot]| -> Vec<(Slot, T)> {
-        part.iter()
-            .filter_map(|slot| f(*slot).map(|t| (*slot, t)))
-            .collect()
+    let blocks = par_blocks(threads, slots, |part, out| {
+        out.extend(part.iter().filter_map(|slot| f(*slot).map(|t| (*slot, t))))
+    });
+    match <[_; 1]>::try_from(blocks) {
+        Ok([only]) => only,
+        Err(blocks) => blocks.into_iter().flatten().collect(),
+    }
+}
+
+/// `f` over consecutive blocks of `slots` ([`BLOCK`] at most) on up to `threads` threads,
+/// each block writing into a vector of its own; the vectors in slot order.
+pub(super) fn par_blocks<T: Send>(
+    threads: usize,
+    slots: &[Slot],
+    f: impl Fn(&[Slot], &mut Vec<T>) + Sync,
+) -> Vec<Vec<T>> {
+    let run = |part: &[Slot]| {
+        let mut out = Vec::new();
+        f(part, &mut out);
+        out
     };
     if threads <= 1 || slots.len() < PARALLEL_MIN {
-        return run(slots);
+        // In blocks all the same: a block's buffer stays small (a large allocation would
+        // make the allocator sweep every small chunk freed since the last one).
+        return slots.chunks(BLOCK).map(run).collect();
     }
     let blocks = std::sync::Mutex::new(slots.chunks(BLOCK).enumerate());
     let work = || {
-        let mut done: Vec<(usize, Vec<(Slot, T)>)> = Vec::new();
+        let mut done: Vec<(usize, Vec<T>)> = Vec::new();
         loop {
             let next = blocks.lock().map_or(None, |mut b| b.next());
             let Some((index, part)) = next else {
@@ -78,7 +99,7 @@ fn par_changes<T: Send>(
             done.push((index, run(part)));
         }
     };
-    let mut parts: Vec<(usize, Vec<(Slot, T)>)> = std::thread::scope(|scope| {
+    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut parts = work();
         for handle in handles {
@@ -90,7 +111,16 @@ fn par_changes<T: Send>(
         parts
     });
     parts.sort_unstable_by_key(|(index, _)| *index);
-    parts.into_iter().flat_map(|(_, part)| part).collect()
+    parts.into_iter().map(|(_, part)| part).collect()
+}
+
+/// The live slots of a model, ascending.
+fn graph_slots(graph: &Graph, model: Model) -> Vec<Slot> {
+    match model {
+        Model::Organization => graph.organization_slots().map(|(s, _)| s).collect(),
+        Model::Account => graph.account_slots().map(|(s, _)| s).collect(),
+        Model::User => graph.user_slots().map(|(s, _)| s).collect(),
+    }
 }
 
 /// The record at a graph slot.
@@ -103,8 +133,8 @@ fn record_at(graph: &Graph, model: Model, slot: Slot) -> RecordRef {
 }
 
 /// Everything a column reads: the derivation as it stands, and where each slot's state is.
-struct Pass<'a> {
-    world: World<'a>,
+pub(super) struct Pass<'a> {
+    pub(super) world: World<'a>,
     /// By model: graph slot -> position of its state (`NONE`: it has none).
     positions: &'a [Vec<u32>; 3],
 }
@@ -123,7 +153,7 @@ impl<'a> Pass<'a> {
         })
     }
 
-    fn view(&'a self, model: Model, slot: Slot) -> SlotView<'a> {
+    pub(super) fn view(&'a self, model: Model, slot: Slot) -> SlotView<'a> {
         SlotView {
             pass: self,
             model,
@@ -134,7 +164,7 @@ impl<'a> Pass<'a> {
 
 /// A record as the rules see it during a pass, by graph slot.
 #[derive(Clone, Copy)]
-struct SlotView<'a> {
+pub(super) struct SlotView<'a> {
     pass: &'a Pass<'a>,
     model: Model,
     slot: Slot,
@@ -151,6 +181,7 @@ impl Record for SlotView<'_> {
         )
     }
 
+    #[inline]
     fn get_ref(&self, field: FieldRef<'_>) -> Option<&Value> {
         let pass = self.pass;
         let (source, index) = decode_field(field.id);
@@ -176,19 +207,23 @@ impl Record for SlotView<'_> {
         let graph = self.pass.world.graph;
         let mut go = |model: Model, slot: Slot| visit(&self.pass.view(model, slot));
         match (self.model, Rel::from_id(relation.id)) {
-            (Model::Organization, Rel::OrgAccounts) => graph
-                .organization_account_slots(self.slot)
-                .for_each(|s| go(Model::Account, s)),
-            (Model::Organization, Rel::OrgUsers) => graph
-                .organization_user_slots(self.slot)
-                .for_each(|s| go(Model::User, s)),
+            (Model::Organization, Rel::OrgAccounts) => {
+                ascending(graph.organization_account_slots(self.slot))
+                    .into_iter()
+                    .for_each(|s| go(Model::Account, s))
+            }
+            (Model::Organization, Rel::OrgUsers) => {
+                ascending(graph.organization_user_slots(self.slot))
+                    .into_iter()
+                    .for_each(|s| go(Model::User, s))
+            }
             (Model::Account, Rel::AccountOrganization) => {
                 if let Some(s) = graph.account_organization_slot(self.slot) {
                     go(Model::Organization, s);
                 }
             }
-            (Model::Account, Rel::AccountUsers) => graph
-                .account_user_slots(self.slot)
+            (Model::Account, Rel::AccountUsers) => ascending(graph.account_user_slots(self.slot))
+                .into_iter()
                 .for_each(|s| go(Model::User, s)),
             (Model::User, Rel::UserAccounts) => graph
                 .user_account_slots(self.slot)
@@ -250,7 +285,47 @@ pub(crate) struct Placement {
     live: [Vec<Slot>; 3],
 }
 
+/// A value a pass computed that differs from the stored one.
+enum Change {
+    Value(Value),
+    Deactivated(Option<Millis>),
+    Life(Life),
+}
+
 impl Derivation {
+    /// Accounts' status and churnedAt after their organization's churn or ignore, recording
+    /// the lifecycle values of those that change in `before`.
+    fn effective_statuses(
+        &mut self,
+        graph: Links<'_>,
+        positions: &[Vec<u32>; 3],
+        slots: &[Slot],
+        before: &mut Vec<(u32, Life)>,
+    ) {
+        let orgs = self.orgs.lives();
+        let accounts = &mut self.accounts;
+        for slot in slots {
+            let org = graph
+                .account_organization_slot(*slot)
+                .and_then(|o| positions[Model::Organization as usize].get(o as usize))
+                .filter(|p| **p != NONE)
+                .map(|p| orgs[*p as usize])
+                .unwrap_or_default();
+            let position = positions[Model::Account as usize][*slot as usize];
+            let life = accounts.life_mut(position);
+            let effective = combine(
+                life.own_status,
+                life.own_churned_at,
+                org.status,
+                org.churned_at,
+            );
+            if (life.status, life.churned_at) != effective {
+                before.push((position, *life));
+                (life.status, life.churned_at) = effective;
+            }
+        }
+    }
+
     fn pass<'a>(
         &'a self,
         graph: Links<'a>,
@@ -342,92 +417,117 @@ impl Derivation {
         // (by model and position), to report what changed at the end.
         let mut life_before: [Vec<(u32, Life)>; 3] = Default::default();
         let mut out = Vec::new();
-        for &(model, node) in &compiled.order {
+        for sweep in sweeps(&compiled) {
+            let (model, nodes) = match &sweep {
+                Sweep::Records(model, nodes) => (*model, nodes.clone()),
+                Sweep::Rollups(model, _, formulas) => {
+                    (*model, formulas.iter().map(|i| Node::Formula(*i)).collect())
+                }
+                Sweep::Single(model, node) => (*model, vec![*node]),
+            };
             let m = model as usize;
             let rules = compiled.rules(model);
             let (slots, at) = (&live[m], &positions[m]);
             let pass = self.pass(graph, metrics, &positions);
-            match node {
-                Node::Formula(i) => {
-                    let program = &rules.formulas[i].program;
-                    let changed = par_changes(threads, slots, |slot| {
-                        let value = program.eval(&pass.view(model, slot), &ctx);
-                        let current = pass.state(model, slot).and_then(|s| s.outputs.get(i));
-                        (current != Some(&value)).then_some(value)
-                    });
-                    let key = &rules.formulas[i].key;
-                    for (slot, value) in changed {
-                        out.push(DerivedChange::Value {
-                            record: record_at(&graph, model, slot),
-                            key: key.clone(),
-                            value: to_json(&value),
-                        });
-                        *self.output_mut(model, at[slot as usize], i) = value;
-                    }
-                }
-                Node::Lifecycle => {
-                    let changed = par_changes(threads, slots, |slot| {
-                        let previous = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
-                        let view = pass.view(model, slot);
-                        let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
-                        (life != previous).then_some(life)
-                    });
-                    for (slot, life) in changed {
-                        let position = at[slot as usize];
-                        let current = self.life_mut(model, position);
-                        life_before[m].push((position, *current));
-                        *current = life;
-                    }
-                }
-                Node::Effective => {
-                    if model != Model::Account {
-                        continue;
-                    }
-                    let orgs = self.orgs.lives();
-                    for slot in slots {
-                        let org = graph
-                            .account_organization_slot(*slot)
-                            .and_then(|o| positions[Model::Organization as usize].get(o as usize))
-                            .filter(|p| **p != NONE)
-                            .map(|p| orgs[*p as usize])
-                            .unwrap_or_default();
-                        let position = at[*slot as usize];
-                        let life = self.accounts.life_mut(position);
-                        let effective = combine(
-                            life.own_status,
-                            life.own_churned_at,
-                            org.status,
-                            org.churned_at,
-                        );
-                        if (life.status, life.churned_at) != effective {
-                            life_before[m].push((position, *life));
-                            (life.status, life.churned_at) = effective;
+            let changed: Vec<(Slot, Vec<(usize, Change)>)> = match &sweep {
+                Sweep::Records(..) => par_changes(threads, slots, |slot| {
+                    let view = pass.view(model, slot);
+                    let state = pass.state(model, slot);
+                    // Allocates only for a record whose values change.
+                    let mut changes = Vec::new();
+                    for (n, node) in nodes.iter().enumerate() {
+                        match *node {
+                            Node::Formula(i) => {
+                                let value = rules.formulas[i].program.eval(&view, &ctx);
+                                if state.and_then(|s| s.output(i)) != Some(&value) {
+                                    changes.push((n, Change::Value(value)));
+                                }
+                            }
+                            _ => {
+                                let was = state.and_then(|s| s.life.deactivated_at);
+                                let is = rules
+                                    .deactivation
+                                    .as_ref()
+                                    .is_some_and(|p| p.matches(&view, &ctx))
+                                    .then(|| was.unwrap_or(now));
+                                if is != was {
+                                    changes.push((n, Change::Deactivated(is)));
+                                }
+                            }
                         }
                     }
-                }
-                Node::Deactivation => {
-                    let Some(program) = &rules.deactivation else {
-                        continue;
+                    (!changes.is_empty()).then_some(changes)
+                }),
+                Sweep::Rollups(_, rel, formulas) => {
+                    let rollups: Vec<Rollup<'_>> = formulas
+                        .iter()
+                        .filter_map(|i| rules.formulas[*i].program.rollup())
+                        .collect();
+                    let children = |child: Model| match live[child as usize].as_slice() {
+                        [] => Cow::Owned(graph_slots(&graph, child)),
+                        slots => Cow::Borrowed(slots),
                     };
-                    let changed = par_changes(threads, slots, |slot| {
-                        let was = pass.state(model, slot).and_then(|s| s.life.deactivated_at);
-                        let is = if program.matches(&pass.view(model, slot), &ctx) {
-                            was.or(Some(now))
-                        } else {
-                            None
-                        };
-                        (is != was).then_some(is)
-                    });
-                    for (slot, deactivated_at) in changed {
-                        let position = at[slot as usize];
-                        let life = self.life_mut(model, position);
-                        life_before[m].push((position, *life));
-                        life.deactivated_at = deactivated_at;
+                    let sums =
+                        rollup_columns(&pass, &rollups, (model, *rel), children, &ctx, threads);
+                    par_changes(threads, slots, |slot| {
+                        let state = pass.state(model, slot);
+                        let mut changes = Vec::new();
+                        for (n, (i, sums)) in formulas.iter().zip(&sums).enumerate() {
+                            let value = sums[slot as usize].finish();
+                            if state.and_then(|s| s.output(*i)) != Some(&value) {
+                                changes.push((n, Change::Value(value)));
+                            }
+                        }
+                        (!changes.is_empty()).then_some(changes)
+                    })
+                }
+                Sweep::Single(_, Node::Lifecycle) => par_changes(threads, slots, |slot| {
+                    let previous = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
+                    let view = pass.view(model, slot);
+                    let life = own_lifecycle(rules, &view, previous, model, mode, now, &ctx);
+                    (life != previous).then(|| vec![(0, Change::Life(life))])
+                }),
+                Sweep::Single(..) => {
+                    if model == Model::Account {
+                        self.effective_statuses(graph, &positions, slots, &mut life_before[m]);
+                    }
+                    continue;
+                }
+            };
+            // Reported node by node, each in record order, whatever the passes.
+            let mut by_node: Vec<Vec<(Slot, Change)>> = nodes.iter().map(|_| Vec::new()).collect();
+            for (slot, changes) in changed {
+                for (n, change) in changes {
+                    by_node[n].push((slot, change));
+                }
+            }
+            for (node, changes) in nodes.iter().zip(by_node) {
+                for (slot, change) in changes {
+                    let position = at[slot as usize];
+                    match (change, *node) {
+                        (Change::Value(value), Node::Formula(i)) => {
+                            out.push(DerivedChange::Value {
+                                record: record_at(&graph, model, slot),
+                                key: rules.formulas[i].key.clone(),
+                                value: to_json(&value),
+                            });
+                            *self.output_mut(model, position, i) = value;
+                        }
+                        (Change::Deactivated(at), _) => {
+                            let life = self.life_mut(model, position);
+                            life_before[m].push((position, *life));
+                            life.deactivated_at = at;
+                        }
+                        (Change::Life(life), _) => {
+                            let current = self.life_mut(model, position);
+                            life_before[m].push((position, *current));
+                            *current = life;
+                        }
+                        (Change::Value(_), _) => {}
                     }
                 }
             }
         }
-
         let mut names = Vec::new();
         for model in Model::ALL {
             let m = model as usize;
@@ -618,11 +718,7 @@ mod tests {
     }
 
     fn compiled() -> crate::derive::Compiled {
-        let field = |model, key: &str, ty| CustomFieldInput {
-            model,
-            key: key.to_owned(),
-            ty,
-        };
+        let field = CustomFieldInput::new;
         let schema = SchemaInput {
             custom_fields: vec![
                 field(Model::Account, "amount", FieldType::Number),

@@ -594,7 +594,6 @@ fn evaluation_order(
     }
     let edges: Vec<Vec<usize>> = edges.into_iter().map(|e| e.into_iter().collect()).collect();
     let mut marks = vec![Mark::New; nodes.len()];
-    let mut order = Vec::with_capacity(nodes.len());
     for root in 0..nodes.len() {
         if marks[root] != Mark::New {
             continue;
@@ -644,12 +643,44 @@ fn evaluation_order(
                 }
             } else {
                 marks[node] = Mark::Done;
-                order.push(nodes[node]);
                 stack.pop();
             }
         }
     }
-    Ok(order)
+    Ok(grouped_order(&nodes, &edges))
+}
+
+/// An evaluation order of an acyclic configuration (every node after the nodes it reads)
+/// that keeps a model's nodes together where it can, users first, then accounts: full
+/// recomputations (`bulk.rs`) run consecutive nodes of one model in one pass over its records
+/// and rollups of the same children in one pass over them.
+fn grouped_order(nodes: &[(Model, Node)], edges: &[Vec<usize>]) -> Vec<(Model, Node)> {
+    let n = nodes.len();
+    let mut unread: Vec<usize> = edges.iter().map(Vec::len).collect();
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (node, reads) in edges.iter().enumerate() {
+        for &read in reads {
+            readers[read].push(node);
+        }
+    }
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    let mut last: Option<Model> = None;
+    while let Some(next) = (0..n)
+        .filter(|&i| !done[i] && unread[i] == 0)
+        .min_by_key(|&i| {
+            let (model, _) = nodes[i];
+            (Some(model) != last, std::cmp::Reverse(model as usize), i)
+        })
+    {
+        done[next] = true;
+        order.push(nodes[next]);
+        last = Some(nodes[next].0);
+        for &reader in &readers[next] {
+            unread[reader] -= 1;
+        }
+    }
+    order
 }
 
 /// Resolves relation names along a dependency path from `from`.

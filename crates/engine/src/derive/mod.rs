@@ -15,8 +15,10 @@ pub mod compile;
 pub mod config;
 mod lifecycle;
 mod records;
+mod rollup;
 pub mod schema;
 mod state;
+mod sweeps;
 mod timers;
 mod view;
 

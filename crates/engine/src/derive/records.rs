@@ -1,6 +1,5 @@
-//! The derived state of one model's records, stored as columns: every record's projected
-//! inputs in one array, its formula values in another, its lifecycle values in a third, all
-//! by the record's position. Full recomputations (`bulk.rs`) then sweep memory in order
+//! The derived state of one model's records, stored as columns by the record's position:
+//! one array per projected input, one per formula value, one of lifecycle values. Full recomputations (`bulk.rs`) then sweep memory in order
 //! instead of chasing a pointer per record; the incremental entry points find a record's
 //! position through an id index.
 
@@ -37,32 +36,67 @@ impl RecordId for UserId {
 /// One record's derived state, borrowed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RecordState<'a> {
-    /// Projected inputs, by the model's input slot.
-    pub(crate) inputs: &'a [Value],
-    /// Formula values, by the model's formula slot.
-    pub(crate) outputs: &'a [Value],
+    /// Projected inputs, one column per input slot of the model.
+    inputs: &'a [Vec<Value>],
+    /// Formula values, one column per formula slot of the model.
+    outputs: &'a [Vec<Value>],
+    position: usize,
     pub(crate) life: &'a Life,
+}
+
+impl<'a> RecordState<'a> {
+    /// The input at the model's input slot `slot`.
+    #[inline]
+    pub(crate) fn input(&self, slot: usize) -> Option<&'a Value> {
+        Some(&self.inputs.get(slot)?[self.position])
+    }
+
+    /// The value of the model's formula at slot `slot`.
+    #[inline]
+    pub(crate) fn output(&self, slot: usize) -> Option<&'a Value> {
+        Some(&self.outputs.get(slot)?[self.position])
+    }
 }
 
 /// One record's derived state, to change.
 #[derive(Debug)]
 pub(crate) struct RecordStateMut<'a> {
-    pub(crate) inputs: &'a mut [Value],
-    pub(crate) outputs: &'a mut [Value],
+    inputs: &'a mut [Vec<Value>],
+    outputs: &'a mut [Vec<Value>],
+    position: usize,
     pub(crate) life: &'a mut Life,
 }
 
-/// States stored densely (removal moves the last record into the gap), found by id.
+impl RecordStateMut<'_> {
+    /// The input at input slot `slot`, which the model's rules must have.
+    pub(crate) fn input_mut(&mut self, slot: usize) -> &mut Value {
+        &mut self.inputs[slot][self.position]
+    }
+
+    /// The formula value at formula slot `slot`, which the model's rules must have.
+    pub(crate) fn output_mut(&mut self, slot: usize) -> &mut Value {
+        &mut self.outputs[slot][self.position]
+    }
+
+    /// Unsets every input and formula value.
+    pub(crate) fn clear_values(&mut self) {
+        for column in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            column[self.position] = Value::Null;
+        }
+    }
+}
+
+/// States stored densely (removal moves the last record into the gap), found by id. Inputs
+/// and formula values are kept a column per slot, so a pass over one column of every record
+/// (`bulk.rs`) reads only that column's memory.
 #[derive(Debug)]
 pub(crate) struct Records<Id> {
     index: HashMap<Id, u32>,
     ids: Vec<Id>,
-    /// Inputs and formula values a record has (the model's rules decide: [`Records::shape`]).
-    inputs_per_record: usize,
-    outputs_per_record: usize,
-    /// `inputs_per_record` values a record, by position.
-    inputs: Vec<Value>,
-    outputs: Vec<Value>,
+    /// By input slot (the model's rules decide how many: [`Records::shape`]), by position.
+    inputs: Vec<Vec<Value>>,
+    /// By formula slot, by position.
+    outputs: Vec<Vec<Value>>,
     lives: Vec<Life>,
 }
 
@@ -71,25 +105,11 @@ impl<Id> Default for Records<Id> {
         Self {
             index: HashMap::new(),
             ids: Vec::new(),
-            inputs_per_record: 0,
-            outputs_per_record: 0,
             inputs: Vec::new(),
             outputs: Vec::new(),
             lives: Vec::new(),
         }
     }
-}
-
-/// Removes the `i`th of `n`-value chunks by moving the last chunk into its place.
-fn swap_remove_chunk(values: &mut Vec<Value>, n: usize, i: usize) {
-    let last = values.len() / n.max(1);
-    if n == 0 || last == 0 {
-        return;
-    }
-    for k in 0..n {
-        values.swap(i * n + k, (last - 1) * n + k);
-    }
-    values.truncate((last - 1) * n);
 }
 
 impl<Id: RecordId> Records<Id> {
@@ -110,37 +130,35 @@ impl<Id: RecordId> Records<Id> {
 
     /// The state at a position (which must hold a record).
     pub(crate) fn state_at(&self, position: u32) -> RecordState<'_> {
-        let i = position as usize;
-        let (n, m) = (self.inputs_per_record, self.outputs_per_record);
+        let position = position as usize;
         RecordState {
-            inputs: &self.inputs[i * n..(i + 1) * n],
-            outputs: &self.outputs[i * m..(i + 1) * m],
-            life: &self.lives[i],
+            inputs: &self.inputs,
+            outputs: &self.outputs,
+            position,
+            life: &self.lives[position],
         }
     }
 
     pub(crate) fn state_at_mut(&mut self, position: u32) -> RecordStateMut<'_> {
-        let i = position as usize;
-        let (n, m) = (self.inputs_per_record, self.outputs_per_record);
+        let position = position as usize;
         RecordStateMut {
-            inputs: &mut self.inputs[i * n..(i + 1) * n],
-            outputs: &mut self.outputs[i * m..(i + 1) * m],
-            life: &mut self.lives[i],
+            inputs: &mut self.inputs,
+            outputs: &mut self.outputs,
+            position,
+            life: &mut self.lives[position],
         }
     }
 
     /// An input of the record at a position.
     #[inline]
     pub(crate) fn input_at(&self, position: u32, slot: usize) -> Option<&Value> {
-        let n = self.inputs_per_record;
-        (slot < n).then(|| &self.inputs[position as usize * n + slot])
+        Some(&self.inputs.get(slot)?[position as usize])
     }
 
     /// A formula value of the record at a position.
     #[inline]
     pub(crate) fn output_at(&self, position: u32, slot: usize) -> Option<&Value> {
-        let n = self.outputs_per_record;
-        (slot < n).then(|| &self.outputs[position as usize * n + slot])
+        Some(&self.outputs.get(slot)?[position as usize])
     }
 
     /// The record stored at a position, and its state.
@@ -153,7 +171,7 @@ impl<Id: RecordId> Records<Id> {
 
     /// A formula value at a position, to change.
     pub(crate) fn output_mut(&mut self, position: u32, slot: usize) -> &mut Value {
-        &mut self.outputs[position as usize * self.outputs_per_record + slot]
+        &mut self.outputs[slot][position as usize]
     }
 
     pub(crate) fn life_mut(&mut self, position: u32) -> &mut Life {
@@ -182,9 +200,9 @@ impl<Id: RecordId> Records<Id> {
         let i = u32::try_from(self.ids.len()).expect("fewer than 2^32 records");
         self.index.insert(id, i);
         self.ids.push(id);
-        let (n, m) = (self.inputs_per_record, self.outputs_per_record);
-        self.inputs.resize(self.inputs.len() + n, Value::Null);
-        self.outputs.resize(self.outputs.len() + m, Value::Null);
+        for column in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            column.push(Value::Null);
+        }
         self.lives.push(Life::default());
         i
     }
@@ -198,8 +216,9 @@ impl<Id: RecordId> Records<Id> {
     pub(crate) fn remove(&mut self, id: &Id) -> Option<Life> {
         let i = self.index.remove(id)? as usize;
         self.ids.swap_remove(i);
-        swap_remove_chunk(&mut self.inputs, self.inputs_per_record, i);
-        swap_remove_chunk(&mut self.outputs, self.outputs_per_record, i);
+        for column in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            column.swap_remove(i);
+        }
         let life = self.lives.swap_remove(i);
         if let Some(moved) = self.ids.get(i) {
             self.index.insert(*moved, i as u32);
@@ -211,23 +230,18 @@ impl<Id: RecordId> Records<Id> {
     /// formula value `j` taken from the old slot `keep[j]` (`None`: unset).
     pub(crate) fn shape(&mut self, inputs: usize, keep: &[Option<usize>]) {
         let len = self.ids.len();
-        self.inputs = vec![Value::Null; len * inputs];
-        self.inputs_per_record = inputs;
-        let old = std::mem::take(&mut self.outputs);
-        let old_m = self.outputs_per_record;
-        let mut old = old.into_iter();
-        let mut outputs = Vec::with_capacity(len * keep.len());
-        let mut chunk: Vec<Value> = Vec::with_capacity(old_m);
-        for _ in 0..len {
-            chunk.clear();
-            chunk.extend(old.by_ref().take(old_m));
-            outputs.extend(keep.iter().map(|slot| {
-                slot.and_then(|s| chunk.get_mut(s))
-                    .map_or(Value::Null, |v| std::mem::replace(v, Value::Null))
-            }));
-        }
-        self.outputs = outputs;
-        self.outputs_per_record = keep.len();
+        self.inputs = (0..inputs).map(|_| vec![Value::Null; len]).collect();
+        let mut old: Vec<Option<Vec<Value>>> = std::mem::take(&mut self.outputs)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.outputs = keep
+            .iter()
+            .map(|slot| {
+                slot.and_then(|s| old.get_mut(s)?.take())
+                    .unwrap_or_else(|| vec![Value::Null; len])
+            })
+            .collect();
     }
 
     /// Every record with its lifecycle values.
@@ -248,15 +262,18 @@ mod tests {
     fn insert(records: &mut Records<UserId>, n: u128) {
         let state = records.get_or_insert(user(n));
         state.life.mrr = Some(n as f64);
-        state.inputs[0] = Value::Number(n as f64);
-        state.outputs[1] = Value::Number(-(n as f64));
+        let mut state = state;
+        *state.input_mut(0) = Value::Number(n as f64);
+        *state.output_mut(1) = Value::Number(-(n as f64));
     }
 
     fn check(records: &Records<UserId>, n: u128) {
         let state = records.get(&user(n)).expect("present");
         assert_eq!(state.life.mrr, Some(n as f64));
-        assert_eq!(state.inputs, &[Value::Number(n as f64)]);
-        assert_eq!(state.outputs, &[Value::Null, Value::Number(-(n as f64))]);
+        assert_eq!(state.input(0), Some(&Value::Number(n as f64)));
+        assert_eq!(state.input(1), None);
+        assert_eq!(state.output(0), Some(&Value::Null));
+        assert_eq!(state.output(1), Some(&Value::Number(-(n as f64))));
     }
 
     #[test]
@@ -288,8 +305,10 @@ mod tests {
         records.shape(2, &[Some(1), None]);
         for n in [3, 4] {
             let state = records.get(&user(n)).expect("present");
-            assert_eq!(state.inputs, &[Value::Null, Value::Null]);
-            assert_eq!(state.outputs, &[Value::Number(-(n as f64)), Value::Null]);
+            assert_eq!(state.input(0), Some(&Value::Null));
+            assert_eq!(state.input(1), Some(&Value::Null));
+            assert_eq!(state.output(0), Some(&Value::Number(-(n as f64))));
+            assert_eq!(state.output(1), Some(&Value::Null));
         }
     }
 }

@@ -26,6 +26,14 @@ pub struct CustomFieldInput {
 }
 
 impl CustomFieldInput {
+    pub fn new(model: Model, key: &str, ty: FieldType) -> Self {
+        Self {
+            model,
+            key: key.to_owned(),
+            ty,
+        }
+    }
+
     /// From the store's strings (`"accounts"`, `"number"`); `None` for models rules do not run on.
     pub fn parse(model: &str, key: &str, field_type: &str) -> Option<Self> {
         Some(Self {

@@ -303,9 +303,8 @@ impl Derivation {
                 mrr: saved.mrr,
                 ..Life::default()
             };
-            if let Some(state) = self.state_mut(saved.record) {
-                state.inputs.fill(Value::Null);
-                state.outputs.fill(Value::Null);
+            if let Some(mut state) = self.state_mut(saved.record) {
+                state.clear_values();
             }
             *self.ensure(saved.record).life = life;
         }
@@ -392,9 +391,9 @@ impl Derivation {
         if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return;
         }
-        let state = self.ensure(input.record);
-        for (value, (key, ty)) in state.inputs.iter_mut().zip(&rules.inputs) {
-            *value = project(key, *ty, &input, &compiled.time_zone);
+        let mut state = self.ensure(input.record);
+        for (slot, (key, ty)) in rules.inputs.iter().enumerate() {
+            *state.input_mut(slot) = project(key, *ty, &input, &compiled.time_zone);
         }
     }
 
@@ -413,12 +412,13 @@ impl Derivation {
         if rules.inputs.is_empty() || !exists(&graph, input.record) {
             return Vec::new();
         }
-        let state = self.ensure(input.record);
+        let mut state = self.ensure(input.record);
         let mut changed: Vec<String> = Vec::new();
         for (slot, (key, ty)) in rules.inputs.iter().enumerate() {
             let value = project(key, *ty, &input, &compiled.time_zone);
-            if state.inputs[slot] != value {
-                state.inputs[slot] = value;
+            let current = state.input_mut(slot);
+            if *current != value {
+                *current = value;
                 changed.extend(input_names(key));
             }
         }
@@ -715,9 +715,7 @@ impl Derivation {
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    let value = state
-                        .and_then(|s| s.outputs.get(i))
-                        .map_or(Json::Null, to_json);
+                    let value = state.and_then(|s| s.output(i)).map_or(Json::Null, to_json);
                     (f.key.clone(), value)
                 })
                 .collect(),
@@ -860,8 +858,9 @@ impl Derivation {
                         let view = self.view_of(graph, metrics, record);
                         rules.formulas[i].program.eval(&view, &ctx)
                     };
-                    let state = self.state_mut(record).expect("ensured above");
-                    if state.outputs[i] != value {
+                    let mut state = self.state_mut(record).expect("ensured above");
+                    let current = state.output_mut(i);
+                    if *current != value {
                         let key = &rules.formulas[i].key;
                         out.push(DerivedChange::Value {
                             record,
@@ -869,7 +868,7 @@ impl Derivation {
                             value: to_json(&value),
                         });
                         changed.push(key.clone());
-                        state.outputs[i] = value;
+                        *current = value;
                         nodes |= Self::local_readers(compiled, model, key);
                     }
                 }
@@ -962,7 +961,7 @@ impl Derivation {
 /// A record's own lifecycle values by its rules, from what it was before (`previous`).
 pub(crate) fn own_lifecycle(
     rules: &ModelRules,
-    view: &dyn Record,
+    view: &impl Record,
     previous: Life,
     model: Model,
     mode: Mode,

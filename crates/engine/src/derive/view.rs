@@ -10,7 +10,7 @@ use super::schema::{Builtin, FieldSource, HolderAttr, LifeField, Rel, decode_fie
 use super::state::{Derivation, Life};
 use super::{RecordRef, Status};
 use crate::assignments::{Assignments, Customer};
-use crate::graph::Graph;
+use crate::graph::{Graph, Slot};
 use crate::metrics::Metrics;
 use crate::time::Millis;
 
@@ -64,11 +64,11 @@ pub(crate) fn field_value(
     let (source, index) = decode_field(field);
     match source {
         FieldSource::Input => state
-            .and_then(|s| s.inputs.get(index))
+            .and_then(|s| s.input(index))
             .cloned()
             .unwrap_or(Value::Null),
         FieldSource::Formula => state
-            .and_then(|s| s.outputs.get(index))
+            .and_then(|s| s.output(index))
             .cloned()
             .unwrap_or(Value::Null),
         FieldSource::Lifecycle => match LifeField::ALL.get(index) {
@@ -96,8 +96,8 @@ pub(crate) fn field_ref<'s>(
 ) -> Option<&'s Value> {
     let (source, index) = decode_field(field);
     match source {
-        FieldSource::Input => state?.inputs.get(index),
-        FieldSource::Formula => state?.outputs.get(index),
+        FieldSource::Input => state?.input(index),
+        FieldSource::Formula => state?.output(index),
         FieldSource::Lifecycle => {
             let life = state.map(|s| *s.life).unwrap_or_default();
             match LifeField::ALL.get(index)? {
@@ -234,6 +234,15 @@ pub(crate) fn customer(record: RecordRef) -> Option<Customer> {
     }
 }
 
+/// Slots in ascending order: the order aggregations visit a record's organizations,
+/// accounts and users in, record by record (here and in `bulk.rs`) and in one pass over all
+/// of them (`rollup.rs`), so that sums add in the same order and agree bit for bit.
+pub(crate) fn ascending(slots: impl Iterator<Item = Slot>) -> Vec<Slot> {
+    let mut slots: Vec<Slot> = slots.collect();
+    slots.sort_unstable();
+    slots
+}
+
 /// Calls `visit` with each record linked to `record` by `rel` (nothing when `rel` does not
 /// start at the record's model).
 pub(crate) fn for_each_neighbor(
@@ -267,20 +276,29 @@ pub(crate) fn for_each_neighbor(
                 }
             }
         }
-        (RecordRef::Organization(id), Rel::OrgAccounts) => graph
-            .organization_account_ids(id)
-            .for_each(|a| visit(RecordRef::Account(a))),
-        (RecordRef::Organization(id), Rel::OrgUsers) => graph
-            .organization_user_ids(id)
-            .for_each(|u| visit(RecordRef::User(u))),
+        (RecordRef::Organization(id), Rel::OrgAccounts) => {
+            let slots = graph.organization_slot(id).into_iter();
+            slots
+                .flat_map(|s| ascending(graph.organization_account_slots(s)))
+                .for_each(|a| visit(RecordRef::Account(graph.account_at(a))));
+        }
+        (RecordRef::Organization(id), Rel::OrgUsers) => {
+            let slots = graph.organization_slot(id).into_iter();
+            slots
+                .flat_map(|s| ascending(graph.organization_user_slots(s)))
+                .for_each(|u| visit(RecordRef::User(graph.user_at(u))));
+        }
         (RecordRef::Account(id), Rel::AccountOrganization) => {
             if let Some(o) = graph.account_organization(id) {
                 visit(RecordRef::Organization(o));
             }
         }
-        (RecordRef::Account(id), Rel::AccountUsers) => graph
-            .account_user_ids(id)
-            .for_each(|u| visit(RecordRef::User(u))),
+        (RecordRef::Account(id), Rel::AccountUsers) => {
+            let slots = graph.account_slot(id).into_iter();
+            slots
+                .flat_map(|s| ascending(graph.account_user_slots(s)))
+                .for_each(|u| visit(RecordRef::User(graph.user_at(u))));
+        }
         (RecordRef::User(id), Rel::UserAccounts) => graph
             .user_account_ids(id)
             .for_each(|a| visit(RecordRef::Account(a))),

@@ -639,3 +639,55 @@ fn check_total(source: &str) -> Result<(), TestCaseError> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// Rollups taken apart (`Program::rollup`): what a caller holding every record computes in
+// one pass over the children must be what evaluating the aggregation gives.
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rollups_added_up_child_by_child_equal_the_aggregation(
+        choices in prop::collection::vec(any::<u32>(), 0..200),
+        record_choices in prop::collection::vec(any::<u32>(), 0..200),
+        kind in 0usize..6,
+        filtered in any::<bool>(),
+        new_york in any::<bool>(),
+    ) {
+        let tape = &mut Tape { choices, next: 0 };
+        let filter = if filtered {
+            format!(" where {}", generate(Type::Bool, Kind::User, 3, tape))
+        } else {
+            String::new()
+        };
+        let number = generate(Type::Number, Kind::User, 3, tape);
+        let date = generate(Type::Date, Kind::User, 3, tape);
+        let source = match kind {
+            0 => format!("count(users{filter})"),
+            1 => format!("sum(users{filter}, {number})"),
+            2 => format!("avg(users{filter}, {number})"),
+            3 => format!("min(users{filter}, {number})"),
+            4 => format!("max(users{filter}, {date})"),
+            _ => format!("min(users{filter}, {date})"),
+        };
+        let program = compile_formula(&source, &Scope::Account, &schema());
+        prop_assert!(program.is_ok(), "{source}: {}", program.err().unwrap());
+        let program = program.unwrap();
+        let rollup = program.rollup();
+        prop_assert!(rollup.is_some(), "{source} is a rollup");
+        let rollup = rollup.unwrap();
+        let mut context = ctx();
+        if new_york {
+            context = context.with_time_zone(super::support::new_york());
+        }
+        let record = arb_record(Kind::Account, &mut Tape { choices: record_choices, next: 0 });
+        let mut sum = rollup.accumulator();
+        record.related(rollup.relation(), &mut |user| sum.add(rollup.contribution(user, &context)));
+        let whole = program.eval(&record, &context);
+        prop_assert!(same(&sum.finish(), &whole), "{source}: {:?} added up, {whole:?} evaluated", sum.finish());
+        // Through `dyn Record`, as related records are visited, the same again.
+        let dynamic: &dyn Record = &Copying(&record);
+        prop_assert!(same(&program.eval(dynamic, &context), &whole), "{source} through dyn Record");
+    }
+}

@@ -1,0 +1,229 @@
+//! Aggregations (`count`, `sum`, `avg`, `min`, `max` over related records), split into what
+//! one related record contributes and how contributions add up, so that a caller holding
+//! every record at once can compute a rollup for all parents in one pass over the children
+//! ([`Rollup`]) and get exactly what [`aggregate`] computes parent by parent.
+
+use std::cmp::Ordering;
+
+use jiff::Timestamp;
+
+use crate::eval::{EvalContext, eval_ref, is_true, relation_ref};
+use crate::functions::Aggregation;
+use crate::ir::{Node, RelationSlot};
+use crate::types::{Record, RelationRef};
+use crate::value::Value;
+
+/// What one related record adds to an aggregation. `Copy` and small, so a column of them
+/// can be computed in parallel and added up afterwards in a fixed order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Contribution {
+    /// Filtered out, or its value is null: nothing.
+    Skip,
+    /// Counted (an aggregation without a value).
+    One,
+    Number(f64),
+    Date(Timestamp),
+    /// A value no aggregation accepts (a string in a `sum` of an untyped field): the result
+    /// is null.
+    Mismatch,
+}
+
+impl Contribution {
+    fn of(value: &Value) -> Contribution {
+        match value {
+            Value::Null => Contribution::Skip,
+            Value::Number(n) => Contribution::Number(*n),
+            Value::Date(t) => Contribution::Date(*t),
+            _ => Contribution::Mismatch,
+        }
+    }
+}
+
+/// Adds contributions up. Sums are taken in the order contributions come in, so callers that
+/// must agree bit for bit (a rollup computed in one pass and the same rollup computed parent
+/// by parent) add them in the same order.
+#[derive(Clone, Debug)]
+pub struct Accumulator {
+    kind: Aggregation,
+    count: usize,
+    sum: f64,
+    best: Option<Contribution>,
+    mismatch: bool,
+}
+
+/// Orders two min/max candidates of the same kind; `None` for mixed kinds.
+fn order(a: Contribution, b: Contribution) -> Option<Ordering> {
+    match (a, b) {
+        (Contribution::Number(a), Contribution::Number(b)) => a.partial_cmp(&b),
+        (Contribution::Date(a), Contribution::Date(b)) => Some(a.cmp(&b)),
+        _ => None,
+    }
+}
+
+impl Accumulator {
+    fn new(kind: Aggregation) -> Self {
+        Accumulator {
+            kind,
+            count: 0,
+            sum: 0.0,
+            best: None,
+            mismatch: false,
+        }
+    }
+
+    /// Nulls are skipped, as in SQL.
+    pub fn add(&mut self, contribution: Contribution) {
+        use Aggregation::*;
+        match (self.kind, contribution) {
+            (_, Contribution::Skip) => {}
+            (_, Contribution::One) => self.count += 1,
+            (Sum | Avg, Contribution::Number(n)) => {
+                self.sum += n;
+                self.count += 1;
+            }
+            (Min | Max, candidate @ (Contribution::Number(_) | Contribution::Date(_))) => {
+                let wanted = if self.kind == Max {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+                let replace = match self.best {
+                    None => true,
+                    Some(current) => match order(candidate, current) {
+                        Some(o) => o == wanted,
+                        None => {
+                            self.mismatch = true;
+                            false
+                        }
+                    },
+                };
+                if replace {
+                    self.best = Some(candidate);
+                }
+            }
+            _ => self.mismatch = true,
+        }
+    }
+
+    /// Unlike SQL, the sum of nothing is 0 (a rollup of no accounts has zero MRR); avg, min
+    /// and max of nothing are null.
+    pub fn finish(&self) -> Value {
+        if self.mismatch {
+            return Value::Null;
+        }
+        match self.kind {
+            Aggregation::Count => Value::Number(self.count as f64),
+            Aggregation::Sum => Value::number(self.sum),
+            Aggregation::Avg if self.count == 0 => Value::Null,
+            Aggregation::Avg => Value::number(self.sum / self.count as f64),
+            Aggregation::Min | Aggregation::Max => match self.best {
+                Some(Contribution::Number(n)) => Value::Number(n),
+                Some(Contribution::Date(t)) => Value::Date(t),
+                _ => Value::Null,
+            },
+        }
+    }
+}
+
+/// An aggregation over the records one relation leads to, taken apart: the relation, what
+/// each related record contributes, and how the contributions add up.
+#[derive(Clone, Copy, Debug)]
+pub struct Rollup<'p> {
+    kind: Aggregation,
+    relation: &'p RelationSlot,
+    filter: Option<&'p Node>,
+    value: Option<&'p Node>,
+}
+
+impl<'p> Rollup<'p> {
+    /// The parts of an aggregation node along a single relation.
+    pub(crate) fn of(node: &'p Node) -> Option<Rollup<'p>> {
+        match node {
+            Node::Aggregate {
+                kind,
+                path,
+                filter,
+                value,
+            } => match path.as_slice() {
+                [relation] => Some(Rollup {
+                    kind: *kind,
+                    relation,
+                    filter: filter.as_deref(),
+                    value: value.as_deref(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The relation aggregated over.
+    pub fn relation(&self) -> RelationRef<'p> {
+        relation_ref(self.relation)
+    }
+
+    /// What `related` (a record the relation leads to) contributes.
+    pub fn contribution<R: Record + ?Sized>(&self, related: &R, ctx: &EvalContext) -> Contribution {
+        contribution(self.filter, self.value, related, ctx)
+    }
+
+    /// An empty accumulator for this aggregation.
+    pub fn accumulator(&self) -> Accumulator {
+        Accumulator::new(self.kind)
+    }
+}
+
+fn contribution<R: Record + ?Sized>(
+    filter: Option<&Node>,
+    value: Option<&Node>,
+    related: &R,
+    ctx: &EvalContext,
+) -> Contribution {
+    if let Some(filter) = filter
+        && !is_true(&eval_ref(filter, related, ctx))
+    {
+        return Contribution::Skip;
+    }
+    match value {
+        None => Contribution::One,
+        Some(value) => Contribution::of(&eval_ref(value, related, ctx)),
+    }
+}
+
+/// Calls `visit` for every record reached by following `path` from `record`.
+pub(crate) fn for_each_related(
+    record: &dyn Record,
+    path: &[RelationSlot],
+    visit: &mut dyn FnMut(&dyn Record),
+) {
+    match path {
+        [] => visit(record),
+        [only] => record.related(relation_ref(only), visit),
+        [first, rest @ ..] => record.related(relation_ref(first), &mut |related| {
+            for_each_related(related, rest, visit)
+        }),
+    }
+}
+
+/// The aggregation of the records `path` leads to from `record`, in the order the record
+/// lists them.
+#[inline(never)]
+pub(crate) fn aggregate<R: Record + ?Sized>(
+    kind: Aggregation,
+    path: &[RelationSlot],
+    filter: Option<&Node>,
+    value: Option<&Node>,
+    record: &R,
+    ctx: &EvalContext,
+) -> Value {
+    let mut acc = Accumulator::new(kind);
+    // The path is never empty: the checker makes aggregations follow a relation.
+    if let [first, rest @ ..] = path {
+        record.related(relation_ref(first), &mut |related| {
+            for_each_related(related, rest, &mut |related| {
+                acc.add(contribution(filter, value, related, ctx));
+            })
+        });
+    }
+    acc.finish()
+}
