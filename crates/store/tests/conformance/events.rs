@@ -93,28 +93,30 @@ async fn ids(
     )
 }
 
+/// A fresh store with account `a` in organization `o`, and account `b` in none.
+async fn two_accounts(
+    backend: steward_store::test_support::Backend,
+) -> (
+    steward_store::test_support::TestStore,
+    WorkspaceId,
+    steward_engine::Engine,
+) {
+    let t = fresh(backend).await;
+    let ws = t.store.create_workspace("acme", T0).await.unwrap().id;
+    let mut engine = steward_engine::Engine::new();
+    for write in [
+        upsert_account_creating("a", Some("o")),
+        upsert_account_creating("b", None),
+    ] {
+        ok(&t.store, &mut engine, T0, ws, write).await;
+    }
+    (t, ws, engine)
+}
+
 #[tokio::test]
 async fn pages_are_newest_first_across_flushes_and_restarts() {
     for backend in backends() {
-        let t = fresh(backend).await;
-        let ws = t.store.create_workspace("acme", T0).await.unwrap().id;
-        let mut engine = steward_engine::Engine::new();
-        ok(
-            &t.store,
-            &mut engine,
-            T0,
-            ws,
-            upsert_account_creating("a", Some("o")),
-        )
-        .await;
-        ok(
-            &t.store,
-            &mut engine,
-            T0,
-            ws,
-            upsert_account_creating("b", None),
-        )
-        .await;
+        let (t, ws, _) = two_accounts(backend).await;
         // Flush the index every few events, so that pages merge runs and memory.
         t.store.set_event_index_flush_at(7);
         let mut sent = Vec::new();
@@ -182,25 +184,7 @@ async fn pages_are_newest_first_across_flushes_and_restarts() {
 #[tokio::test]
 async fn deleting_a_record_takes_it_off_the_events_of_others() {
     for backend in backends() {
-        let t = fresh(backend).await;
-        let ws = t.store.create_workspace("acme", T0).await.unwrap().id;
-        let mut engine = steward_engine::Engine::new();
-        ok(
-            &t.store,
-            &mut engine,
-            T0,
-            ws,
-            upsert_account_creating("a", Some("o")),
-        )
-        .await;
-        ok(
-            &t.store,
-            &mut engine,
-            T0,
-            ws,
-            upsert_account_creating("b", None),
-        )
-        .await;
+        let (t, ws, mut engine) = two_accounts(backend).await;
         ok(
             &t.store,
             &mut engine,
