@@ -108,28 +108,57 @@ pub(crate) async fn list(
                 },
             );
         }
+        // Each chunk of the window is decoded once, keeping the events the window names.
+        let mut shown = shown_events(window, &chunks, ws, &belongs, store)?;
         for entry in window {
             next += 1;
-            let Some(read) = chunks.get(&entry.seq()) else {
-                continue;
-            };
-            if read.workspace != ws.0 {
-                continue;
-            }
-            let mut chunk = Chunk::open(&read.body, read.received_at)?;
-            let mut found = None;
-            for _ in 0..=entry.index() {
-                found = chunk.next_event()?;
-            }
-            let Some(mut event) = found else { continue };
-            if !bury(&mut event, |id| store.log.is_buried(id)) || !belongs.holds(&event) {
-                continue;
-            }
-            out.push(event.recorded(event_id(entry.seq(), entry.index()), read.received_at)?);
-            if out.len() == limit {
-                break;
+            if let Some(event) = shown.remove(&entry.key) {
+                out.push(event);
+                if out.len() == limit {
+                    break;
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// The events of `window` a listing shows, by index key: each chunk they are in decoded once,
+/// deleted records taken off, events no longer belonging to the listing left out.
+fn shown_events(
+    window: &[Entry],
+    chunks: &HashMap<i64, Read>,
+    ws: WorkspaceId,
+    belongs: &Belongs,
+    store: &Store,
+) -> Result<HashMap<u64, RecordedEvent>> {
+    let mut wanted: HashMap<i64, Vec<usize>> = HashMap::new();
+    for entry in window {
+        wanted.entry(entry.seq()).or_default().push(entry.index());
+    }
+    let mut shown = HashMap::with_capacity(window.len());
+    for (seq, mut indexes) in wanted {
+        let Some(read) = chunks.get(&seq).filter(|r| r.workspace == ws.0) else {
+            continue;
+        };
+        indexes.sort_unstable();
+        let mut chunk = Chunk::open(&read.body, read.received_at)?;
+        let mut index = 0;
+        for want in indexes {
+            let mut found = None;
+            while index <= want {
+                found = chunk.next_event()?;
+                index += 1;
+            }
+            let Some(mut event) = found else { break };
+            if bury(&mut event, |id| store.log.is_buried(id)) && belongs.holds(&event) {
+                let id = event_id(seq, want);
+                shown.insert(
+                    Entry::new(event.at.0, seq, want).key,
+                    event.recorded(id, read.received_at)?,
+                );
+            }
+        }
+    }
+    Ok(shown)
 }

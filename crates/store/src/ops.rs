@@ -416,8 +416,7 @@ macro_rules! backend_ops {
             use crate::event_log::{chunk, index::Entry};
             let mut commit = crate::event_log::LogCommit { now: now.0, ..Default::default() };
             if let Some((through, runs)) = log.flush_plan() {
-                bulk::insert_event_runs(conn, through, &runs).await?;
-                sqlx::query("UPDATE event_log_meta SET flushed_through = $1 WHERE id = 1").bind(through).execute(&mut *conn).await?;
+                write_runs(conn, through, &runs).await?;
                 commit.flushed_through = Some(through);
             }
             let mut workspaces: Vec<WorkspaceId> = Vec::new();
@@ -451,15 +450,11 @@ macro_rules! backend_ops {
                     for (index, event) in piece.iter_mut().enumerate() {
                         event.id = chunk::event_id(seq, index);
                         let entry = Entry::new(event.at.0, seq, index);
-                        let owners = [event.user.map(|u| u.0), event.account.map(|a| a.0), event.organization.map(|o| o.0)];
-                        commit.entries.extend(owners.into_iter().flatten().map(|owner| (owner, entry)));
+                        commit.entries.extend(event.owners().map(|owner| (owner, entry)));
                     }
                     let piece_messages: &[chunk::MessageKey] = if n == 0 { &messages } else { &[] };
                     let refs: Vec<&RecordedEvent> = piece.iter().map(|e| &**e).collect();
-                    let body = chunk::encode(now, piece_messages, &refs);
-                    sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(seq).bind(ws.0).bind(now.0).bind(refs.len() as i64).bind(body)
-                        .execute(&mut *conn).await?;
+                    insert_chunk(conn, seq, ws, now, piece_messages, &refs).await?;
                 }
                 commit.messages.append(&mut messages);
             }
@@ -1380,22 +1375,37 @@ macro_rules! backend_ops {
             conn: &mut Conn, seq: i64, ws: WorkspaceId, received_at: Millis, events: &[RecordedEvent],
             unflushed: &mut crate::event_log::index::OwnerIndex, last: bool,
         ) -> SqlResult<()> {
-            use crate::event_log::{chunk, index::Entry};
+            use crate::event_log::index::Entry;
             for (index, e) in events.iter().enumerate() {
-                for owner in [e.user.map(|u| u.0), e.account.map(|a| a.0), e.organization.map(|o| o.0)].into_iter().flatten() {
+                for owner in e.owners() {
                     unflushed.add(owner, Entry::new(e.at.0, seq, index));
                 }
             }
             let refs: Vec<&RecordedEvent> = events.iter().collect();
-            let body = chunk::encode(received_at, &[], &refs);
+            insert_chunk(conn, seq, ws, received_at, &[], &refs).await?;
+            if unflushed.entries() >= crate::event_log::FLUSH_AT || (last && unflushed.entries() > 0) {
+                write_runs(conn, seq, &unflushed.runs()).await?;
+                unflushed.clear();
+            }
+            Ok(())
+        }
+
+        /// Encodes and appends one chunk of the event log.
+        async fn insert_chunk(
+            conn: &mut Conn, seq: i64, ws: WorkspaceId, received_at: Millis,
+            messages: &[crate::event_log::chunk::MessageKey], events: &[&RecordedEvent],
+        ) -> SqlResult<()> {
+            let body = crate::event_log::chunk::encode(received_at, messages, events);
             sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
                 .bind(seq).bind(ws.0).bind(received_at.0).bind(events.len() as i64).bind(body)
                 .execute(&mut *conn).await?;
-            if unflushed.entries() >= crate::event_log::FLUSH_AT || (last && unflushed.entries() > 0) {
-                bulk::insert_event_runs(conn, seq, &unflushed.runs()).await?;
-                sqlx::query("UPDATE event_log_meta SET flushed_through = $1 WHERE id = 1").bind(seq).execute(&mut *conn).await?;
-                unflushed.clear();
-            }
+            Ok(())
+        }
+
+        /// Writes one flush of the owner index: its runs, and the last chunk they cover.
+        async fn write_runs(conn: &mut Conn, through: i64, runs: &[crate::event_log::index::Run]) -> SqlResult<()> {
+            bulk::insert_event_runs(conn, through, runs).await?;
+            sqlx::query("UPDATE event_log_meta SET flushed_through = $1 WHERE id = 1").bind(through).execute(&mut *conn).await?;
             Ok(())
         }
 

@@ -369,6 +369,17 @@ impl RecordedEvent {
         }
     }
 
+    /// The records it belongs to: its user, account and organization, where set.
+    pub(crate) fn owners(&self) -> impl Iterator<Item = uuid::Uuid> {
+        [
+            self.user.map(|u| u.0),
+            self.account.map(|a| a.0),
+            self.organization.map(|o| o.0),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// The properties as stored: compact JSON text.
     pub(crate) fn properties_text(&self) -> String {
         serde_json::to_string(&self.properties).unwrap_or_else(|_| "{}".to_owned())

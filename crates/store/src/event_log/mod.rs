@@ -164,6 +164,15 @@ pub(crate) fn bury(event: &mut ChunkEvent<'_>, buried: impl Fn(Uuid) -> bool) ->
     event.user.is_some() || event.account.is_some() || event.organization.is_some()
 }
 
+/// Forgets message keys received before the replay window, at most once an hour of log time.
+fn prune(recent: &mut HashMap<MessageKey, i64>, pruned_at: &mut i64, now: i64) {
+    if now - *pruned_at > 3_600_000 {
+        let horizon = now - REPLAY_WINDOW.0;
+        recent.retain(|_, at| *at > horizon);
+        *pruned_at = now;
+    }
+}
+
 /// The index entries of an event: one under each record it belongs to.
 pub(crate) fn owners_of(event: &ChunkEvent<'_>) -> impl Iterator<Item = Uuid> {
     [event.user, event.account, event.organization]
@@ -240,11 +249,9 @@ impl EventLog {
     /// Applies what a batch committed.
     pub(crate) fn committed(&self, commit: LogCommit) {
         let mut state = self.state();
-        if commit.flushed_through.is_some() {
+        if let Some(through) = commit.flushed_through {
             // Every unflushed entry was committed before the batch that flushed them.
             state.unflushed.clear();
-        }
-        if let Some(through) = commit.flushed_through {
             state.flushed_through = through;
         }
         for owner in &commit.forgotten {
@@ -257,12 +264,10 @@ impl EventLog {
         for key in commit.messages {
             state.recent.insert(key, commit.now);
         }
-        // Forget keys past the window, at most once an hour of log time.
-        if commit.now - state.pruned_at > 3_600_000 {
-            let horizon = commit.now - REPLAY_WINDOW.0;
-            state.recent.retain(|_, at| *at > horizon);
-            state.pruned_at = commit.now;
-        }
+        let LogState {
+            recent, pruned_at, ..
+        } = &mut *state;
+        prune(recent, pruned_at, commit.now);
     }
 }
 
@@ -299,11 +304,7 @@ impl Rebuild {
         self.last_seq = self.last_seq.max(seq);
         self.latest_received = self.latest_received.max(received_at.0);
         // Chunks come in order of receipt: keys fall out of the window as the scan moves on.
-        if received_at.0 - self.pruned_at > 3_600_000 {
-            let horizon = received_at.0 - REPLAY_WINDOW.0;
-            self.recent.retain(|_, at| *at > horizon);
-            self.pruned_at = received_at.0;
-        }
+        prune(&mut self.recent, &mut self.pruned_at, received_at.0);
         for key in &chunk.messages {
             self.recent.insert(*key, received_at.0);
         }
