@@ -109,8 +109,11 @@ pub struct KeyCache {
     /// `Authorization` header values already verified, with their key's hash: a client sends
     /// the same header on every request, and this spares each one decoding the header and
     /// hashing the key (SHA-256), a few microseconds of a read that takes tens.
-    headers: RwLock<foldhash::HashMap<Box<[u8]>, (Auth, [u8; 32])>>,
+    headers: RwLock<foldhash::HashMap<Box<[u8]>, Verified>>,
 }
+
+/// A verified caller and their key's hash.
+type Verified = (Auth, [u8; 32]);
 
 /// Header values remembered at most: only verified ones are, but a client could still send
 /// endless spellings of a valid key (`Basic` padding, case of the scheme, spaces).
