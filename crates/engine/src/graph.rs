@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::ids::{AccountId, OrganizationId, UserId};
 use crate::list_order::ListOrder;
-use crate::page::{PageKey, PageRequest, SortBy};
+use crate::page::{PageKey, PageRequest, RecordSlot, SlotKey, SortBy};
 use crate::time::Millis;
 
 /// A change to apply after the storage write that caused it has committed.
@@ -64,7 +64,7 @@ fn live<T>(nodes: &[Option<T>]) -> impl Iterator<Item = (Slot, &T)> {
         .filter_map(|(s, n)| n.as_ref().map(|n| (s as Slot, n)))
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Stamp {
     created_at: Millis,
     updated_at: Millis,
@@ -106,6 +106,29 @@ struct UserNode {
     orgs: Vec<Slot>,
 }
 
+/// A node's own id, for checking a slot hint against the record it is meant for.
+trait Node {
+    fn uuid(&self) -> Uuid;
+}
+
+impl Node for OrgNode {
+    fn uuid(&self) -> Uuid {
+        self.id.0
+    }
+}
+
+impl Node for AccountNode {
+    fn uuid(&self) -> Uuid {
+        self.id.0
+    }
+}
+
+impl Node for UserNode {
+    fn uuid(&self) -> Uuid {
+        self.id.0
+    }
+}
+
 /// A slab of nodes with an id index; freed slots are reused.
 #[derive(Debug)]
 struct Table<T> {
@@ -127,6 +150,18 @@ impl<T> Default for Table<T> {
 impl<T> Table<T> {
     fn slot(&self, id: Uuid) -> Option<Slot> {
         self.index.get(&id).copied()
+    }
+
+    /// The slot of `id`: `hint` when it holds that record (no hash probe), else the index's.
+    fn locate(&self, id: Uuid, hint: RecordSlot) -> Option<Slot>
+    where
+        T: Node,
+    {
+        let hinted = hint
+            .index()
+            .and_then(|i| self.nodes.get(i)?.as_ref())
+            .is_some_and(|node| node.uuid() == id);
+        if hinted { Some(hint.0) } else { self.slot(id) }
     }
 
     fn get(&self, slot: Slot) -> &T {
@@ -234,10 +269,10 @@ impl Graph {
         fn records<'a, T>(
             table: &'a Table<T>,
             fields: impl Fn(&T) -> (Uuid, &Stamp) + 'a,
-        ) -> impl Iterator<Item = (Uuid, Millis, Millis)> + 'a {
-            table.nodes.iter().flatten().map(move |node| {
+        ) -> impl Iterator<Item = (Uuid, Slot, Millis, Millis)> + 'a {
+            live(&table.nodes).map(move |(slot, node)| {
                 let (id, stamp) = fields(node);
-                (id, stamp.created_at, stamp.updated_at)
+                (id, slot, stamp.created_at, stamp.updated_at)
             })
         }
         self.org_order
@@ -356,28 +391,68 @@ impl Graph {
 
     /// Number of accounts of an organization (`accountsCount`).
     pub fn organization_accounts_count(&self, id: OrganizationId) -> usize {
+        self.organization_accounts_count_at(id, RecordSlot::UNKNOWN)
+    }
+
+    /// [`Graph::organization_accounts_count`], with the organization's slot as a hint.
+    pub fn organization_accounts_count_at(&self, id: OrganizationId, hint: RecordSlot) -> usize {
         self.orgs
-            .slot(id.0)
+            .locate(id.0, hint)
             .map_or(0, |s| self.orgs.get(s).accounts.len())
     }
 
     /// Number of distinct users of an organization, direct or through its accounts.
     pub fn organization_users_count(&self, id: OrganizationId) -> usize {
+        self.organization_users_count_at(id, RecordSlot::UNKNOWN)
+    }
+
+    /// [`Graph::organization_users_count`], with the organization's slot as a hint.
+    pub fn organization_users_count_at(&self, id: OrganizationId, hint: RecordSlot) -> usize {
         self.orgs
-            .slot(id.0)
+            .locate(id.0, hint)
             .map_or(0, |s| self.orgs.get(s).user_paths.len())
     }
 
     /// Number of users of an account (`usersCount`).
     pub fn account_users_count(&self, id: AccountId) -> usize {
+        self.account_users_count_at(id, RecordSlot::UNKNOWN)
+    }
+
+    /// [`Graph::account_users_count`], with the account's slot as a hint.
+    pub fn account_users_count_at(&self, id: AccountId, hint: RecordSlot) -> usize {
+        self.accounts
+            .locate(id.0, hint)
+            .map_or(0, |s| self.accounts.get(s).users.len())
+    }
+
+    /// Where the graph holds a user, as a hint for the `_at` reads (and tables kept beside
+    /// the graph); [`RecordSlot::UNKNOWN`] for a user it does not hold.
+    pub fn user_record_slot(&self, id: UserId) -> RecordSlot {
+        self.users
+            .slot(id.0)
+            .map_or(RecordSlot::UNKNOWN, RecordSlot)
+    }
+
+    /// [`Graph::user_record_slot`] for an account.
+    pub fn account_record_slot(&self, id: AccountId) -> RecordSlot {
         self.accounts
             .slot(id.0)
-            .map_or(0, |s| self.accounts.get(s).users.len())
+            .map_or(RecordSlot::UNKNOWN, RecordSlot)
+    }
+
+    /// [`Graph::user_record_slot`] for an organization.
+    pub fn organization_record_slot(&self, id: OrganizationId) -> RecordSlot {
+        self.orgs.slot(id.0).map_or(RecordSlot::UNKNOWN, RecordSlot)
     }
 
     /// The accounts a user belongs to, oldest link first.
     pub fn user_accounts(&self, id: UserId) -> Vec<AccountId> {
-        self.users.slot(id.0).map_or_else(Vec::new, |s| {
+        self.user_accounts_at(id, RecordSlot::UNKNOWN)
+    }
+
+    /// [`Graph::user_accounts`], with the user's slot as a hint.
+    pub fn user_accounts_at(&self, id: UserId, hint: RecordSlot) -> Vec<AccountId> {
+        self.users.locate(id.0, hint).map_or_else(Vec::new, |s| {
             let node = self.users.get(s);
             node.accounts
                 .iter()
@@ -388,7 +463,12 @@ impl Graph {
 
     /// Every organization a user belongs to: direct links first, then through accounts.
     pub fn user_organizations(&self, id: UserId) -> Vec<OrganizationId> {
-        let Some(slot) = self.users.slot(id.0) else {
+        self.user_organizations_at(id, RecordSlot::UNKNOWN)
+    }
+
+    /// [`Graph::user_organizations`], with the user's slot as a hint.
+    pub fn user_organizations_at(&self, id: UserId, hint: RecordSlot) -> Vec<OrganizationId> {
+        let Some(slot) = self.users.locate(id.0, hint) else {
             return Vec::new();
         };
         let node = self.users.get(slot);
@@ -417,17 +497,17 @@ impl Graph {
     }
 
     /// A page of all organizations, in list order.
-    pub fn organizations_page(&self, page: &PageRequest) -> Vec<PageKey> {
+    pub fn organizations_page(&self, page: &PageRequest) -> Vec<SlotKey> {
         self.org_order.page(page)
     }
 
     /// A page of all accounts, in list order.
-    pub fn accounts_page(&self, page: &PageRequest) -> Vec<PageKey> {
+    pub fn accounts_page(&self, page: &PageRequest) -> Vec<SlotKey> {
         self.account_order.page(page)
     }
 
     /// A page of all users, in list order.
-    pub fn users_page(&self, page: &PageRequest) -> Vec<PageKey> {
+    pub fn users_page(&self, page: &PageRequest) -> Vec<SlotKey> {
         self.user_order.page(page)
     }
 
@@ -756,24 +836,24 @@ impl Graph {
             created_at,
             updated_at,
         };
-        if !self.orders_deferred {
-            let old = self.orgs.slot(id.0).map(|s| &self.orgs.get(s).stamp);
-            move_in_order(&mut self.org_order, id.0, old, &stamp);
-        }
-        match self.orgs.slot(id.0) {
-            Some(slot) => self.orgs.get_mut(slot).stamp = stamp,
-            None => {
-                self.orgs.insert(
-                    id.0,
-                    OrgNode {
-                        id,
-                        stamp,
-                        accounts: HashSet::new(),
-                        direct_users: HashSet::new(),
-                        user_paths: HashMap::new(),
-                    },
-                );
+        let (slot, old) = match self.orgs.slot(id.0) {
+            Some(slot) => {
+                let old = std::mem::replace(&mut self.orgs.get_mut(slot).stamp, stamp);
+                (slot, Some(old))
             }
+            None => {
+                let node = OrgNode {
+                    id,
+                    stamp,
+                    accounts: HashSet::new(),
+                    direct_users: HashSet::new(),
+                    user_paths: HashMap::new(),
+                };
+                (self.orgs.insert(id.0, node), None)
+            }
+        };
+        if !self.orders_deferred {
+            move_in_order(&mut self.org_order, id.0, slot, old, &stamp);
         }
     }
 
@@ -789,28 +869,24 @@ impl Graph {
             updated_at,
         };
         let new_org = organization.and_then(|o| self.orgs.slot(o.0));
-        if !self.orders_deferred {
-            let old = self
-                .accounts
-                .slot(id.0)
-                .map(|s| &self.accounts.get(s).stamp);
-            move_in_order(&mut self.account_order, id.0, old, &stamp);
-        }
-        let slot = match self.accounts.slot(id.0) {
+        let (slot, old) = match self.accounts.slot(id.0) {
             Some(slot) => {
-                self.accounts.get_mut(slot).stamp = stamp;
-                slot
+                let old = std::mem::replace(&mut self.accounts.get_mut(slot).stamp, stamp);
+                (slot, Some(old))
             }
-            None => self.accounts.insert(
-                id.0,
-                AccountNode {
+            None => {
+                let node = AccountNode {
                     id,
                     stamp,
                     org: None,
                     users: HashSet::new(),
-                },
-            ),
+                };
+                (self.accounts.insert(id.0, node), None)
+            }
         };
+        if !self.orders_deferred {
+            move_in_order(&mut self.account_order, id.0, slot, old, &stamp);
+        }
         self.set_account_org(slot, new_org);
     }
 
@@ -862,25 +938,24 @@ impl Graph {
             created_at,
             updated_at,
         };
-        if !self.orders_deferred {
-            let old = self.users.slot(id.0).map(|s| &self.users.get(s).stamp);
-            move_in_order(&mut self.user_order, id.0, old, &stamp);
-        }
-        let slot = match self.users.slot(id.0) {
+        let (slot, old) = match self.users.slot(id.0) {
             Some(slot) => {
-                self.users.get_mut(slot).stamp = stamp;
-                slot
+                let old = std::mem::replace(&mut self.users.get_mut(slot).stamp, stamp);
+                (slot, Some(old))
             }
-            None => self.users.insert(
-                id.0,
-                UserNode {
+            None => {
+                let node = UserNode {
                     id,
                     stamp,
                     accounts: Vec::new(),
                     orgs: Vec::new(),
-                },
-            ),
+                };
+                (self.users.insert(id.0, node), None)
+            }
         };
+        if !self.orders_deferred {
+            move_in_order(&mut self.user_order, id.0, slot, old, &stamp);
+        }
         let mut account_slots: Vec<Slot> = Vec::with_capacity(accounts.len());
         for a in accounts {
             if let Some(s) = self.accounts.slot(a.0)
@@ -972,11 +1047,11 @@ impl Graph {
 }
 
 /// Moves a record to its place for `stamp` (`old`: its current stamp, if it exists).
-fn move_in_order(order: &mut ListOrder, id: Uuid, old: Option<&Stamp>, stamp: &Stamp) {
+fn move_in_order(order: &mut ListOrder, id: Uuid, slot: Slot, old: Option<Stamp>, stamp: &Stamp) {
     if let Some(old) = old {
         order.remove(id, old.created_at, old.updated_at);
     }
-    order.insert(id, stamp.created_at, stamp.updated_at);
+    order.insert(id, slot, stamp.created_at, stamp.updated_at);
 }
 
 fn drop_from_order(order: &mut ListOrder, id: Uuid, stamp: &Stamp) {

@@ -58,3 +58,41 @@ impl PageRequest {
         }
     }
 }
+
+/// Where the graph holds a record: lets a read skip the id index (a hash probe, one or two
+/// cache misses a record). Only a hint: a slot is reused after its record is deleted, so the
+/// graph checks the record's id before trusting it, and falls back to the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordSlot(pub(crate) u32);
+
+impl RecordSlot {
+    /// No hint: reads go through the id index.
+    pub const UNKNOWN: Self = Self(u32::MAX);
+
+    /// A hint for slot `index` (for tables kept beside the graph, and their tests).
+    pub const fn at(index: u32) -> Self {
+        Self(index)
+    }
+
+    /// The slot as an index into tables kept beside the graph (`None` for [`Self::UNKNOWN`]).
+    pub fn index(self) -> Option<usize> {
+        (self != Self::UNKNOWN).then_some(self.0 as usize)
+    }
+}
+
+/// A key of a list the engine keeps, with the slot of its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotKey {
+    pub key: PageKey,
+    pub slot: RecordSlot,
+}
+
+impl SlotKey {
+    /// A key from a list that does not know its records' slots.
+    pub fn unplaced(key: PageKey) -> Self {
+        Self {
+            key,
+            slot: RecordSlot::UNKNOWN,
+        }
+    }
+}

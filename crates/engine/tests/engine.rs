@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
-use steward_engine::page::{PageKey, PageRequest, SortBy};
+use steward_engine::page::{PageKey, PageRequest, RecordSlot, SlotKey, SortBy};
 use steward_engine::time::Millis;
 use steward_engine::{Engine, Graph, GraphChange};
 use uuid::Uuid;
@@ -154,6 +154,44 @@ fn counts_and_membership() {
         "a4 has no organization"
     );
     assert!(g.user_organizations(usr(5)).is_empty());
+}
+
+#[test]
+fn slot_hints_answer_as_ids_do_and_a_stale_hint_is_not_trusted() {
+    let mut g = graph(&[
+        up_org(1, 1, 1),
+        up_acc(1, Some(1), 2, 2),
+        up_acc(2, Some(1), 2, 2),
+        up_usr(1, &[1], &[], 3, 3),
+        up_usr(2, &[1, 2], &[], 3, 3),
+    ]);
+    let (a1, a2, u2) = (
+        g.account_record_slot(acc(1)),
+        g.account_record_slot(acc(2)),
+        g.user_record_slot(usr(2)),
+    );
+    assert_ne!(a1, RecordSlot::UNKNOWN);
+    assert_eq!(g.account_record_slot(acc(9)), RecordSlot::UNKNOWN);
+    assert_eq!(g.account_users_count_at(acc(1), a1), 2);
+    assert_eq!(g.user_accounts_at(usr(2), u2), vec![acc(1), acc(2)]);
+    assert_eq!(g.user_organizations_at(usr(2), u2), vec![org(1)]);
+    let o1 = g.organization_record_slot(org(1));
+    assert_eq!(g.organization_accounts_count_at(org(1), o1), 2);
+    assert_eq!(g.organization_users_count_at(org(1), o1), 2);
+    // A hint naming another record's slot, or none, falls back to the id.
+    assert_eq!(g.account_users_count_at(acc(1), a2), 2);
+    assert_eq!(g.account_users_count_at(acc(1), RecordSlot::UNKNOWN), 2);
+    // A slot freed by a delete and taken by a new record: the old id's hint is not trusted.
+    g.apply(&GraphChange::DeleteAccount { id: acc(2) });
+    g.apply(&up_acc(3, None, 4, 4));
+    g.apply(&up_usr(3, &[3], &[], 5, 5));
+    assert_eq!(
+        g.account_record_slot(acc(3)),
+        a2,
+        "the freed slot is reused"
+    );
+    assert_eq!(g.account_users_count_at(acc(2), a2), 0);
+    assert_eq!(g.account_users_count_at(acc(3), a2), 1);
 }
 
 #[test]
@@ -679,18 +717,38 @@ fn assert_same_answers(inc: &Graph, full: &Graph, model: &Model) {
     for sort in sorts {
         // The top-level lists: every record once, newest first, the same kept up to date as
         // built in one go, and the same walked page by page.
-        type List = fn(&Graph, &PageRequest) -> Vec<PageKey>;
-        let lists: [(List, usize); 3] = [
-            (Graph::organizations_page, model.orgs.len()),
-            (Graph::accounts_page, model.accounts.len()),
-            (Graph::users_page, model.users.len()),
+        // Each key carries its record's slot, which the graph's slot lookup agrees with.
+        type List = fn(&Graph, &PageRequest) -> Vec<SlotKey>;
+        type Place = fn(&Graph, Uuid) -> RecordSlot;
+        let lists: [(List, Place, usize); 3] = [
+            (
+                Graph::organizations_page,
+                |g, id| g.organization_record_slot(OrganizationId(id)),
+                model.orgs.len(),
+            ),
+            (
+                Graph::accounts_page,
+                |g, id| g.account_record_slot(AccountId(id)),
+                model.accounts.len(),
+            ),
+            (
+                Graph::users_page,
+                |g, id| g.user_record_slot(UserId(id)),
+                model.users.len(),
+            ),
         ];
-        for (list, count) in lists {
-            let keys = list(inc, &all(sort));
+        let keys_of = |listed: Vec<SlotKey>| listed.into_iter().map(|k| k.key).collect::<Vec<_>>();
+        for (list, place, count) in lists {
+            for graph in [inc, full] {
+                for listed in list(graph, &all(sort)) {
+                    assert_eq!(listed.slot, place(graph, listed.key.id));
+                }
+            }
+            let keys = keys_of(list(inc, &all(sort)));
             assert_eq!(keys.len(), count);
             assert!(keys.windows(2).all(|w| w[0] > w[1]), "newest first");
-            assert_eq!(keys, list(full, &all(sort)));
-            assert_eq!(walk(2, sort, |p| list(inc, p)), keys);
+            assert_eq!(keys, keys_of(list(full, &all(sort))));
+            assert_eq!(walk(2, sort, |p| keys_of(list(inc, p))), keys);
         }
     }
     for o in 0..POOL_ORGS {

@@ -16,9 +16,22 @@ use crate::rate_limit::RateLimiter;
 use crate::trait_types::Definitions;
 use crate::writer::Writer;
 
-/// Everything a handler can reach. Cheap to clone.
+/// Everything a handler can reach. Cheap to clone: handlers take it by value (axum's `State`)
+/// on every request, so it is one shared allocation (one reference count to bump) rather than
+/// a dozen `Arc`s bumped and dropped per request, their counts bouncing between cores.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub store: Store,
     pub engine: Arc<RwLock<Engine>>,
     /// The visibility gate: the writer holds it from changing the engine until its commit is
@@ -36,7 +49,7 @@ pub struct AppState {
     pub bodies: Arc<BodyCache>,
 }
 
-impl AppState {
+impl Shared {
     /// Read access to derived state, once no commit is in flight (the engine never shows
     /// what is not committed); never held across an `.await`.
     pub async fn engine(&self) -> EngineRead<'_> {
@@ -161,7 +174,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         .rate_limit_per_minute
         .filter(|n| *n > 0)
         .map(|n| Arc::new(RateLimiter::new(n)));
-    Ok(AppState {
+    Ok(AppState(Arc::new(Shared {
         store: config.store,
         engine,
         gate,
@@ -172,7 +185,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         definitions,
         config: Arc::default(),
         bodies,
-    })
+    })))
 }
 
 /// The whole HTTP surface.

@@ -7,6 +7,8 @@
 
 use steward_engine::ids::{AccountId, AdminId, OrganizationId, UserId};
 use steward_engine::metrics::Seen;
+use steward_engine::page::RecordSlot;
+use steward_engine::time::Millis;
 use steward_engine::{Customer, RoleKey};
 use steward_store::rows::{AccountRow, OrganizationRow, UserRow};
 use uuid::Uuid;
@@ -90,22 +92,77 @@ pub struct CustomerFill<'a> {
     users_count: usize,
 }
 
+/// Each hole's key, and the whole member when it is empty (`"key":null,`, or `[]` for
+/// `keyRoles`), written in one copy: most customers have no key roles, owner or activity.
+macro_rules! customer_hole_keys {
+    ($($hole:ident => $key:literal, $empty:literal;)*) => {
+        impl CustomerHole {
+            fn key(self) -> &'static str {
+                match self {
+                    $(Self::$hole => $key,)*
+                }
+            }
+
+            fn empty_member(self) -> &'static [u8] {
+                match self {
+                    $(Self::$hole => concat!("\"", $key, "\":", $empty, ",").as_bytes(),)*
+                }
+            }
+        }
+    };
+}
+
+customer_hole_keys! {
+    AccountExecutiveId => "accountExecutiveId", "null";
+    AccountsCount => "accountsCount", "0";
+    AccountOwnerId => "accountOwnerId", "null";
+    CsmId => "csmId", "null";
+    FirstSeenTimestamp => "firstSeenTimestamp", "null";
+    KeyRoles => "keyRoles", "[]";
+    LastSeenTimestamp => "lastSeenTimestamp", "null";
+    OrganizationOwnerId => "organizationOwnerId", "null";
+    UsersCount => "usersCount", "0";
+}
+
 impl CustomerFill<'_> {
     fn member(&self, hole: CustomerHole, m: &mut Members<'_>) {
-        let owner = self.responsible.owner.map(|u| u.0);
+        let key = hole.key();
+        let uuid = |m: &mut Members<'_>, value: Option<Uuid>| {
+            match value {
+                Some(value) => m.uuid(key, value),
+                None => m.raw(hole.empty_member()),
+            };
+        };
+        let iso = |m: &mut Members<'_>, value: Option<Millis>| {
+            match value {
+                Some(value) => m.iso(key, value),
+                None => m.raw(hole.empty_member()),
+            };
+        };
+        let count = |m: &mut Members<'_>, value: usize| {
+            match value {
+                0 => m.raw(hole.empty_member()),
+                n => m.count(key, n),
+            };
+        };
         match hole {
-            CustomerHole::AccountExecutiveId => m.opt_uuid(
-                "accountExecutiveId",
-                self.responsible.holder(RoleKey::ACCOUNT_EXECUTIVE),
-            ),
-            CustomerHole::AccountsCount => m.count("accountsCount", self.accounts_count),
-            CustomerHole::AccountOwnerId => m.opt_uuid("accountOwnerId", owner),
-            CustomerHole::CsmId => m.opt_uuid("csmId", self.responsible.holder(RoleKey::CSM)),
-            CustomerHole::FirstSeenTimestamp => m.opt_iso("firstSeenTimestamp", self.seen.first),
-            CustomerHole::KeyRoles => m.value("keyRoles", &self.responsible.key_roles()),
-            CustomerHole::LastSeenTimestamp => m.opt_iso("lastSeenTimestamp", self.seen.last),
-            CustomerHole::OrganizationOwnerId => m.opt_uuid("organizationOwnerId", owner),
-            CustomerHole::UsersCount => m.count("usersCount", self.users_count),
+            CustomerHole::AccountExecutiveId => {
+                uuid(m, self.responsible.holder(RoleKey::ACCOUNT_EXECUTIVE))
+            }
+            CustomerHole::AccountsCount => count(m, self.accounts_count),
+            CustomerHole::AccountOwnerId | CustomerHole::OrganizationOwnerId => {
+                uuid(m, self.responsible.owner.map(|u| u.0))
+            }
+            CustomerHole::CsmId => uuid(m, self.responsible.holder(RoleKey::CSM)),
+            CustomerHole::FirstSeenTimestamp => iso(m, self.seen.first),
+            CustomerHole::KeyRoles if self.responsible.roles.is_empty() => {
+                m.raw(hole.empty_member());
+            }
+            CustomerHole::KeyRoles => {
+                m.value(key, &self.responsible.key_roles());
+            }
+            CustomerHole::LastSeenTimestamp => iso(m, self.seen.last),
+            CustomerHole::UsersCount => count(m, self.users_count),
         };
     }
 }
@@ -130,8 +187,9 @@ pub fn organization_template(row: &OrganizationRow) -> Template {
     t.finish()
 }
 
-/// What an organization's derived members are filled with (see [`write_organization_filled`]).
-pub fn organization_fill<'a>(id: Uuid, view: &View<'a>) -> CustomerFill<'a> {
+/// What an organization's derived members are filled with (see [`write_organization_filled`]);
+/// `place` is where the graph holds it, when known (reads skip the id index).
+pub fn organization_fill<'a>(id: Uuid, place: RecordSlot, view: &View<'a>) -> CustomerFill<'a> {
     let id = OrganizationId(id);
     let graph = view.graph;
     CustomerFill {
@@ -140,8 +198,8 @@ pub fn organization_fill<'a>(id: Uuid, view: &View<'a>) -> CustomerFill<'a> {
             Some(graph) => seen(view, |m| m.organization_seen(id, graph)),
             None => Seen::default(),
         },
-        accounts_count: graph.map_or(0, |g| g.organization_accounts_count(id)),
-        users_count: graph.map_or(0, |g| g.organization_users_count(id)),
+        accounts_count: graph.map_or(0, |g| g.organization_accounts_count_at(id, place)),
+        users_count: graph.map_or(0, |g| g.organization_users_count_at(id, place)),
     }
 }
 
@@ -150,7 +208,11 @@ pub fn write_organization_filled(out: &mut Vec<u8>, template: &Template, fill: &
 }
 
 pub fn write_organization(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-    write_organization_filled(out, template, &organization_fill(id, view));
+    let place = view.graph.map_or(RecordSlot::UNKNOWN, |g| {
+        g.organization_record_slot(OrganizationId(id))
+    });
+    let fill = organization_fill(id, place, view);
+    write_organization_filled(out, template, &fill);
 }
 
 pub fn account_template(row: &AccountRow) -> Template {
@@ -174,13 +236,15 @@ pub fn account_template(row: &AccountRow) -> Template {
 }
 
 /// What an account's derived members are filled with (see [`write_account_filled`]).
-pub fn account_fill<'a>(id: Uuid, view: &View<'a>) -> CustomerFill<'a> {
+pub fn account_fill<'a>(id: Uuid, place: RecordSlot, view: &View<'a>) -> CustomerFill<'a> {
     let id = AccountId(id);
     CustomerFill {
         responsible: Responsible::of(view, Customer::Account(id)),
         seen: seen(view, |m| m.account_seen(id)),
         accounts_count: 0,
-        users_count: view.graph.map_or(0, |g| g.account_users_count(id)),
+        users_count: view
+            .graph
+            .map_or(0, |g| g.account_users_count_at(id, place)),
     }
 }
 
@@ -189,7 +253,10 @@ pub fn write_account_filled(out: &mut Vec<u8>, template: &Template, fill: &Custo
 }
 
 pub fn write_account(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-    write_account_filled(out, template, &account_fill(id, view));
+    let place = view.graph.map_or(RecordSlot::UNKNOWN, |g| {
+        g.account_record_slot(AccountId(id))
+    });
+    write_account_filled(out, template, &account_fill(id, place, view));
 }
 
 pub fn user_template(row: &UserRow) -> Template {
@@ -221,13 +288,17 @@ pub struct UserFill {
     organizations: Vec<OrganizationId>,
 }
 
-pub fn user_fill(id: Uuid, view: &View<'_>) -> UserFill {
+pub fn user_fill(id: Uuid, place: RecordSlot, view: &View<'_>) -> UserFill {
     let id = UserId(id);
     let graph = view.graph;
     UserFill {
         seen: seen(view, |m| m.user_seen(id)),
-        accounts: graph.map(|g| g.user_accounts(id)).unwrap_or_default(),
-        organizations: graph.map(|g| g.user_organizations(id)).unwrap_or_default(),
+        accounts: graph
+            .map(|g| g.user_accounts_at(id, place))
+            .unwrap_or_default(),
+        organizations: graph
+            .map(|g| g.user_organizations_at(id, place))
+            .unwrap_or_default(),
     }
 }
 
@@ -243,7 +314,10 @@ pub fn write_user_filled(out: &mut Vec<u8>, template: &Template, fill: &UserFill
 }
 
 pub fn write_user(out: &mut Vec<u8>, id: Uuid, template: &Template, view: &View<'_>) {
-    write_user_filled(out, template, &user_fill(id, view));
+    let place = view
+        .graph
+        .map_or(RecordSlot::UNKNOWN, |g| g.user_record_slot(UserId(id)));
+    write_user_filled(out, template, &user_fill(id, place, view));
 }
 
 #[cfg(test)]

@@ -12,13 +12,20 @@
 //! past the budget, entries are evicted in CLOCK order (an entry read since the hand last
 //! passed it gets a second chance). Lookups take the read lock only: the reference bit is an
 //! atomic. A budget of zero turns the cache off.
+//!
+//! **Found by graph slot.** Entries are also kept in a table per kind and workspace indexed by
+//! the record's slot in the engine's graph ([`RecordSlot`]), which list pages carry: a page
+//! finds its 100 entries by indexing instead of 100 hash probes, each a cache miss or two. A
+//! slot is only a hint (the graph reuses the slots of deleted records), so an entry found by
+//! slot is checked against the id, and the hash index answers when the slot does not.
 
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
 use foldhash::HashMap;
 use steward_engine::GraphChange;
 use steward_engine::ids::WorkspaceId;
+use steward_engine::page::RecordSlot;
 use uuid::Uuid;
 
 use crate::template::Template;
@@ -59,17 +66,25 @@ struct Key {
 
 struct Slot {
     key: Key,
-    template: Arc<Template>,
+    /// Where the engine's graph held the record when it was cached.
+    place: RecordSlot,
+    template: Template,
     /// Read since the clock hand last passed.
     referenced: AtomicBool,
 }
 
+/// In a table by graph slot: no entry.
+const NO_ENTRY: u32 = u32::MAX;
+
 #[derive(Default)]
 struct Entries {
     index: HashMap<Key, usize>,
+    /// Per kind and workspace, the position in `slots` of the entry cached for each graph
+    /// slot, or [`NO_ENTRY`].
+    by_place: HashMap<(BodyKind, WorkspaceId), Vec<u32>>,
     slots: Vec<Slot>,
     hand: usize,
-    /// What the entries are charged, against the budget.
+    /// What the entries and the tables by slot are charged, against the budget.
     charged: usize,
 }
 
@@ -89,15 +104,14 @@ pub struct BodyCache {
     generation: AtomicU64,
 }
 
-/// Heap bytes an entry costs besides its rendered text: the slot, the index entry (hashbrown
-/// keeps buckets at most 7/8 full, one control byte each), the `Arc`'s allocation, and the
-/// allocator's header on both allocations.
+/// Heap bytes an entry costs besides its template's contents: the slot, the index entry
+/// (hashbrown keeps buckets at most 7/8 full, one control byte each), the template's
+/// reference counts and the allocator's header on its allocation.
 fn overhead() -> usize {
     std::mem::size_of::<Slot>()
         + (std::mem::size_of::<(Key, usize)>() + 1) * 8 / 7
         + 2 * std::mem::size_of::<usize>()
-        + std::mem::size_of::<Template>()
-        + 2 * 16
+        + 16
 }
 
 impl BodyCache {
@@ -110,7 +124,7 @@ impl BodyCache {
     }
 
     fn charge(template: &Template) -> usize {
-        template.text_len() + overhead()
+        template.heap_len() + overhead()
     }
 
     /// Take before reading records from storage; pass to [`BodyCache::insert`].
@@ -118,65 +132,69 @@ impl BodyCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Calls `read` with the cached templates of these records, in order (`None` where not
-    /// cached), under the cache's read lock. The read path renders from here: no `Arc` is
-    /// cloned, so readers on different cores never bounce a hot record's reference count
-    /// between them. `read` must not block (the writer waits for it to forget a record).
+    /// Calls `read` with the cached templates of these records (ids with their graph slots),
+    /// in order (`None` where not cached), under the cache's read lock. The read path renders
+    /// from here: no `Arc` is cloned, so readers on different cores never bounce a hot
+    /// record's reference count between them. `read` must not block (the writer waits for it
+    /// to forget a record).
     pub fn with_many<R>(
         &self,
         kind: BodyKind,
         workspace: WorkspaceId,
-        ids: impl Iterator<Item = Uuid>,
+        records: impl Iterator<Item = (Uuid, RecordSlot)>,
         read: impl FnOnce(&[Option<&Template>]) -> R,
     ) -> R {
         if self.budget == 0 {
-            let none: Vec<Option<&Template>> = ids.map(|_| None).collect();
+            let none: Vec<Option<&Template>> = records.map(|_| None).collect();
             return read(&none);
         }
         let entries = self.entries.read().expect("body cache lock");
-        let found: Vec<Option<&Template>> = ids
-            .map(|id| {
-                entries
-                    .lookup(Key {
-                        kind,
-                        workspace,
-                        id,
-                    })
-                    .map(|t| &**t)
+        let table = entries.table(kind, workspace);
+        let found: Vec<Option<&Template>> = records
+            .map(|(id, place)| {
+                let key = Key {
+                    kind,
+                    workspace,
+                    id,
+                };
+                entries.lookup(table, key, place)
             })
             .collect();
         read(&found)
     }
 
-    /// The cached templates of these records, in order (`None` where not cached).
+    /// The cached templates of these records (ids with their graph slots), in order (`None`
+    /// where not cached).
     pub fn get_many(
         &self,
         kind: BodyKind,
         workspace: WorkspaceId,
-        ids: impl Iterator<Item = Uuid>,
-    ) -> Vec<Option<Arc<Template>>> {
+        records: impl Iterator<Item = (Uuid, RecordSlot)>,
+    ) -> Vec<Option<Template>> {
         if self.budget == 0 {
-            return ids.map(|_| None).collect();
+            return records.map(|_| None).collect();
         }
         let entries = self.entries.read().expect("body cache lock");
-        ids.map(|id| {
-            entries
-                .lookup(Key {
+        let table = entries.table(kind, workspace);
+        records
+            .map(|(id, place)| {
+                let key = Key {
                     kind,
                     workspace,
                     id,
-                })
-                .cloned()
-        })
-        .collect()
+                };
+                entries.lookup(table, key, place).cloned()
+            })
+            .collect()
     }
 
-    /// Caches templates read from storage, unless a write was forgotten since `generation`.
+    /// Caches templates read from storage (with each record's graph slot, or
+    /// [`RecordSlot::UNKNOWN`]), unless a write was forgotten since `generation`.
     pub fn insert(
         &self,
         kind: BodyKind,
         workspace: WorkspaceId,
-        templates: impl IntoIterator<Item = (Uuid, Arc<Template>)>,
+        templates: impl IntoIterator<Item = (Uuid, RecordSlot, Template)>,
         generation: u64,
     ) {
         if self.budget == 0 {
@@ -187,7 +205,7 @@ impl BodyCache {
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
-        for (id, template) in templates {
+        for (id, place, template) in templates {
             let charge = Self::charge(&template);
             if charge > self.budget {
                 continue;
@@ -204,11 +222,13 @@ impl BodyCache {
             let at = entries.slots.len();
             entries.slots.push(Slot {
                 key,
+                place,
                 template,
                 referenced: AtomicBool::new(true),
             });
             entries.index.insert(key, at);
             entries.charged += charge;
+            entries.place(key, place, at);
         }
     }
 
@@ -232,22 +252,38 @@ impl BodyCache {
 
     pub fn stats(&self) -> CacheStats {
         let entries = self.entries.read().expect("body cache lock");
-        let text: usize = entries.slots.iter().map(|s| s.template.text_len()).sum();
+        let text: usize = entries.slots.iter().map(|s| s.template.heap_len()).sum();
         let per_entry = overhead() - std::mem::size_of::<Slot>();
+        let tables: usize = entries.by_place.values().map(Vec::capacity).sum();
         CacheStats {
             entries: entries.slots.len(),
             bytes: text
                 + entries.slots.len() * per_entry
-                + entries.slots.capacity() * std::mem::size_of::<Slot>(),
+                + entries.slots.capacity() * std::mem::size_of::<Slot>()
+                + tables * std::mem::size_of::<u32>(),
             budget: self.budget,
         }
     }
 }
 
 impl Entries {
-    /// The template cached under `key`, marked as read.
-    fn lookup(&self, key: Key) -> Option<&Arc<Template>> {
-        let slot = &self.slots[*self.index.get(&key)?];
+    /// The table by graph slot of one kind in one workspace (one hash probe for a whole page).
+    fn table(&self, kind: BodyKind, workspace: WorkspaceId) -> Option<&[u32]> {
+        self.by_place.get(&(kind, workspace)).map(Vec::as_slice)
+    }
+
+    /// The template cached under `key`, marked as read: found through `table` when `place`
+    /// holds this record's entry, else through the hash index.
+    fn lookup(&self, table: Option<&[u32]>, key: Key, place: RecordSlot) -> Option<&Template> {
+        let placed = place
+            .index()
+            .and_then(|i| table?.get(i).copied())
+            .filter(|&at| at != NO_ENTRY && self.slots[at as usize].key == key);
+        let at = match placed {
+            Some(at) => at as usize,
+            None => *self.index.get(&key)?,
+        };
+        let slot = &self.slots[at];
         // Only write the bit when it changes: readers on other cores keep the line shared.
         if !slot.referenced.load(Ordering::Relaxed) {
             slot.referenced.store(true, Ordering::Relaxed);
@@ -261,13 +297,47 @@ impl Entries {
         }
     }
 
+    /// Records that the entry at `at` is `key`'s, whose graph slot is `place`. The table
+    /// grows to the highest slot cached (4 bytes a record of the graph, charged).
+    fn place(&mut self, key: Key, place: RecordSlot, at: usize) {
+        let Some(i) = place.index() else {
+            return;
+        };
+        let table = self.by_place.entry((key.kind, key.workspace)).or_default();
+        if table.len() <= i {
+            let before = table.capacity();
+            table.resize(i + 1, NO_ENTRY);
+            self.charged += (table.capacity() - before) * std::mem::size_of::<u32>();
+        }
+        table[i] = u32::try_from(at).expect("fewer than 4 billion cached records");
+    }
+
+    /// Points `key`'s graph slot at `to` (or at no entry), if it still points at `from`.
+    fn replace_place(&mut self, key: Key, place: RecordSlot, from: usize, to: u32) {
+        let Some(i) = place.index() else {
+            return;
+        };
+        if let Some(at) = self
+            .by_place
+            .get_mut(&(key.kind, key.workspace))
+            .and_then(|table| table.get_mut(i))
+            && *at as usize == from
+        {
+            *at = to;
+        }
+    }
+
     /// Removes the slot at `at`; the last slot takes its place.
     fn remove_slot(&mut self, at: usize) {
+        let last = self.slots.len() - 1;
         let removed = self.slots.swap_remove(at);
         self.index.remove(&removed.key);
+        self.replace_place(removed.key, removed.place, at, NO_ENTRY);
         self.charged -= BodyCache::charge(&removed.template);
         if let Some(moved) = self.slots.get(at) {
-            self.index.insert(moved.key, at);
+            let (key, place) = (moved.key, moved.place);
+            self.index.insert(key, at);
+            self.replace_place(key, place, last, at as u32);
         }
     }
 
@@ -297,17 +367,17 @@ mod tests {
 
     impl BodyCache {
         /// One record's template (reads render through [`BodyCache::with_many`] instead).
-        fn get(&self, kind: BodyKind, workspace: WorkspaceId, id: Uuid) -> Option<Arc<Template>> {
-            self.get_many(kind, workspace, std::iter::once(id))
+        fn get(&self, kind: BodyKind, workspace: WorkspaceId, id: Uuid) -> Option<Template> {
+            self.get_many(kind, workspace, std::iter::once((id, NOWHERE)))
                 .pop()
                 .flatten()
         }
     }
 
-    fn template(text: &str) -> Arc<Template> {
+    fn template(text: &str) -> Template {
         let mut b = TemplateBuilder::default();
         b.members().str("t", text);
-        Arc::new(b.finish())
+        b.finish()
     }
 
     fn text(t: &Template) -> String {
@@ -317,6 +387,8 @@ mod tests {
     }
 
     const WS: WorkspaceId = WorkspaceId(Uuid::from_u128(7));
+    /// Cached without a graph slot: found through the hash index only.
+    const NOWHERE: RecordSlot = RecordSlot::UNKNOWN;
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
@@ -326,7 +398,7 @@ mod tests {
     fn hits_are_per_kind_and_workspace() {
         let cache = BodyCache::new(1 << 20);
         let g = cache.generation();
-        cache.insert(BodyKind::User, WS, [(id(1), template("a"))], g);
+        cache.insert(BodyKind::User, WS, [(id(1), NOWHERE, template("a"))], g);
         assert_eq!(
             text(&cache.get(BodyKind::User, WS, id(1)).unwrap()),
             r#"{"t":"a"}"#
@@ -343,18 +415,28 @@ mod tests {
     fn a_forgotten_record_is_gone_and_reads_from_before_cannot_put_it_back() {
         let cache = BodyCache::new(1 << 20);
         let g = cache.generation();
-        cache.insert(BodyKind::User, WS, [(id(1), template("old"))], g);
+        cache.insert(BodyKind::User, WS, [(id(1), NOWHERE, template("old"))], g);
         // A reader starts (takes the generation) and reads the old row from storage...
         let reader = cache.generation();
         // ...the writer commits a change to the record and forgets it...
         cache.forget([(WS, BodyKind::User, id(1))]);
         assert!(cache.get(BodyKind::User, WS, id(1)).is_none());
         // ...and the reader's late insert of what it read is refused.
-        cache.insert(BodyKind::User, WS, [(id(1), template("old"))], reader);
+        cache.insert(
+            BodyKind::User,
+            WS,
+            [(id(1), NOWHERE, template("old"))],
+            reader,
+        );
         assert!(cache.get(BodyKind::User, WS, id(1)).is_none());
         // A reader that started after the write caches the new body.
         let after = cache.generation();
-        cache.insert(BodyKind::User, WS, [(id(1), template("new"))], after);
+        cache.insert(
+            BodyKind::User,
+            WS,
+            [(id(1), NOWHERE, template("new"))],
+            after,
+        );
         assert_eq!(
             text(&cache.get(BodyKind::User, WS, id(1)).unwrap()),
             r#"{"t":"new"}"#
@@ -367,7 +449,7 @@ mod tests {
         let cache = BodyCache::new(1 << 20);
         let g = cache.generation();
         for kind in [BodyKind::Organization, BodyKind::Account, BodyKind::User] {
-            cache.insert(kind, WS, [(id(1), template("x"))], g);
+            cache.insert(kind, WS, [(id(1), NOWHERE, template("x"))], g);
         }
         let changes = [
             GraphChange::DeleteOrganization {
@@ -397,13 +479,18 @@ mod tests {
             cache.insert(
                 BodyKind::Account,
                 WS,
-                [(id(n), template(&format!("{n:04}")))],
+                [(id(n), NOWHERE, template(&format!("{n:04}")))],
                 g,
             );
         }
         assert_eq!(cache.stats().entries, 10);
         // Every entry starts referenced; one pass of the hand clears them, then 0 goes.
-        cache.insert(BodyKind::Account, WS, [(id(10), template("0010"))], g);
+        cache.insert(
+            BodyKind::Account,
+            WS,
+            [(id(10), NOWHERE, template("0010"))],
+            g,
+        );
         assert_eq!(cache.stats().entries, 10);
         assert!(cache.get(BodyKind::Account, WS, id(0)).is_none());
         // Entry 5 is read; the next evictions pass over it.
@@ -412,7 +499,7 @@ mod tests {
             cache.insert(
                 BodyKind::Account,
                 WS,
-                [(id(n), template(&format!("{n:04}")))],
+                [(id(n), NOWHERE, template(&format!("{n:04}")))],
                 g,
             );
         }
@@ -428,13 +515,77 @@ mod tests {
         assert_eq!(entries.index.len(), entries.slots.len());
     }
 
+    /// What `with_many` finds for these records, as text.
+    fn found(cache: &BodyCache, records: &[(Uuid, RecordSlot)]) -> Vec<Option<String>> {
+        cache.with_many(BodyKind::Account, WS, records.iter().copied(), |found| {
+            found.iter().map(|t| t.map(text)).collect()
+        })
+    }
+
+    #[test]
+    fn entries_are_found_by_graph_slot_and_a_stale_slot_is_not_trusted() {
+        let place = RecordSlot::at;
+        let one = BodyCache::charge(&template("0000"));
+        // Room for three entries and the table by slot.
+        let cache = BodyCache::new(one * 3 + 64 * std::mem::size_of::<u32>());
+        let g = cache.generation();
+        let entries: Vec<_> = (0..3)
+            .map(|n| (id(n), place(n as u32), template(&format!("{n:04}"))))
+            .collect();
+        cache.insert(BodyKind::Account, WS, entries, g);
+        let hit = |n: u128| Some(text(&template(&format!("{n:04}"))));
+        assert_eq!(
+            found(&cache, &[(id(2), place(2)), (id(0), place(0))]),
+            [hit(2), hit(0)]
+        );
+        // Another record's slot, or none: the hash index answers.
+        assert_eq!(
+            found(&cache, &[(id(1), place(2)), (id(1), NOWHERE)]),
+            [hit(1), hit(1)]
+        );
+        // A record now in a slot another record was cached under is not given its body.
+        assert_eq!(found(&cache, &[(id(9), place(1))]), [None]);
+        // Forgetting entry 0 moves the last entry into its position; both stay findable.
+        cache.forget([(WS, BodyKind::Account, id(0))]);
+        assert_eq!(
+            found(
+                &cache,
+                &[(id(0), place(0)), (id(2), place(2)), (id(1), place(1))]
+            ),
+            [None, hit(2), hit(1)]
+        );
+        // Evictions keep the table pointing at the right entries.
+        for n in 3..6 {
+            cache.insert(
+                BodyKind::Account,
+                WS,
+                [(id(n), place(n as u32), template(&format!("{n:04}")))],
+                g + 1,
+            );
+        }
+        let entries = cache.entries.read().unwrap();
+        for (kind_ws, table) in &entries.by_place {
+            for (i, &at) in table.iter().enumerate() {
+                if at != NO_ENTRY {
+                    let slot = &entries.slots[at as usize];
+                    assert_eq!((slot.key.kind, slot.key.workspace), *kind_ws);
+                    assert_eq!(slot.place, place(i as u32));
+                }
+            }
+        }
+        for (at, slot) in entries.slots.iter().enumerate() {
+            let i = slot.place.index().unwrap();
+            assert_eq!(entries.table(slot.key.kind, WS).unwrap()[i] as usize, at);
+        }
+    }
+
     #[test]
     fn a_zero_budget_caches_nothing() {
         let cache = BodyCache::new(0);
         cache.insert(
             BodyKind::User,
             WS,
-            [(id(1), template("a"))],
+            [(id(1), NOWHERE, template("a"))],
             cache.generation(),
         );
         assert!(cache.get(BodyKind::User, WS, id(1)).is_none());

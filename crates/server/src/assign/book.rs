@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::pagination::{page_request, probe};
-use crate::routes::records::{RecordKind, page_of};
+use crate::routes::records::{self, RecordKind, page_of};
 
 /// The book asked for by the query string, if any.
 pub struct Book {
@@ -123,7 +123,7 @@ pub async fn list<K: RecordKind>(
             }
         }
     };
-    page_of::<K>(state, auth.workspace, &page, keys).await
+    page_of::<K>(state, auth.workspace, &page, records::unplaced(keys)).await
 }
 
 /// A sub-list (the accounts of an organization, the users of an account or organization)

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{AccountFields, RecordRef, Write};
 
-use steward_engine::ids::WorkspaceId;
-use steward_engine::page::{PageKey, PageRequest};
+use steward_engine::ids::{AccountId, WorkspaceId};
+use steward_engine::page::{PageRequest, RecordSlot, SlotKey};
 use steward_engine::{Customer, Graph};
 use steward_store::rows::AccountRow;
 use steward_store::{Store, StoreError};
@@ -70,8 +70,12 @@ impl RecordKind for Accounts {
         store.accounts_by_ids(ws, &ids).await
     }
 
-    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<SlotKey> {
         graph.accounts_page(page)
+    }
+
+    fn record_slot(graph: &Graph, id: Uuid) -> RecordSlot {
+        graph.account_record_slot(AccountId(id))
     }
 
     fn template(row: &AccountRow) -> Template {
@@ -80,8 +84,8 @@ impl RecordKind for Accounts {
 
     type Fill<'v> = body::CustomerFill<'v>;
 
-    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
-        body::account_fill(id, view)
+    fn fill<'v>(id: Uuid, place: RecordSlot, view: &View<'v>) -> Self::Fill<'v> {
+        body::account_fill(id, place, view)
     }
 
     fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
@@ -173,5 +177,6 @@ async fn users(
             .map(|g| g.account_users_page(account.id, &probe(&page)))
             .unwrap_or_default()
     };
-    records::page_of::<super::users::Users>(&state, auth.workspace, &page, keys).await
+    records::page_of::<super::users::Users>(&state, auth.workspace, &page, records::unplaced(keys))
+        .await
 }

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_store::write::{OrganizationFields, RecordRef, Write};
 
-use steward_engine::ids::WorkspaceId;
-use steward_engine::page::{PageKey, PageRequest};
+use steward_engine::ids::{OrganizationId, WorkspaceId};
+use steward_engine::page::{PageRequest, RecordSlot, SlotKey};
 use steward_engine::{Customer, Graph};
 use steward_store::rows::OrganizationRow;
 use steward_store::{Store, StoreError};
@@ -71,8 +71,12 @@ impl RecordKind for Organizations {
         store.organizations_by_ids(ws, &ids).await
     }
 
-    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<SlotKey> {
         graph.organizations_page(page)
+    }
+
+    fn record_slot(graph: &Graph, id: Uuid) -> RecordSlot {
+        graph.organization_record_slot(OrganizationId(id))
     }
 
     fn template(row: &OrganizationRow) -> Template {
@@ -81,8 +85,8 @@ impl RecordKind for Organizations {
 
     type Fill<'v> = body::CustomerFill<'v>;
 
-    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
-        body::organization_fill(id, view)
+    fn fill<'v>(id: Uuid, place: RecordSlot, view: &View<'v>) -> Self::Fill<'v> {
+        body::organization_fill(id, place, view)
     }
 
     fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {
@@ -185,7 +189,13 @@ async fn accounts(
             .map(|g| g.organization_accounts_page(org.id, &probe(&page)))
             .unwrap_or_default()
     };
-    records::page_of::<super::accounts::Accounts>(&state, auth.workspace, &page, keys).await
+    records::page_of::<super::accounts::Accounts>(
+        &state,
+        auth.workspace,
+        &page,
+        records::unplaced(keys),
+    )
+    .await
 }
 
 async fn users(
@@ -210,5 +220,6 @@ async fn users(
             .map(|g| g.organization_users_page(org.id, &probe(&page)))
             .unwrap_or_default()
     };
-    records::page_of::<super::users::Users>(&state, auth.workspace, &page, keys).await
+    records::page_of::<super::users::Users>(&state, auth.workspace, &page, records::unplaced(keys))
+        .await
 }

@@ -7,7 +7,6 @@
 //! records touches no storage at all.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -16,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use steward_engine::Graph;
 use steward_engine::ids::WorkspaceId;
-use steward_engine::page::{PageKey, PageRequest, SortBy};
+use steward_engine::page::{PageKey, PageRequest, RecordSlot, SlotKey, SortBy};
 use steward_store::rows::Listed;
 use steward_store::write::{RecordRef, Write};
 use steward_store::{Store, StoreError};
@@ -51,12 +50,14 @@ pub trait RecordKind: Send + Sync + 'static {
         ids: Vec<uuid::Uuid>,
     ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
     /// A page of every record of this kind, from the engine's list order.
-    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey>;
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<SlotKey>;
+    /// Where the graph holds the record, as a hint for reads ([`RecordSlot::UNKNOWN`] if not).
+    fn record_slot(graph: &Graph, id: Uuid) -> RecordSlot;
     /// The stored part of the record's JSON.
     fn template(row: &Self::Row) -> Template;
-    /// The record's derived members, read from the engine.
+    /// The record's derived members, read from the engine (`place`: where the graph holds it).
     type Fill<'v>;
-    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v>;
+    fn fill<'v>(id: Uuid, place: RecordSlot, view: &View<'v>) -> Self::Fill<'v>;
     /// The record's JSON: the template with its derived members filled in.
     fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>);
     /// The record's JSON through the reference renderer: for workspaces with derived values,
@@ -88,39 +89,46 @@ fn json_response(body: Vec<u8>) -> Response {
     ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Keys of a list that does not know where the graph holds its records (sub-lists).
+pub fn unplaced(keys: Vec<PageKey>) -> Vec<SlotKey> {
+    keys.into_iter().map(SlotKey::unplaced).collect()
+}
+
+/// The cache's key for each listed record: its id and graph slot.
+fn records_of(keys: &[SlotKey]) -> impl Iterator<Item = (Uuid, RecordSlot)> + '_ {
+    keys.iter().map(|k| (k.key.id, k.slot))
+}
+
 /// The templates of these records, from the cache or else from storage (and then cached);
 /// `None` for records that no longer exist.
 async fn templates_of<K: RecordKind>(
     state: &AppState,
     ws: WorkspaceId,
-    keys: &[PageKey],
-) -> ApiResult<Vec<Option<Arc<Template>>>> {
+    keys: &[SlotKey],
+) -> ApiResult<Vec<Option<Template>>> {
     // Before the storage read: see `BodyCache::insert`.
     let generation = state.bodies.generation();
-    let mut templates = state
-        .bodies
-        .get_many(K::BODY, ws, keys.iter().map(|k| k.id));
+    let mut templates = state.bodies.get_many(K::BODY, ws, records_of(keys));
     let missing: Vec<Uuid> = keys
         .iter()
         .zip(&templates)
         .filter(|(_, t)| t.is_none())
-        .map(|(k, _)| k.id)
+        .map(|(k, _)| k.key.id)
         .collect();
     if missing.is_empty() {
         return Ok(templates);
     }
     let rows = K::by_ids(&state.store, ws, missing).await?;
-    let fetched: Vec<(Uuid, Arc<Template>)> = rows
-        .iter()
-        .map(|row| (row_id::<K>(row), Arc::new(K::template(row))))
-        .collect();
     // `by_ids` keeps the order asked for, leaving out records deleted meanwhile.
-    let mut next = fetched.iter().peekable();
-    for (slot, key) in templates.iter_mut().zip(keys) {
-        if slot.is_none() {
-            *slot = next
-                .next_if(|(id, _)| *id == key.id)
-                .map(|(_, t)| t.clone());
+    let mut rows = rows.iter().peekable();
+    let mut fetched: Vec<(Uuid, RecordSlot, Template)> = Vec::new();
+    for (template, key) in templates.iter_mut().zip(keys) {
+        if template.is_none()
+            && let Some(row) = rows.next_if(|row| row_id::<K>(row) == key.key.id)
+        {
+            let made = K::template(row);
+            *template = Some(made.clone());
+            fetched.push((key.key.id, key.slot, made));
         }
     }
     state.bodies.insert(K::BODY, ws, fetched, generation);
@@ -134,27 +142,23 @@ pub async fn page_of<K: RecordKind>(
     state: &AppState,
     ws: WorkspaceId,
     page: &PageRequest,
-    mut keys: Vec<PageKey>,
+    mut keys: Vec<SlotKey>,
 ) -> ApiResult<Response> {
     let more = keys.len() > page.limit;
     keys.truncate(page.limit);
+    let next = keys
+        .last()
+        .filter(|_| more)
+        .map(|last| encode_cursor(page.sort, last.key));
     if state.engine().await.is_derived(ws) {
-        let rows = K::by_ids(&state.store, ws, keys.iter().map(|k| k.id).collect()).await?;
+        let rows = K::by_ids(&state.store, ws, keys.iter().map(|k| k.key.id).collect()).await?;
         let engine = state.engine().await;
         let view = View::of(&engine, ws, state.clock.now());
-        let next = keys
-            .last()
-            .filter(|_| more)
-            .map(|last| encode_cursor(page.sort, *last));
         let results: Vec<Value> = rows.iter().map(|row| K::render(row, &view)).collect();
         let body = serde_json::to_vec(&serde_json::json!({"next": next, "results": results}))
             .map_err(ApiError::internal)?;
         return Ok(json_response(body));
     }
-    let next = keys
-        .last()
-        .filter(|_| more)
-        .map(|last| encode_cursor(page.sort, *last));
     // Every record cached (the common case): rendered under the cache's read lock. The engine
     // is taken first (the writer takes them in the same order), and let go before any await.
     {
@@ -162,7 +166,7 @@ pub async fn page_of<K: RecordKind>(
         let view = View::of(&engine, ws, state.clock.now());
         let rendered = state
             .bodies
-            .with_many(K::BODY, ws, keys.iter().map(|k| k.id), |found| {
+            .with_many(K::BODY, ws, records_of(&keys), |found| {
                 if found.iter().any(Option::is_none) {
                     return None;
                 }
@@ -181,7 +185,7 @@ pub async fn page_of<K: RecordKind>(
     let view = View::of(&engine, ws, state.clock.now());
     let body = write_page::<K>(
         next.as_deref(),
-        keys.iter().zip(templates.iter().map(Option::as_deref)),
+        keys.iter().zip(templates.iter().map(Option::as_ref)),
         &view,
     );
     Ok(json_response(body))
@@ -191,7 +195,7 @@ pub async fn page_of<K: RecordKind>(
 /// without a template (deleted meanwhile) are left out.
 fn write_page<'t, K: RecordKind>(
     next: Option<&str>,
-    records: impl Iterator<Item = (&'t PageKey, Option<&'t Template>)> + Clone,
+    records: impl Iterator<Item = (&'t SlotKey, Option<&'t Template>)> + Clone,
     view: &View<'_>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(
@@ -212,9 +216,13 @@ fn write_page<'t, K: RecordKind>(
     }
     out.extend_from_slice(b",\"results\":[");
     // The derived members of the whole page first, in a tight loop of engine lookups whose
-    // cache misses the CPU overlaps; then the bytes.
+    // cache misses the CPU overlaps (the templates' text is touched there too); then the bytes.
     let records: Vec<(&Template, K::Fill<'_>)> = records
-        .filter_map(|(key, template)| Some((template?, K::fill(key.id, view))))
+        .filter_map(|(key, template)| {
+            let template = template?;
+            template.warm();
+            Some((template, K::fill(key.key.id, key.slot, view)))
+        })
         .collect();
     for (n, (template, fill)) in records.iter().enumerate() {
         if n > 0 {
@@ -248,42 +256,57 @@ pub async fn fetch<K: RecordKind>(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ws = auth.workspace;
-    if state.engine().await.is_derived(ws) {
+    let render = |id: Uuid, place: RecordSlot, template: &Template, view: &View<'_>| {
+        let mut out = Vec::with_capacity(template.text_len() + 256);
+        K::write_filled(&mut out, template, &K::fill(id, place, view));
+        out
+    };
+    // A cached record renders under the cache's read lock (see `BodyCache::with_many`), the
+    // engine taken first as in `page_of`, and found by its graph slot as pages find theirs.
+    // One pass through the commit gate also answers whether the workspace derives values.
+    let derived = {
+        let engine = state.engine().await;
+        let derived = engine.is_derived(ws);
+        if !derived && let Ok(uuid) = Uuid::parse_str(&id) {
+            let view = View::of(&engine, ws, state.clock.now());
+            let place = view
+                .graph
+                .map_or(RecordSlot::UNKNOWN, |g| K::record_slot(g, uuid));
+            let hit =
+                state
+                    .bodies
+                    .with_many(K::BODY, ws, std::iter::once((uuid, place)), |found| {
+                        found[0].map(|template| render(uuid, place, template, &view))
+                    });
+            if let Some(body) = hit {
+                return Ok(json_response(body));
+            }
+        }
+        derived
+    };
+    if derived {
         let row = find_or_404::<K>(&state, ws, id).await?;
         let engine = state.engine().await;
         let body = serde_json::to_vec(&K::render(&row, &View::of(&engine, ws, state.clock.now())))
             .map_err(ApiError::internal)?;
         return Ok(json_response(body));
     }
-    let render = |id: Uuid, template: &Template, view: &View<'_>| {
-        let mut out = Vec::new();
-        K::write_filled(&mut out, template, &K::fill(id, view));
-        out
-    };
-    // A cached record renders under the cache's read lock (see `BodyCache::with_many`), the
-    // engine taken first as in `page_of`.
-    if let Ok(uuid) = Uuid::parse_str(&id) {
-        let engine = state.engine().await;
-        let view = View::of(&engine, ws, state.clock.now());
-        let hit = state
-            .bodies
-            .with_many(K::BODY, ws, std::iter::once(uuid), |found| {
-                found[0].map(|template| render(uuid, template, &view))
-            });
-        if let Some(body) = hit {
-            return Ok(json_response(body));
-        }
-    }
     let generation = state.bodies.generation();
     let row = find_or_404::<K>(&state, ws, id).await?;
     let id = row_id::<K>(&row);
-    let template = Arc::new(K::template(&row));
+    let template = K::template(&row);
+    let (place, body) = {
+        let engine = state.engine().await;
+        let view = View::of(&engine, ws, state.clock.now());
+        let place = view
+            .graph
+            .map_or(RecordSlot::UNKNOWN, |g| K::record_slot(g, id));
+        (place, render(id, place, &template, &view))
+    };
     state
         .bodies
-        .insert(K::BODY, ws, [(id, template.clone())], generation);
-    let engine = state.engine().await;
-    let view = View::of(&engine, ws, state.clock.now());
-    Ok(json_response(render(id, &template, &view)))
+        .insert(K::BODY, ws, [(id, place, template)], generation);
+    Ok(json_response(body))
 }
 
 pub async fn update<K: RecordKind>(

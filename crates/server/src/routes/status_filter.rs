@@ -75,7 +75,7 @@ pub async fn list(
                 let exhausted = batch.len() < STEP;
                 for key in &batch {
                     let status = engine
-                        .derived(ws, RecordRef::Account(AccountId(key.id)))
+                        .derived(ws, RecordRef::Account(AccountId(key.key.id)))
                         .and_then(|d| d.status)
                         .unwrap_or_default();
                     if filter.admits(status) {
@@ -86,7 +86,7 @@ pub async fn list(
                     }
                 }
                 match batch.last() {
-                    Some(last) if !exhausted => cursor.after = Some(*last),
+                    Some(last) if !exhausted => cursor.after = Some(last.key),
                     _ => break,
                 }
             }

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use steward_engine::Graph;
 use steward_engine::domain::Email;
-use steward_engine::ids::WorkspaceId;
-use steward_engine::page::{PageKey, PageRequest};
+use steward_engine::ids::{UserId, WorkspaceId};
+use steward_engine::page::{PageRequest, RecordSlot, SlotKey};
 use steward_store::rows::UserRow;
 use steward_store::write::{RecordRef, UserFields, Write};
 use uuid::Uuid;
@@ -65,8 +65,12 @@ impl RecordKind for Users {
         store.users_by_ids(ws, &ids).await
     }
 
-    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<PageKey> {
+    fn page_keys(graph: &Graph, page: &PageRequest) -> Vec<SlotKey> {
         graph.users_page(page)
+    }
+
+    fn record_slot(graph: &Graph, id: Uuid) -> RecordSlot {
+        graph.user_record_slot(UserId(id))
     }
 
     fn template(row: &UserRow) -> Template {
@@ -75,8 +79,8 @@ impl RecordKind for Users {
 
     type Fill<'v> = body::UserFill;
 
-    fn fill<'v>(id: Uuid, view: &View<'v>) -> Self::Fill<'v> {
-        body::user_fill(id, view)
+    fn fill<'v>(id: Uuid, place: RecordSlot, view: &View<'v>) -> Self::Fill<'v> {
+        body::user_fill(id, place, view)
     }
 
     fn write_filled(out: &mut Vec<u8>, template: &Template, fill: &Self::Fill<'_>) {

@@ -87,11 +87,18 @@ pub struct Run {
     pub errors: usize,
     pub elapsed: Duration,
     pub latencies_us: Vec<u32>,
+    /// CPU time the whole process (server and load generator) used during the run.
+    pub cpu: Duration,
 }
 
 impl Run {
     pub fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Process CPU time per completed request, in microseconds.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
     }
 
     pub fn percentile_us(&self, p: f64) -> f64 {
@@ -119,6 +126,7 @@ where
     let request = std::sync::Arc::new(request);
     let deadline = Instant::now() + duration;
     let started = Instant::now();
+    let cpu_before = super::cpu::process_cpu();
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let request = request.clone();
@@ -160,6 +168,7 @@ where
         errors,
         elapsed: started.elapsed(),
         latencies_us,
+        cpu: super::cpu::process_cpu().saturating_sub(cpu_before),
     }
 }
 

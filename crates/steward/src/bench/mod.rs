@@ -6,6 +6,7 @@
 //! 3. Writes: upserts through the API, 8 clients, against raw single-row insert transactions on
 //!    the same backend.
 
+mod cpu;
 mod http;
 mod ingest;
 mod metrics;
@@ -90,14 +91,18 @@ pub(crate) async fn ceiling(body: Vec<u8>) -> anyhow::Result<std::net::SocketAdd
 
 fn report(name: &str, run: &http::Run, base: &http::Run) -> serde_json::Value {
     let ratio = run.throughput() / base.throughput();
+    // Throughput follows the share of the cores the process got; CPU per request does not.
+    let cpu_ratio = base.cpu_us_per_request() / run.cpu_us_per_request();
     println!(
-        "{name:<22} {:>9.0} req/s  p50 {:>6.0} µs  p99 {:>6.0} µs   | ceiling {:>9.0} req/s  p50 {:>6.0} µs  p99 {:>6.0} µs | ratio {ratio:.2} (target >= 0.5){}",
+        "{name:<22} {:>9.0} req/s  p50 {:>6.0} µs  p99 {:>6.0} µs  cpu {:>5.0} µs/req | ceiling {:>9.0} req/s  p50 {:>6.0} µs  p99 {:>6.0} µs  cpu {:>5.0} µs/req | ratio {ratio:.2} (target >= 0.5), by CPU {cpu_ratio:.2}{}",
         run.throughput(),
         run.percentile_us(0.5),
         run.percentile_us(0.99),
+        run.cpu_us_per_request(),
         base.throughput(),
         base.percentile_us(0.5),
         base.percentile_us(0.99),
+        base.cpu_us_per_request(),
         if run.errors + base.errors > 0 {
             format!("  errors {}+{}", run.errors, base.errors)
         } else {
@@ -105,7 +110,9 @@ fn report(name: &str, run: &http::Run, base: &http::Run) -> serde_json::Value {
         }
     );
     json!({"throughput": run.throughput(), "p50_us": run.percentile_us(0.5), "p99_us": run.percentile_us(0.99),
-           "ceiling_throughput": base.throughput(), "ceiling_p50_us": base.percentile_us(0.5), "ceiling_p99_us": base.percentile_us(0.99), "ratio": ratio})
+           "cpu_us_per_request": run.cpu_us_per_request(),
+           "ceiling_throughput": base.throughput(), "ceiling_p50_us": base.percentile_us(0.5), "ceiling_p99_us": base.percentile_us(0.99),
+           "ceiling_cpu_us_per_request": base.cpu_us_per_request(), "ratio": ratio, "cpu_ratio": cpu_ratio})
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
