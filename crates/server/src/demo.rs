@@ -365,15 +365,14 @@ pub fn demo_events(now: steward_engine::time::Millis) -> Vec<IngestOp> {
                     account: Some(ExternalId::parse("accountId", account).expect("demo id")),
                     organization: None,
                     at: steward_engine::time::Millis(at),
-                    properties: json!({"source": "demo"})
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default(),
+                    properties: steward_store::write::Properties::from_map(
+                        json!({"source": "demo"}).as_object().expect("an object"),
+                    ),
                 };
                 // Keyed by calendar day: loading the demo again later skips the days it has.
                 let day_number = (now.0 - day * DAY).div_euclid(DAY);
                 ops.push(IngestOp {
-                    message_id: format!("demo:{i}:{day_number}:{n}"),
+                    message_id: format!("demo:{i}:{day_number}:{n}").into(),
                     actions: vec![IngestAction::Event(event)],
                 });
             }

@@ -16,6 +16,7 @@ pub mod custom_objects;
 mod error;
 mod event_log;
 mod event_pages;
+mod known_ids;
 pub use event_log::REPLAY_WINDOW;
 mod lifecycle_ops;
 mod load;
@@ -67,6 +68,8 @@ pub struct PendingBatch {
     tx: PendingTx,
     log: Arc<event_log::EventLog>,
     log_commit: event_log::LogCommit,
+    known: Arc<known_ids::KnownIds>,
+    ids_commit: known_ids::IdsCommit,
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -118,6 +121,7 @@ impl PendingBatch {
             PendingTx::Postgres(tx) => tx.commit().await?,
         }
         self.log.committed(self.log_commit);
+        self.known.committed(self.ids_commit);
         Ok(())
     }
 }
@@ -135,6 +139,8 @@ pub struct Store {
     /// Held by the one batch in progress: the event log numbers chunks and learns what a
     /// batch committed in batch order.
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// Records ingestion resolved by external id (see `known_ids`).
+    known: Arc<known_ids::KnownIds>,
 }
 
 #[derive(Clone, Debug)]
@@ -190,6 +196,7 @@ impl Store {
                 sqlite_writer: None,
                 log: Arc::default(),
                 turn: Arc::default(),
+                known: Arc::default(),
             };
             store.migrate().await?;
             Ok(store)
@@ -228,6 +235,7 @@ impl Store {
             sqlite_writer: None,
             log: Arc::default(),
             turn: Arc::default(),
+            known: Arc::default(),
         };
         store.migrate().await?;
         if !in_memory {
@@ -623,21 +631,26 @@ impl Store {
         self.ensure_event_log().await?;
         let turn = self.turn.clone().lock_owned().await;
         let log = &*self.log;
-        let (tx, results, log_commit) = match &self.inner {
+        let known = &*self.known;
+        let (tx, results, log_commit, ids_commit) = match &self.inner {
             Inner::Sqlite(pool) => {
                 let pool = self.sqlite_writer.as_ref().unwrap_or(pool);
-                let (tx, results, commit) = sqlite::begin_batch(pool, now, batch, log).await?;
-                (PendingTx::Sqlite(tx), results, commit)
+                let (tx, results, log, ids) =
+                    sqlite::begin_batch(pool, now, batch, log, known).await?;
+                (PendingTx::Sqlite(tx), results, log, ids)
             }
             Inner::Postgres(pool) => {
-                let (tx, results, commit) = postgres::begin_batch(pool, now, batch, log).await?;
-                (PendingTx::Postgres(tx), results, commit)
+                let (tx, results, log, ids) =
+                    postgres::begin_batch(pool, now, batch, log, known).await?;
+                (PendingTx::Postgres(tx), results, log, ids)
             }
         };
         let pending = PendingBatch {
             tx,
             log: self.log.clone(),
             log_commit,
+            known: self.known.clone(),
+            ids_commit,
             _turn: turn,
         };
         Ok((pending, results))

@@ -377,16 +377,18 @@ macro_rules! backend_ops {
         /// comes back as the [`LogCommit`](crate::event_log::LogCommit).
         pub(crate) async fn begin_batch(
             pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)], log: &crate::event_log::EventLog,
-        ) -> Result<(sqlx::Transaction<'static, $db>, Vec<std::result::Result<Outcome, WriteError>>, crate::event_log::LogCommit)> {
+            known: &crate::known_ids::KnownIds,
+        ) -> Result<(sqlx::Transaction<'static, $db>, Vec<std::result::Result<Outcome, WriteError>>, crate::event_log::LogCommit, crate::known_ids::IdsCommit)> {
             let mut tx = pool.begin_with($begin).await?;
             let mut results = Vec::with_capacity(batch.len());
             let mut keys = crate::event_log::BatchKeys::default();
+            let mut ids = crate::known_ids::BatchIds::new(known);
             for (ws, write) in batch {
                 sqlx::query("SAVEPOINT steward_write").execute(&mut *tx).await?;
                 let result = match write {
                     Write::Ingest(ops) => {
                         let fresh = keys.fresh(log, *ws, ops);
-                        let result = ingest(&mut tx, *ws, now, ops, &fresh).await;
+                        let result = ingest(&mut tx, *ws, now, ops, &fresh, &mut ids).await;
                         keys.settle(result.is_ok());
                         result
                     }
@@ -399,10 +401,11 @@ macro_rules! backend_ops {
                     sqlx::query("ROLLBACK TO SAVEPOINT steward_write").execute(&mut *tx).await?;
                 }
                 sqlx::query("RELEASE SAVEPOINT steward_write").execute(&mut *tx).await?;
+                ids.settle(result.as_ref().ok().map(|o| o.changes.as_slice()));
                 results.push(result);
             }
             let commit = append_to_log(&mut tx, now, batch, &mut results, keys, log).await?;
-            Ok((tx, results, commit))
+            Ok((tx, results, commit, ids.into_commit()))
         }
 
         /// Writes a batch's part of the event log: first a flush of the index entries gathered
@@ -1041,7 +1044,7 @@ macro_rules! backend_ops {
         /// (replays are recognised by the event log, see `event_log/mod.rs`). Runs of
         /// consecutive events are resolved together (a few statements per run, not several
         /// per event) and returned for the log; record upserts go one by one.
-        async fn ingest(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp], fresh: &[bool]) -> std::result::Result<Outcome, WriteError> {
+        async fn ingest(conn: &mut Conn, ws: WorkspaceId, now: Millis, ops: &[IngestOp], fresh: &[bool], ids: &mut crate::known_ids::BatchIds<'_>) -> std::result::Result<Outcome, WriteError> {
             let mut changes = Vec::new();
             let mut events = Vec::new();
             let mut pending: Vec<&EventWrite> = Vec::new();
@@ -1057,7 +1060,7 @@ macro_rules! backend_ops {
                         pending.push(event);
                         continue;
                     }
-                    events.extend(record_events(conn, ws, now, &std::mem::take(&mut pending), &mut changes).await?);
+                    events.extend(record_events(conn, ws, now, &std::mem::take(&mut pending), &mut changes, ids).await?);
                     match action {
                         IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write).await?.changes),
                         IngestAction::Unlink { user, account } => {
@@ -1072,60 +1075,63 @@ macro_rules! backend_ops {
                     }
                 }
             }
-            events.extend(record_events(conn, ws, now, &pending, &mut changes).await?);
+            events.extend(record_events(conn, ws, now, &pending, &mut changes, ids).await?);
             Ok(Outcome { written: Written::Ingested { applied, duplicates }, created: false, changes, events })
         }
 
-        fn distinct_ids<'e>(run: &[&'e EventWrite], pick: fn(&'e EventWrite) -> Option<&'e ExternalId>) -> Vec<&'e ExternalId> {
-            let mut v: Vec<&ExternalId> = run.iter().filter_map(|e| pick(e)).collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        }
-
-        #[derive(Clone, Copy)]
-        enum Named {
-            User,
-            Account,
-            Organization,
-        }
-
         /// `(external id -> (id, parent))` of the named records, creating the missing ones
-        /// (with no parent); `parent` is an account's organization, else `None`.
-        async fn ids_ensured(conn: &mut Conn, ws: WorkspaceId, now: Millis, named: Named, wanted: Vec<&ExternalId>, changes: &mut Vec<GraphChange>) -> std::result::Result<std::collections::HashMap<String, (Uuid, Option<Uuid>)>, WriteError> {
-            if wanted.is_empty() {
-                return Ok(std::collections::HashMap::new());
+        /// (with no parent); `parent` is an account's organization, else `None`. Records the
+        /// store already resolved are not looked up again (`known_ids.rs`).
+        async fn ids_ensured<'e>(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, kind: crate::known_ids::Kind, wanted: impl Iterator<Item = &'e ExternalId>,
+            changes: &mut Vec<GraphChange>, known: &mut crate::known_ids::BatchIds<'_>,
+        ) -> std::result::Result<foldhash::HashMap<&'e str, (Uuid, Option<Uuid>)>, WriteError> {
+            use crate::known_ids::Kind;
+            let mut ids = foldhash::HashMap::default();
+            let mut missing: Vec<&'e str> = Vec::new();
+            known.resolve(ws, kind, wanted.map(ExternalId::as_str), changes, &mut ids, &mut missing);
+            if missing.is_empty() {
+                return Ok(ids);
             }
-            let (table, parent) = match named {
-                Named::User => ("users", "NULL"),
-                Named::Account => ("accounts", "organization_id"),
-                Named::Organization => ("organizations", "NULL"),
+            let (table, parent) = match kind {
+                Kind::User => ("users", "NULL"),
+                Kind::Account => ("accounts", "organization_id"),
+                Kind::Organization => ("organizations", "NULL"),
             };
-            let names: Vec<&str> = wanted.iter().map(|e| e.as_str()).collect();
-            let mut ids = bulk::ids_by_external(conn, table, parent, ws, &names).await?;
-            for ext in wanted {
-                if !ids.contains_key(ext.as_str()) {
-                    let id = match named {
-                        Named::User => ensure_user(conn, ws, now, ext, changes).await?.0,
-                        Named::Account => ensure_account(conn, ws, now, ext, changes).await?.0,
-                        Named::Organization => ensure_organization(conn, ws, now, ext, changes).await?.0,
-                    };
-                    ids.insert(ext.as_str().to_owned(), (id, None));
-                }
+            let found = bulk::ids_by_external(conn, table, parent, ws, &missing).await?;
+            for ext in missing {
+                let resolved = match found.get(ext) {
+                    Some(resolved) => *resolved,
+                    None => {
+                        let ext_id = ExternalId::parse("externalId", ext).map_err(WriteError::Invalid)?;
+                        let id = match kind {
+                            Kind::User => ensure_user(conn, ws, now, &ext_id, changes).await?.0,
+                            Kind::Account => ensure_account(conn, ws, now, &ext_id, changes).await?.0,
+                            Kind::Organization => ensure_organization(conn, ws, now, &ext_id, changes).await?.0,
+                        };
+                        (id, None)
+                    }
+                };
+                known.learn(ws, kind, ext, resolved);
+                ids.insert(ext, resolved);
             }
             Ok(ids)
         }
 
         /// Resolves a run of events' records (creating the ones they name that do not exist)
         /// and appends the events to the log, a few statements for the whole run.
-        async fn record_events(conn: &mut Conn, ws: WorkspaceId, now: Millis, run: &[&EventWrite], changes: &mut Vec<GraphChange>) -> std::result::Result<Vec<RecordedEvent>, WriteError> {
+        async fn record_events(
+            conn: &mut Conn, ws: WorkspaceId, now: Millis, run: &[&EventWrite], changes: &mut Vec<GraphChange>,
+            known: &mut crate::known_ids::BatchIds<'_>,
+        ) -> std::result::Result<Vec<RecordedEvent>, WriteError> {
+            use crate::known_ids::Kind;
             if run.is_empty() {
                 return Ok(Vec::new());
             }
             // Users, accounts and organizations named by external id; missing ones created.
-            let users = ids_ensured(conn, ws, now, Named::User, distinct_ids(run, |e| e.user.as_ref()), changes).await?;
-            let accounts = ids_ensured(conn, ws, now, Named::Account, distinct_ids(run, |e| e.account.as_ref()), changes).await?;
-            let orgs = ids_ensured(conn, ws, now, Named::Organization, distinct_ids(run, |e| e.organization.as_ref()), changes).await?;
+            let users = ids_ensured(conn, ws, now, Kind::User, run.iter().filter_map(|e| e.user.as_ref()), changes, known).await?;
+            let accounts = ids_ensured(conn, ws, now, Kind::Account, run.iter().filter_map(|e| e.account.as_ref()), changes, known).await?;
+            let orgs = ids_ensured(conn, ws, now, Kind::Organization, run.iter().filter_map(|e| e.organization.as_ref()), changes, known).await?;
             // The most recently linked account of users whose events name none.
             let mut need_recent: Vec<Uuid> = run.iter().filter(|e| e.account.is_none()).filter_map(|e| e.user.as_ref().map(|u| users[u.as_str()].0)).collect();
             need_recent.sort_unstable();
@@ -1356,7 +1362,7 @@ macro_rules! backend_ops {
                                 organization: org_of.get(&account).copied().flatten().map(OrganizationId),
                                 at: Millis(at),
                                 received_at: now,
-                                properties: serde_json::Map::new(),
+                                properties: Properties::empty(),
                             }
                         })
                         .collect();
@@ -1440,7 +1446,7 @@ macro_rules! backend_ops {
                     organization: r.try_get::<Option<Uuid>, _>("organization_id")?.map(OrganizationId),
                     at: Millis(r.try_get("occurred_at")?),
                     received_at: Millis(r.try_get("received_at")?),
-                    properties: json_column(r, "properties")?,
+                    properties: Properties::from_map(&json_column(r, "properties")?),
                 };
                 match by_workspace.last_mut() {
                     Some((w, _, events)) if *w == ws && events.len() < crate::event_log::chunk::MAX_EVENTS => events.push(event),

@@ -88,7 +88,7 @@ pub(crate) async fn insert_events(
     let orgs: Vec<Option<Uuid>> = events.iter().map(|e| e.organization.map(|o| o.0)).collect();
     let at: Vec<i64> = events.iter().map(|e| e.at.0).collect();
     let received: Vec<i64> = events.iter().map(|e| e.received_at.0).collect();
-    let properties: Vec<String> = events.iter().map(RecordedEvent::properties_text).collect();
+    let properties: Vec<&str> = events.iter().map(RecordedEvent::properties_text).collect();
     sqlx::query(
         "INSERT INTO bench_events (id, workspace_id, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties) \
          SELECT id, $1, kind, name, user_id, account_id, organization_id, occurred_at, received_at, properties \

@@ -238,7 +238,7 @@ pub(crate) async fn insert_events(
             insert.bind_uuid(7, event.organization.map(|o| o.0))?;
             insert.bind_i64(8, event.at.0)?;
             insert.bind_i64(9, event.received_at.0)?;
-            insert.bind_text(10, &event.properties_text())?;
+            insert.bind_text(10, event.properties_text())?;
             insert.run(|_| {})?;
         }
         Ok(())

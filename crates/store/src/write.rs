@@ -2,7 +2,7 @@
 
 use steward_engine::GraphChange;
 use steward_engine::domain::{Email, ExternalId, FieldError, RecordName, TraitPatch};
-use steward_engine::ids::{AccountId, AdminId, CustomFieldId, OrganizationId, UserId};
+use steward_engine::ids::{AccountId, AdminId, CustomFieldId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::time::Millis;
 
 use crate::rows::{AccountRow, AdminRow, CustomFieldRow, OrganizationRow, UserRow};
@@ -263,10 +263,55 @@ impl Write {
 #[derive(Clone, Debug, PartialEq)]
 pub struct IngestOp {
     /// The message's `messageId`, or a hash of its content when it has none.
-    pub message_id: String,
+    pub message_id: MessageId,
     /// What the message does, in order (a Segment `group` upserts the account, then links the
     /// user to it).
     pub actions: Vec<IngestAction>,
+}
+
+/// A message's id, and the key replay detection files it under (see `event_log`).
+///
+/// The key is a SHA-256 of workspace and id: worth computing where the message was read, in
+/// parallel, rather than in the single writer. [`MessageId::prepare`] does that; the writer
+/// computes what was not prepared.
+#[derive(Clone, Debug)]
+pub struct MessageId {
+    id: String,
+    key: std::sync::OnceLock<(WorkspaceId, crate::event_log::chunk::MessageKey)>,
+}
+
+impl MessageId {
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+
+    /// Computes the message's key in `ws` ahead of the writer.
+    pub fn prepare(&self, ws: WorkspaceId) {
+        self.key
+            .get_or_init(|| (ws, crate::event_log::chunk::MessageKey::of(ws.0, &self.id)));
+    }
+
+    pub(crate) fn key(&self, ws: WorkspaceId) -> crate::event_log::chunk::MessageKey {
+        match self.key.get() {
+            Some((prepared_for, key)) if *prepared_for == ws => *key,
+            _ => crate::event_log::chunk::MessageKey::of(ws.0, &self.id),
+        }
+    }
+}
+
+impl From<String> for MessageId {
+    fn from(id: String) -> Self {
+        Self {
+            id,
+            key: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for MessageId {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -326,7 +371,57 @@ pub struct EventWrite {
     pub organization: Option<ExternalId>,
     /// When it happened (the message timestamp, else when it was received).
     pub at: Millis,
-    pub properties: serde_json::Map<String, serde_json::Value>,
+    pub properties: Properties,
+}
+
+/// An event's properties: a JSON object, kept as the text it arrived in. The log stores it
+/// and the API shows it as it came; nothing reads inside it on the way, so it is never parsed
+/// into a tree and written out again.
+#[derive(Clone, Debug)]
+pub struct Properties(Box<serde_json::value::RawValue>);
+
+impl Properties {
+    /// `{}`.
+    pub fn empty() -> Self {
+        Self::from_map(&serde_json::Map::new())
+    }
+
+    pub fn from_map(map: &serde_json::Map<String, serde_json::Value>) -> Self {
+        Self(serde_json::value::to_raw_value(map).expect("a JSON map serializes"))
+    }
+
+    /// `raw` must be a JSON object (the caller checked that it starts with `{`).
+    pub fn from_raw(raw: &serde_json::value::RawValue) -> Self {
+        debug_assert!(raw.get().starts_with('{'));
+        Self(raw.to_owned())
+    }
+
+    /// Properties read back from storage, where only JSON objects are written.
+    pub(crate) fn stored(text: &[u8]) -> Option<Self> {
+        let raw: Box<serde_json::value::RawValue> = serde_json::from_slice(text).ok()?;
+        raw.get().starts_with('{').then_some(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The properties as a JSON map.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl serde::Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }
 
 /// An event stored in the log, as the engine and the API see it.
@@ -340,7 +435,7 @@ pub struct RecordedEvent {
     pub organization: Option<OrganizationId>,
     pub at: Millis,
     pub received_at: Millis,
-    pub properties: serde_json::Map<String, serde_json::Value>,
+    pub properties: Properties,
 }
 
 /// What the engine's usage metrics read of a stored event, borrowed from the row being read
@@ -380,9 +475,9 @@ impl RecordedEvent {
         .flatten()
     }
 
-    /// The properties as stored: compact JSON text.
-    pub(crate) fn properties_text(&self) -> String {
-        serde_json::to_string(&self.properties).unwrap_or_else(|_| "{}".to_owned())
+    /// The properties as stored: JSON text.
+    pub(crate) fn properties_text(&self) -> &str {
+        self.properties.as_str()
     }
 }
 

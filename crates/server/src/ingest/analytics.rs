@@ -5,7 +5,7 @@ use steward_engine::domain::{RecordName, TraitPatch};
 use steward_engine::time::Millis;
 use steward_store::write::{
     AccountFields, EventKind, EventWrite, IngestAction, IngestOp, InstanceFields, MissingParent,
-    OrganizationFields, RecordRef, UserFields, Write,
+    OrganizationFields, Properties, RecordRef, UserFields, Write,
 };
 
 use super::message::{Msg, Opened, invalid, open, record_traits, user_traits};
@@ -113,7 +113,7 @@ pub fn message(
                 account,
                 organization,
                 at,
-                properties: msg.object("properties")?,
+                properties: Properties::from_map(&msg.object("properties")?),
             })
         }
         "unlink" => IngestAction::Unlink {
@@ -131,7 +131,7 @@ pub fn message(
         }
     };
     Ok(IngestOp {
-        message_id,
+        message_id: message_id.into(),
         actions: vec![action],
     })
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use steward_engine::domain::{Email, ExternalId, FieldError, RecordName, TraitPatch};
 use steward_engine::time::Millis;
-use steward_store::write::UserFields;
+use steward_store::write::{EventKind, EventWrite, IngestAction, Properties, UserFields};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::parse_instant;
@@ -23,14 +23,6 @@ impl<'a> Msg<'a> {
         let map = value
             .as_object()
             .ok_or_else(|| invalid(&path, "must be a JSON object"))?;
-        let size = serde_json::to_string(value).map_or(0, |s| s.len());
-        if size > MAX_MESSAGE {
-            return Err(ApiError::field(
-                ErrorCode::PayloadTooLarge,
-                path.clone(),
-                format!("`{path}` is {size} bytes; a message may have at most {MAX_MESSAGE}"),
-            ));
-        }
         Ok(Self { map, path })
     }
 
@@ -123,6 +115,19 @@ impl<'a> Msg<'a> {
     }
 }
 
+/// Refuses a message larger than Segment's limit; `size` is its length as sent.
+pub fn check_size(path: &str, size: usize) -> Result<(), ApiError> {
+    if size > MAX_MESSAGE {
+        let what = if path.is_empty() { "the message" } else { path };
+        return Err(ApiError::field(
+            ErrorCode::PayloadTooLarge,
+            path,
+            format!("`{what}` is {size} bytes; a message may have at most {MAX_MESSAGE}"),
+        ));
+    }
+    Ok(())
+}
+
 /// What every message starts with: its type, its id and its time.
 pub struct Opened<'a> {
     pub msg: Msg<'a>,
@@ -151,6 +156,30 @@ pub fn open<'a>(
         kind,
         message_id,
         at,
+    })
+}
+
+/// A Segment event's action: anonymous activity with no account has nothing to attach it to
+/// and is only recorded as seen.
+pub fn event_action(
+    kind: EventKind,
+    name: String,
+    user: Option<ExternalId>,
+    account: Option<ExternalId>,
+    at: Millis,
+    properties: Properties,
+) -> IngestAction {
+    if user.is_none() && account.is_none() {
+        return IngestAction::Ignore;
+    }
+    IngestAction::Event(EventWrite {
+        kind,
+        name,
+        user,
+        account,
+        organization: None,
+        at,
+        properties,
     })
 }
 

@@ -7,6 +7,7 @@
 //! committed, so a `200` survives a crash.
 
 mod analytics;
+mod fast;
 mod message;
 mod segment;
 
@@ -16,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use steward_engine::time::Millis;
 use steward_store::write::{IngestOp, Write};
@@ -39,13 +41,9 @@ pub fn routes() -> Router<AppState> {
         .layer(RequestDecompressionLayer::new())
 }
 
-/// The parsed request: its JSON and the caller.
-async fn read(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-) -> Result<(Auth, Value), ApiError> {
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_REQUEST).await.map_err(|e| {
+/// The request body, decompressed, within [`MAX_REQUEST`].
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_REQUEST).await.map_err(|e| {
         if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
         {
             ApiError::new(
@@ -58,20 +56,38 @@ async fn read(
                 format!("the request body could not be read (bad gzip?): {e}"),
             )
         }
-    })?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the request body is not valid JSON: {e}"),
-        )
-    })?;
-    // The key: the Authorization header, else Segment's `writeKey` in the body.
+    })
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidJson,
+        format!("the request body is not valid JSON: {e}"),
+    )
+}
+
+/// The body as a JSON tree.
+fn value_of(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(json_error)
+}
+
+/// Segment's `writeKey` in a body.
+fn write_key_of(value: &Value) -> Option<String> {
+    value
+        .get("writeKey")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The caller: the key in the Authorization header, else Segment's `writeKey` in the body.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    write_key: Option<&str>,
+) -> Result<Auth, ApiError> {
     let key = match headers.get(axum::http::header::AUTHORIZATION) {
         Some(h) => h.to_str().ok().and_then(key_from_header),
-        None => value
-            .get("writeKey")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        None => write_key.map(str::to_owned),
     }
     .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Authorization header not present."))?;
     let auth = state.keys.authenticate(&state.store, &key).await?;
@@ -79,7 +95,14 @@ async fn read(
         limiter.check(&crate::auth::hash_key(&key), std::time::Instant::now())?;
     }
     auth.require_write()?;
-    Ok((auth, value))
+    Ok(auth)
+}
+
+/// A request body read: the key it carries, and its messages mapped or the error that
+/// refuses them (reported once the caller is known, as a malformed body is reported before).
+struct Mapped {
+    write_key: Option<String>,
+    ops: Result<Vec<IngestOp>, ApiError>,
 }
 
 async fn apply(
@@ -90,6 +113,9 @@ async fn apply(
 ) -> Result<(), ApiError> {
     if ops.is_empty() {
         return Ok(());
+    }
+    for op in &ops {
+        op.message_id.prepare(auth.workspace);
     }
     crate::assign::import_gate::filter_ingest(state, auth, &mut ops).await?;
     let write = Write::Ingest(ops);
@@ -115,15 +141,16 @@ async fn handle(
     headers: &HeaderMap,
     body: axum::body::Body,
     api: Api,
-    map: impl FnOnce(&Value, Millis) -> Result<Vec<IngestOp>, ApiError>,
+    map: impl FnOnce(&[u8], Millis) -> Result<Mapped, ApiError>,
 ) -> Response {
     let result = async {
-        let (auth, value) = read(state, headers, body).await?;
-        let ops = map(&value, now(state))?;
+        let bytes = read_body(body).await?;
+        let mapped = map(&bytes, now(state))?;
+        let auth = authenticate(state, headers, mapped.write_key.as_deref()).await?;
         apply(
             state,
             &auth,
-            ops,
+            mapped.ops?,
             match api {
                 Api::Segment => "batch",
                 Api::Analytics => "",
@@ -139,19 +166,28 @@ async fn handle(
     }
 }
 
+/// A single-message body: the message is the whole body.
+fn single(
+    bytes: &[u8],
+    map: impl FnOnce(&Value) -> Result<IngestOp, ApiError>,
+) -> Result<Mapped, ApiError> {
+    let value = value_of(bytes)?;
+    Ok(Mapped {
+        write_key: write_key_of(&value),
+        ops: message::check_size("", bytes.len()).and_then(|()| Ok(vec![map(&value)?])),
+    })
+}
+
 async fn analytics_single(
     State(state): State<AppState>,
     Path(kind): Path<String>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    handle(&state, &headers, body, Api::Analytics, |value, received| {
-        Ok(vec![analytics::message(
-            value,
-            String::new(),
-            Some(&kind),
-            received,
-        )?])
+    handle(&state, &headers, body, Api::Analytics, |bytes, received| {
+        single(bytes, |value| {
+            analytics::message(value, String::new(), Some(&kind), received)
+        })
     })
     .await
 }
@@ -162,27 +198,38 @@ async fn analytics_batch(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    handle(&state, &headers, body, Api::Analytics, |value, received| {
-        let messages = value.as_array().ok_or_else(|| {
-            ApiError::new(
+    handle(&state, &headers, body, Api::Analytics, |bytes, received| {
+        let Ok(messages) = serde_json::from_slice::<Vec<&RawValue>>(bytes) else {
+            value_of(bytes)?;
+            return Err(ApiError::new(
                 ErrorCode::InvalidJson,
                 "the batch must be a JSON array of messages",
-            )
-        })?;
-        if messages.len() > MAX_ANALYTICS_BATCH {
-            return Err(ApiError::new(
+            ));
+        };
+        let ops = if messages.len() > MAX_ANALYTICS_BATCH {
+            Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(
                     "a batch holds at most {MAX_ANALYTICS_BATCH} messages, not {}",
                     messages.len()
                 ),
-            ));
-        }
-        messages
-            .iter()
-            .enumerate()
-            .map(|(i, m)| analytics::message(m, format!("[{i}]"), None, received))
-            .collect()
+            ))
+        } else {
+            messages
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    let path = format!("[{i}]");
+                    message::check_size(&path, raw.get().len())?;
+                    let value: Value = serde_json::from_str(raw.get()).map_err(json_error)?;
+                    analytics::message(&value, path, None, received)
+                })
+                .collect()
+        };
+        Ok(Mapped {
+            write_key: None,
+            ops,
+        })
     })
     .await
 }
@@ -193,19 +240,16 @@ async fn segment_single(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    handle(&state, &headers, body, Api::Segment, |value, received| {
+    handle(&state, &headers, body, Api::Segment, |bytes, received| {
         if !["identify", "group", "track", "page", "screen", "alias"].contains(&kind.as_str()) {
             return Err(ApiError::new(
                 ErrorCode::NotFound,
                 format!("no such endpoint: /v1/{kind}"),
             ));
         }
-        Ok(vec![segment::message(
-            value,
-            String::new(),
-            Some(&kind),
-            received,
-        )?])
+        single(bytes, |value| {
+            segment::message(value, String::new(), Some(&kind), received)
+        })
     })
     .await
 }
@@ -216,12 +260,62 @@ async fn segment_batch(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    handle(&state, &headers, body, Api::Segment, parse_segment_batch).await
+    handle(&state, &headers, body, Api::Segment, map_segment_batch).await
 }
 
-/// Parses and maps a Segment batch body without applying it (the benchmark's parse-only
-/// ceiling runs exactly this).
-pub fn parse_segment_batch(value: &Value, received: Millis) -> Result<Vec<IngestOp>, ApiError> {
+/// A Segment batch body as the fast path reads it (`fast.rs`): the messages left as text.
+#[derive(serde::Deserialize)]
+struct SegmentBatch<'a> {
+    #[serde(borrow)]
+    batch: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "writeKey", borrow)]
+    write_key: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Reads and maps a Segment batch body: each message by the fast path when it can
+/// (`fast.rs`), else through a JSON tree. A body the fast reader cannot take (not an object,
+/// no `batch` array, a `writeKey` that is not a string) is read the general way, which names
+/// what is wrong.
+fn map_segment_batch(bytes: &[u8], received: Millis) -> Result<Mapped, ApiError> {
+    let body = match serde_json::from_slice::<SegmentBatch<'_>>(bytes) {
+        Ok(body) if body.batch.is_some() && bytes.trim_ascii_start().starts_with(b"{") => body,
+        _ => {
+            let value = value_of(bytes)?;
+            return Ok(Mapped {
+                write_key: write_key_of(&value),
+                ops: parse_segment_batch(&value, received),
+            });
+        }
+    };
+    let ops = body
+        .batch
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let path = || format!("batch[{i}]");
+            message::check_size(&path(), raw.get().len())?;
+            if let Some(op) = fast::event_message(raw, received) {
+                return Ok(op);
+            }
+            let value: Value = serde_json::from_str(raw.get()).map_err(json_error)?;
+            segment::message(&value, path(), None, received)
+        })
+        .collect();
+    Ok(Mapped {
+        write_key: body.write_key.map(|k| k.into_owned()),
+        ops,
+    })
+}
+
+/// Parses and maps a Segment batch body without applying it, as `POST /v1/batch` does (the
+/// benchmark's parse-only ceiling runs exactly this).
+pub fn parse_segment_batch_body(bytes: &[u8], received: Millis) -> Result<Vec<IngestOp>, ApiError> {
+    map_segment_batch(bytes, received)?.ops
+}
+
+/// Maps a Segment batch read as a JSON tree.
+fn parse_segment_batch(value: &Value, received: Millis) -> Result<Vec<IngestOp>, ApiError> {
     let messages = value
         .get("batch")
         .and_then(Value::as_array)
@@ -235,6 +329,10 @@ pub fn parse_segment_batch(value: &Value, received: Millis) -> Result<Vec<Ingest
     messages
         .iter()
         .enumerate()
-        .map(|(i, m)| segment::message(m, format!("batch[{i}]"), None, received))
+        .map(|(i, m)| {
+            let path = format!("batch[{i}]");
+            message::check_size(&path, serde_json::to_string(m).map_or(0, |s| s.len()))?;
+            segment::message(m, path, None, received)
+        })
         .collect()
 }

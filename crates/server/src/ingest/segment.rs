@@ -5,11 +5,11 @@
 use serde_json::Value;
 use steward_engine::time::Millis;
 use steward_store::write::{
-    AccountFields, EventKind, EventWrite, IngestAction, IngestOp, MissingParent, RecordRef,
+    AccountFields, EventKind, IngestAction, IngestOp, MissingParent, Properties, RecordRef,
     UserFields, Write,
 };
 
-use super::message::{Msg, Opened, invalid, open, record_traits, user_traits};
+use super::message::{Msg, Opened, event_action, invalid, open, record_traits, user_traits};
 use crate::error::ApiError;
 
 /// Maps one Segment message; `kind` is the endpoint's type for single-message calls.
@@ -56,7 +56,7 @@ pub fn message(
         }
     };
     Ok(IngestOp {
-        message_id,
+        message_id: message_id.into(),
         actions,
     })
 }
@@ -161,17 +161,12 @@ fn event(
         )?),
         (None, None) => None,
     };
-    if user.is_none() && account.is_none() {
-        // Anonymous activity with no account: nothing to attach it to.
-        return Ok(vec![IngestAction::Ignore]);
-    }
-    Ok(vec![IngestAction::Event(EventWrite {
+    Ok(vec![event_action(
         kind,
         name,
         user,
         account,
-        organization: None,
         at,
-        properties,
-    })])
+        Properties::from_map(&properties),
+    )])
 }

@@ -48,8 +48,7 @@ async fn parse_only_ceiling() -> anyhow::Result<std::net::SocketAddr> {
     let app = Router::new().route(
         "/v1/batch",
         post(|body: axum::body::Bytes| async move {
-            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let ops = steward_server::ingest::parse_segment_batch(&value, SystemClock.now())
+            let ops = steward_server::ingest::parse_segment_batch_body(&body, SystemClock.now())
                 .map(|o| o.len())
                 .unwrap_or(0);
             axum::Json(json!({"success": ops > 0}))
@@ -122,10 +121,11 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
                         organization: organization.map(OrganizationId),
                         at,
                         received_at: at,
-                        properties: json!({"plan": "pro", "count": i})
-                            .as_object()
-                            .cloned()
-                            .unwrap_or_default(),
+                        properties: steward_store::write::Properties::from_map(
+                            json!({"plan": "pro", "count": i})
+                                .as_object()
+                                .expect("an object"),
+                        ),
                     }
                 })
                 .collect();

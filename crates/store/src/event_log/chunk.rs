@@ -329,8 +329,8 @@ impl ChunkEvent<'_> {
 
     /// The whole event, as the API shows it.
     pub(crate) fn recorded(&self, id: Uuid, received_at: Millis) -> Result<RecordedEvent> {
-        let properties = serde_json::from_slice(self.properties)
-            .map_err(|_| corrupt("properties are not a JSON object"))?;
+        let properties = crate::write::Properties::stored(self.properties)
+            .ok_or_else(|| corrupt("properties are not a JSON object"))?;
         Ok(RecordedEvent {
             id,
             kind: self.kind,
@@ -362,10 +362,9 @@ mod tests {
                 .then(|| OrganizationId(Uuid::from_u128(9))),
             at: Millis(at),
             received_at: Millis(1_000),
-            properties: serde_json::json!({"n": i, "s": "é"})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            properties: crate::write::Properties::from_map(
+                serde_json::json!({"n": i, "s": "é"}).as_object().unwrap(),
+            ),
         }
     }
 

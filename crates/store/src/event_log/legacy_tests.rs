@@ -60,7 +60,7 @@ async fn rows_of_the_per_event_log_move_into_chunks() {
         .unwrap();
     let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["E1", "E3", "E2"]);
-    assert_eq!(events[0].properties["n"], 1);
+    assert_eq!(events[0].properties.to_map()["n"], 1);
     assert_eq!(events[0].received_at, Millis(5_000));
     let mut replayed = 0;
     store

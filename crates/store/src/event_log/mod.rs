@@ -99,7 +99,7 @@ pub(crate) struct LogCommit {
 #[derive(Debug, Default)]
 pub(crate) struct BatchKeys {
     /// Keys of the batch's writes that succeeded.
-    accepted: HashSet<MessageKey>,
+    accepted: foldhash::HashSet<MessageKey>,
     /// Fresh keys of the write being applied.
     pending: Vec<MessageKey>,
     per_write: Vec<Vec<MessageKey>>,
@@ -115,11 +115,12 @@ impl BatchKeys {
         ops: &[crate::write::IngestOp],
     ) -> Vec<bool> {
         self.pending.clear();
-        let mut this_request = HashSet::with_capacity(ops.len());
+        let mut this_request: foldhash::HashSet<MessageKey> =
+            HashSet::with_capacity_and_hasher(ops.len(), Default::default());
         let state = log.state();
         ops.iter()
             .map(|op| {
-                let key = MessageKey::of(ws.0, &op.message_id);
+                let key = op.message_id.key(ws);
                 let fresh = !self.accepted.contains(&key)
                     && !state.recent.contains_key(&key)
                     && this_request.insert(key);

@@ -7,7 +7,7 @@ use steward_engine::page::PageKey;
 use steward_engine::time::Millis;
 use steward_store::test_support::{backends, fresh};
 use steward_store::write::{
-    EventKind, EventWrite, IngestAction, IngestOp, RecordedEvent, Write, Written,
+    EventKind, EventWrite, IngestAction, IngestOp, Properties, RecordedEvent, Write, Written,
 };
 use steward_store::{EventOwner, Store};
 
@@ -15,7 +15,7 @@ use crate::support::*;
 
 fn track(message: &str, user: &str, account: &str, at: i64) -> IngestOp {
     IngestOp {
-        message_id: format!("m:{message}"),
+        message_id: format!("m:{message}").into(),
         actions: vec![IngestAction::Event(EventWrite {
             kind: EventKind::Track,
             name: format!("Event {message}"),
@@ -23,7 +23,7 @@ fn track(message: &str, user: &str, account: &str, at: i64) -> IngestOp {
             account: Some(ext(account)),
             organization: None,
             at: Millis(at),
-            properties: json!({"message": message}).as_object().cloned().unwrap(),
+            properties: Properties::from_map(json!({"message": message}).as_object().unwrap()),
         })],
     }
 }
@@ -62,7 +62,12 @@ async fn walk(
 fn messages(events: &[RecordedEvent]) -> Vec<String> {
     events
         .iter()
-        .map(|e| e.properties["message"].as_str().unwrap().to_owned())
+        .map(|e| {
+            e.properties.to_map()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -230,5 +235,86 @@ async fn deleting_a_record_takes_it_off_the_events_of_others() {
             replayed.sort();
             assert_eq!(replayed, vec![(Some(u2), None), (Some(u2), Some(b))]);
         }
+    }
+}
+
+/// The one event an ingestion of `op` recorded.
+async fn recorded(store: &Store, ws: WorkspaceId, op: IngestOp) -> RecordedEvent {
+    let mut outcome = apply(store, T0, ws, Write::Ingest(vec![op])).await.unwrap();
+    assert_eq!(outcome.events.len(), 1);
+    outcome.events.pop().unwrap()
+}
+
+fn move_account(account: &str, org: Option<&str>) -> Write {
+    Write::UpsertAccount {
+        external_id: ext(account),
+        fields: steward_store::write::AccountFields {
+            organization: Some(org.map(rref)),
+            ..Default::default()
+        },
+    }
+}
+
+/// Ingestion remembers the records it resolved by external id (`known_ids.rs`); what it
+/// remembers follows moves and deletes, within a batch and across batches, and keeps nothing
+/// from a batch that did not commit.
+#[tokio::test]
+async fn resolved_records_follow_moves_deletes_and_rollbacks() {
+    for backend in backends() {
+        let (t, ws, _) = two_accounts(backend).await;
+        let (store, n) = (&t.store, std::sync::atomic::AtomicUsize::new(0));
+        let next = || format!("k{}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let (u1, _, a, _, o) = {
+            recorded(store, ws, track(&next(), "u1", "a", T0.0)).await;
+            recorded(store, ws, track(&next(), "u2", "b", T0.0)).await;
+            ids(store, ws).await
+        };
+        let event = recorded(store, ws, track(&next(), "u1", "a", T0.0)).await;
+        assert_eq!(
+            (event.user, event.account, event.organization),
+            (Some(u1), Some(a), Some(o))
+        );
+
+        // Moved by an earlier batch.
+        apply(store, T0, ws, move_account("a", None)).await.unwrap();
+        let event = recorded(store, ws, track(&next(), "u1", "a", T0.0)).await;
+        assert_eq!(event.organization, None, "{backend:?}");
+
+        // Moved earlier in the same batch.
+        let batch = [
+            (ws, move_account("a", Some("o"))),
+            (ws, Write::Ingest(vec![track(&next(), "u1", "a", T0.0)])),
+        ];
+        let results = store.apply_batch(T0, &batch).await.unwrap();
+        let event = &results[1].as_ref().unwrap().events[0];
+        assert_eq!(event.organization, Some(o), "{backend:?}");
+
+        // Deleted: the next event creates the record anew.
+        apply(store, T0, ws, Write::DeleteUser { target: rref("u1") })
+            .await
+            .unwrap();
+        let event = recorded(store, ws, track(&next(), "u1", "a", T0.0)).await;
+        let new_u1 = store.find_user(ws, &rref("u1")).await.unwrap().unwrap().id;
+        assert_ne!(new_u1, u1);
+        assert_eq!(event.user, Some(new_u1), "{backend:?}");
+
+        // Created in a batch that never committed: looked up again, and created again.
+        let (pending, results) = store
+            .begin_batch(
+                T0,
+                &[(ws, Write::Ingest(vec![track(&next(), "ghost", "a", T0.0)]))],
+            )
+            .await
+            .unwrap();
+        assert!(results[0].is_ok());
+        drop(pending);
+        let event = recorded(store, ws, track(&next(), "ghost", "a", T0.0)).await;
+        let ghost = store
+            .find_user(ws, &rref("ghost"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        assert_eq!(event.user, Some(ghost), "{backend:?}");
     }
 }
