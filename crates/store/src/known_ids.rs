@@ -434,7 +434,7 @@ mod tests {
     fn commit_users(known: &KnownIds, prefix: &str, range: std::ops::Range<usize>) {
         let mut batch = BatchIds::new(known);
         for i in range {
-            let id = Uuid::new_v4();
+            let id = Uuid::from_u128((u128::from(prefix.as_bytes()[0]) << 64) | i as u128);
             batch.learn(ws(), Kind::User, &format!("{prefix}{i}"), (id, None));
         }
         batch.settle(Some(&[]));
