@@ -175,8 +175,16 @@ async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let (mut last_size, mut last_took) = (0, std::time::Duration::ZERO);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let arrived = jobs.len();
+        let gathering = std::time::Instant::now();
         gather(&mut queue, &mut jobs, last_size, last_took).await;
         let started = std::time::Instant::now();
+        tracing::debug!(
+            arrived,
+            jobs = jobs.len(),
+            gathered_us = (started - gathering).as_micros() as u64,
+            "batch starts"
+        );
         last_size = jobs.len();
         // A configuration reads every record as committed: it goes in a batch of its own.
         while !jobs.is_empty() {
@@ -216,8 +224,12 @@ async fn process(context: &Context, jobs: Vec<Job>) {
         replies.push(job.reply);
     }
     let now = context.clock.now();
+    let began = std::time::Instant::now();
     let (mut pending, results) = match context.store.begin_batch(now, &writes).await {
-        Ok(started) => started,
+        Ok(started) => {
+            tracing::debug!(us = began.elapsed().as_micros() as u64, "batch written");
+            started
+        }
         Err(cause) => {
             tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
             for reply in replies {
@@ -295,7 +307,9 @@ async fn commit(
 ) {
     // From here until the commit is over, readers of the engine wait.
     let gate = context.gate.write().await;
+    let applying = std::time::Instant::now();
     let applied = apply(context, writes, &steps, &results, &prepared, now);
+    let committing = std::time::Instant::now();
     let (reported, step_reports) = match applied {
         Ok(applied) => applied,
         Err(cause) => {
@@ -318,6 +332,11 @@ async fn commit(
         Ok(()) => pending.commit().await,
         Err(cause) => Err(cause),
     };
+    tracing::debug!(
+        engine_us = (committing - applying).as_micros() as u64,
+        commit_us = committing.elapsed().as_micros() as u64,
+        "batch committed"
+    );
     if let Err(cause) = stored {
         tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
         rebuild(context).await;
