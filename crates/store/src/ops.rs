@@ -1382,11 +1382,11 @@ macro_rules! backend_ops {
             unflushed: &mut crate::event_log::index::OwnerIndex, last: bool,
         ) -> SqlResult<()> {
             use crate::event_log::index::Entry;
-            for (index, e) in events.iter().enumerate() {
-                for owner in e.owners() {
-                    unflushed.add(owner, Entry::new(e.at.0, seq, index));
-                }
-            }
+            unflushed.add_all(
+                events.iter().enumerate()
+                    .flat_map(|(index, e)| e.owners().map(move |owner| (owner, Entry::new(e.at.0, seq, index))))
+                    .collect(),
+            );
             let refs: Vec<&RecordedEvent> = events.iter().collect();
             insert_chunk(conn, seq, ws, received_at, &[], &refs).await?;
             if unflushed.entries() >= crate::event_log::FLUSH_AT || (last && unflushed.entries() > 0) {

@@ -233,10 +233,7 @@ impl EventLog {
     /// The unflushed entries of these records.
     pub(crate) fn unflushed_of(&self, owners: &[Uuid]) -> Vec<Entry> {
         let state = self.state();
-        owners
-            .iter()
-            .flat_map(|o| state.unflushed.of(*o).iter().copied())
-            .collect()
+        owners.iter().flat_map(|o| state.unflushed.of(*o)).collect()
     }
 
     /// When the unflushed entries are many: the runs to write and the last chunk they cover.
@@ -259,9 +256,7 @@ impl EventLog {
             state.unflushed.forget(*owner);
             state.buried.insert(*owner);
         }
-        for (owner, entry) in commit.entries {
-            state.unflushed.add(owner, entry);
-        }
+        state.unflushed.add_all(commit.entries);
         for key in commit.messages {
             state.recent.insert(key, commit.now);
         }
@@ -311,18 +306,18 @@ impl Rebuild {
         }
         let indexed = seq > self.flushed_through;
         let mut index = 0;
+        let mut entries = Vec::new();
         while let Some(mut event) = chunk.next_event()? {
             if self.buried.is_empty() || bury(&mut event, |id| self.buried.contains(&id)) {
                 if indexed {
                     let entry = Entry::new(event.at.0, seq, index);
-                    for owner in owners_of(&event) {
-                        self.unflushed.add(owner, entry);
-                    }
+                    entries.extend(owners_of(&event).map(|owner| (owner, entry)));
                 }
                 visit(&event);
             }
             index += 1;
         }
+        self.unflushed.add_all(entries);
         Ok(())
     }
 }
