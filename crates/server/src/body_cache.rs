@@ -8,10 +8,13 @@
 //! [`BodyCache::generation`] (before its storage read), so a template read before a commit
 //! can never be inserted after that commit's invalidation.
 //!
-//! **Bounded.** Each entry is charged its rendered bytes plus the bookkeeping around them;
-//! past the budget, entries are evicted in CLOCK order (an entry read since the hand last
-//! passed it gets a second chance). Lookups take the read lock only: the reference bit is an
-//! atomic. A budget of zero turns the cache off.
+//! **Bounded.** What the cache holds is charged at what it occupies: each template's allocation
+//! as the allocator rounds it, and the entry table, hash index and tables by slot at their
+//! allocated capacity (not at what their entries use: a vector or hash table that has just
+//! doubled is up to half empty). Past the budget, entries are evicted in CLOCK order (an entry
+//! read since the hand last passed it gets a second chance), also when one of the tables grows.
+//! Lookups take the read lock only: the reference bit is an atomic. A budget of zero turns the
+//! cache off.
 //!
 //! **Found by graph slot.** Entries are also kept in a table per kind and workspace indexed by
 //! the record's slot in the engine's graph ([`RecordSlot`]), which list pages carry: a page
@@ -22,7 +25,7 @@
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use foldhash::HashMap;
+use foldhash::fast::RandomState;
 use steward_engine::GraphChange;
 use steward_engine::ids::WorkspaceId;
 use steward_engine::page::RecordSlot;
@@ -78,14 +81,17 @@ const NO_ENTRY: u32 = u32::MAX;
 
 #[derive(Default)]
 struct Entries {
-    index: HashMap<Key, usize>,
+    /// Each entry's position in `slots` (hashbrown's own map, for its `allocation_size`).
+    index: hashbrown::HashMap<Key, u32, RandomState>,
     /// Per kind and workspace, the position in `slots` of the entry cached for each graph
     /// slot, or [`NO_ENTRY`].
-    by_place: HashMap<(BodyKind, WorkspaceId), Vec<u32>>,
+    by_place: hashbrown::HashMap<(BodyKind, WorkspaceId), Vec<u32>, RandomState>,
     slots: Vec<Slot>,
     hand: usize,
-    /// What the entries and the tables by slot are charged, against the budget.
-    charged: usize,
+    /// The templates' allocations, as charged by [`BodyCache::charge`].
+    text: usize,
+    /// The tables by slot's allocated capacity, in bytes.
+    tables: usize,
 }
 
 /// What the cache holds, for reports.
@@ -104,14 +110,28 @@ pub struct BodyCache {
     generation: AtomicU64,
 }
 
-/// Heap bytes an entry costs besides its template's contents: the slot, the index entry
-/// (hashbrown keeps buckets at most 7/8 full, one control byte each), the template's
-/// reference counts and the allocator's header on its allocation.
-fn overhead() -> usize {
-    std::mem::size_of::<Slot>()
-        + (std::mem::size_of::<(Key, usize)>() + 1) * 8 / 7
-        + 2 * std::mem::size_of::<usize>()
-        + 16
+/// The bytes an allocator hands out for a request of `bytes`: a size-class allocator
+/// (mimalloc, the binary's) rounds small requests to 16 bytes and larger ones to one of four
+/// classes per doubling, so a 520-byte template takes 640. An upper bound for glibc's
+/// allocator too (16-byte steps and an 8-byte header).
+fn allocated(bytes: usize) -> usize {
+    let words = bytes.div_ceil(8).max(1);
+    let words = if words <= 8 {
+        words.next_multiple_of(2)
+    } else {
+        let top = usize::BITS - 1 - (words - 1).leading_zeros();
+        words.next_multiple_of(1 << (top - 2))
+    };
+    words * 8
+}
+
+impl BodyCache {
+    /// What a template is charged: its one shared allocation (contents and the two reference
+    /// counts), as allocated. The tables around the entries are charged by their capacity
+    /// ([`Entries::footprint`]).
+    fn charge(template: &Template) -> usize {
+        allocated(2 * std::mem::size_of::<usize>() + template.heap_len())
+    }
 }
 
 impl BodyCache {
@@ -121,10 +141,6 @@ impl BodyCache {
             entries: RwLock::new(Entries::default()),
             generation: AtomicU64::new(0),
         }
-    }
-
-    fn charge(template: &Template) -> usize {
-        template.heap_len() + overhead()
     }
 
     /// Take before reading records from storage; pass to [`BodyCache::insert`].
@@ -216,10 +232,11 @@ impl BodyCache {
                 id,
             };
             entries.remove(&key);
-            while entries.charged + charge > self.budget && !entries.slots.is_empty() {
+            // Room for the template with the tables as they are...
+            while entries.footprint() + charge > self.budget && !entries.slots.is_empty() {
                 entries.evict_one();
             }
-            let at = entries.slots.len();
+            let at = u32::try_from(entries.slots.len()).expect("fewer than 4 billion records");
             entries.slots.push(Slot {
                 key,
                 place,
@@ -227,8 +244,18 @@ impl BodyCache {
                 referenced: AtomicBool::new(true),
             });
             entries.index.insert(key, at);
-            entries.charged += charge;
+            entries.text += charge;
             entries.place(key, place, at);
+            // ...and for what a table took if it grew to hold it (capacity is not given back,
+            // so this happens once per doubling). Tables too big for the budget even empty
+            // are let go.
+            while entries.footprint() > self.budget {
+                if entries.slots.is_empty() {
+                    *entries = Entries::default();
+                    break;
+                }
+                entries.evict_one();
+            }
         }
     }
 
@@ -250,23 +277,28 @@ impl BodyCache {
         }
     }
 
+    /// What the cache holds, charged as the budget charges it.
     pub fn stats(&self) -> CacheStats {
         let entries = self.entries.read().expect("body cache lock");
-        let text: usize = entries.slots.iter().map(|s| s.template.heap_len()).sum();
-        let per_entry = overhead() - std::mem::size_of::<Slot>();
-        let tables: usize = entries.by_place.values().map(Vec::capacity).sum();
         CacheStats {
             entries: entries.slots.len(),
-            bytes: text
-                + entries.slots.len() * per_entry
-                + entries.slots.capacity() * std::mem::size_of::<Slot>()
-                + tables * std::mem::size_of::<u32>(),
+            bytes: entries.footprint(),
             budget: self.budget,
         }
     }
 }
 
 impl Entries {
+    /// Heap bytes held, against the budget: the templates, and every table at its allocated
+    /// capacity.
+    fn footprint(&self) -> usize {
+        self.text
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.index.allocation_size()
+            + self.by_place.allocation_size()
+            + self.tables
+    }
+
     /// The table by graph slot of one kind in one workspace (one hash probe for a whole page).
     fn table(&self, kind: BodyKind, workspace: WorkspaceId) -> Option<&[u32]> {
         self.by_place.get(&(kind, workspace)).map(Vec::as_slice)
@@ -280,9 +312,9 @@ impl Entries {
             .and_then(|i| table?.get(i).copied())
             .filter(|&at| at != NO_ENTRY && self.slots[at as usize].key == key);
         let at = match placed {
-            Some(at) => at as usize,
+            Some(at) => at,
             None => *self.index.get(&key)?,
-        };
+        } as usize;
         let slot = &self.slots[at];
         // Only write the bit when it changes: readers on other cores keep the line shared.
         if !slot.referenced.load(Ordering::Relaxed) {
@@ -293,13 +325,13 @@ impl Entries {
 
     fn remove(&mut self, key: &Key) {
         if let Some(at) = self.index.remove(key) {
-            self.remove_slot(at);
+            self.remove_slot(at as usize);
         }
     }
 
     /// Records that the entry at `at` is `key`'s, whose graph slot is `place`. The table
     /// grows to the highest slot cached (4 bytes a record of the graph, charged).
-    fn place(&mut self, key: Key, place: RecordSlot, at: usize) {
+    fn place(&mut self, key: Key, place: RecordSlot, at: u32) {
         let Some(i) = place.index() else {
             return;
         };
@@ -307,9 +339,9 @@ impl Entries {
         if table.len() <= i {
             let before = table.capacity();
             table.resize(i + 1, NO_ENTRY);
-            self.charged += (table.capacity() - before) * std::mem::size_of::<u32>();
+            self.tables += (table.capacity() - before) * std::mem::size_of::<u32>();
         }
-        table[i] = u32::try_from(at).expect("fewer than 4 billion cached records");
+        table[i] = at;
     }
 
     /// Points `key`'s graph slot at `to` (or at no entry), if it still points at `from`.
@@ -333,10 +365,10 @@ impl Entries {
         let removed = self.slots.swap_remove(at);
         self.index.remove(&removed.key);
         self.replace_place(removed.key, removed.place, at, NO_ENTRY);
-        self.charged -= BodyCache::charge(&removed.template);
+        self.text -= BodyCache::charge(&removed.template);
         if let Some(moved) = self.slots.get(at) {
             let (key, place) = (moved.key, moved.place);
-            self.index.insert(key, at);
+            self.index.insert(key, at as u32);
             self.replace_place(key, place, last, at as u32);
         }
     }
@@ -470,18 +502,24 @@ mod tests {
         assert_eq!(cache.stats().entries, 0);
     }
 
+    /// The budget that holds exactly these entries: what a cache with room to spare charges
+    /// for them (its tables at the capacity they grew to).
+    fn budget_for(entries: impl IntoIterator<Item = (Uuid, RecordSlot, Template)>) -> usize {
+        let roomy = BodyCache::new(1 << 30);
+        for entry in entries {
+            roomy.insert(BodyKind::Account, WS, [entry], roomy.generation());
+        }
+        roomy.stats().bytes
+    }
+
     #[test]
     fn stays_within_budget_and_keeps_what_is_read() {
-        let one = BodyCache::charge(&template("0000"));
-        let cache = BodyCache::new(one * 10);
+        let entry = |n: u128| (id(n), NOWHERE, template(&format!("{n:04}")));
+        // Room for ten entries, and for the tables as an eleventh leaves them.
+        let cache = BodyCache::new(budget_for((0..10).map(entry)));
         let g = cache.generation();
         for n in 0..10 {
-            cache.insert(
-                BodyKind::Account,
-                WS,
-                [(id(n), NOWHERE, template(&format!("{n:04}")))],
-                g,
-            );
+            cache.insert(BodyKind::Account, WS, [entry(n)], g);
         }
         assert_eq!(cache.stats().entries, 10);
         // Every entry starts referenced; one pass of the hand clears them, then 0 goes.
@@ -506,11 +544,11 @@ mod tests {
         assert!(cache.get(BodyKind::Account, WS, id(5)).is_some());
         let stats = cache.stats();
         assert_eq!(stats.entries, 10);
-        assert!(stats.bytes <= stats.budget + 10 * std::mem::size_of::<Slot>());
+        assert!(stats.bytes <= stats.budget);
         // Every index entry still points at its own slot.
         let entries = cache.entries.read().unwrap();
         for (key, at) in &entries.index {
-            assert_eq!(entries.slots[*at].key, *key);
+            assert_eq!(entries.slots[*at as usize].key, *key);
         }
         assert_eq!(entries.index.len(), entries.slots.len());
     }
@@ -525,14 +563,11 @@ mod tests {
     #[test]
     fn entries_are_found_by_graph_slot_and_a_stale_slot_is_not_trusted() {
         let place = RecordSlot::at;
-        let one = BodyCache::charge(&template("0000"));
-        // Room for three entries and the table by slot.
-        let cache = BodyCache::new(one * 3 + 64 * std::mem::size_of::<u32>());
+        let entry = |n: u128| (id(n), place(n as u32), template(&format!("{n:04}")));
+        // Room for three entries and the table by slot (which grows to six below).
+        let cache = BodyCache::new(budget_for((0..3).map(entry)) + 6 * 4);
         let g = cache.generation();
-        let entries: Vec<_> = (0..3)
-            .map(|n| (id(n), place(n as u32), template(&format!("{n:04}"))))
-            .collect();
-        cache.insert(BodyKind::Account, WS, entries, g);
+        cache.insert(BodyKind::Account, WS, (0..3).map(entry), g);
         let hit = |n: u128| Some(text(&template(&format!("{n:04}"))));
         assert_eq!(
             found(&cache, &[(id(2), place(2)), (id(0), place(0))]),
@@ -556,12 +591,7 @@ mod tests {
         );
         // Evictions keep the table pointing at the right entries.
         for n in 3..6 {
-            cache.insert(
-                BodyKind::Account,
-                WS,
-                [(id(n), place(n as u32), template(&format!("{n:04}")))],
-                g + 1,
-            );
+            cache.insert(BodyKind::Account, WS, [entry(n)], g + 1);
         }
         let entries = cache.entries.read().unwrap();
         for (kind_ws, table) in &entries.by_place {
@@ -576,6 +606,65 @@ mod tests {
         for (at, slot) in entries.slots.iter().enumerate() {
             let i = slot.place.index().unwrap();
             assert_eq!(entries.table(slot.key.kind, WS).unwrap()[i] as usize, at);
+        }
+    }
+
+    /// The fault this was written for: 136k entries charged 74 MB against a 64 MiB budget,
+    /// as each entry was charged its share of the entry table by length while the table had
+    /// doubled to 262,144 entries (and the hash index likewise by entry, not by bucket).
+    #[test]
+    fn tables_that_double_stay_within_the_budget() {
+        let budget = 4 << 20;
+        let cache = BodyCache::new(budget);
+        for n in 0..60_000u128 {
+            let text = "x".repeat(40 + (n as usize * 7) % 60);
+            let entry = (id(n), RecordSlot::at(n as u32), template(&text));
+            cache.insert(BodyKind::User, WS, [entry], cache.generation());
+            if n % 1000 == 999 {
+                assert!(cache.stats().bytes <= budget, "over budget at {n}");
+            }
+        }
+        let stats = cache.stats();
+        let entries = cache.entries.read().unwrap();
+        // The charge is what the tables hold, at capacity, and the templates as allocated.
+        let text: usize = entries
+            .slots
+            .iter()
+            .map(|s| BodyCache::charge(&s.template))
+            .sum();
+        let tables: usize = entries.by_place.values().map(|t| t.capacity() * 4).sum();
+        assert_eq!(
+            stats.bytes,
+            text + entries.slots.capacity() * std::mem::size_of::<Slot>()
+                + entries.index.allocation_size()
+                + entries.by_place.allocation_size()
+                + tables
+        );
+        // The budget is used, not wasted on eviction.
+        assert!(stats.bytes > budget * 3 / 4, "{stats:?}");
+    }
+
+    #[test]
+    fn tables_too_big_for_the_budget_are_let_go() {
+        let cache = BodyCache::new(4096);
+        // The table by slot for slot 2000 alone takes 8 KB.
+        let entry = (id(1), RecordSlot::at(2000), template("x"));
+        cache.insert(BodyKind::User, WS, [entry], cache.generation());
+        let stats = cache.stats();
+        assert_eq!((stats.entries, stats.bytes), (0, 0));
+        cache.insert(BodyKind::User, WS, [(id(2), NOWHERE, template("y"))], 0);
+        assert_eq!(cache.stats().entries, 1);
+    }
+
+    #[test]
+    fn allocations_are_charged_by_size_class() {
+        assert_eq!(allocated(1), 16);
+        assert_eq!(allocated(64), 64);
+        assert_eq!(allocated(65), 80);
+        assert_eq!(allocated(520), 640);
+        assert_eq!(allocated(512), 512);
+        for n in 1..10_000 {
+            assert!(allocated(n) >= n && allocated(n) <= n + n / 4 + 16, "{n}");
         }
     }
 

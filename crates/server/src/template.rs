@@ -78,11 +78,22 @@ impl Template {
 
 /// Builds a [`Template`]: stored members through [`TemplateBuilder::members`], a
 /// [`TemplateBuilder::hole`] for each derived member, all in key order.
-#[derive(Default)]
 pub struct TemplateBuilder {
     text: Vec<u8>,
     holes: [u32; MAX_HOLES],
     hole_count: u8,
+}
+
+impl Default for TemplateBuilder {
+    /// Room for a typical record up front (the builder is dropped once finished), instead of
+    /// growing the text through a series of reallocations.
+    fn default() -> Self {
+        Self {
+            text: Vec::with_capacity(512),
+            holes: [0; MAX_HOLES],
+            hole_count: 0,
+        }
+    }
 }
 
 impl TemplateBuilder {

@@ -9,7 +9,6 @@
 //! transaction is left open to hold back checkpoints.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::PathBuf;
 use std::ptr;
@@ -51,7 +50,8 @@ impl Row {
         self.i64(col) != 0
     }
 
-    pub(crate) fn opt_text(&self, col: i32) -> Result<Option<String>> {
+    /// A text column as SQLite holds it, without copying (valid while the row is).
+    pub(crate) fn opt_str(&self, col: i32) -> Result<Option<&str>> {
         if self.is_null(col) {
             return Ok(None);
         }
@@ -59,18 +59,26 @@ impl Row {
             let data = ffi::sqlite3_column_text(self.stmt, col);
             let len = ffi::sqlite3_column_bytes(self.stmt, col) as usize;
             if data.is_null() {
-                return Ok(Some(String::new()));
+                return Ok(Some(""));
             }
             let bytes = std::slice::from_raw_parts(data, len);
-            String::from_utf8(bytes.to_vec())
+            std::str::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| StoreError::Corrupt("text column is not UTF-8".to_owned()))
         }
     }
 
-    pub(crate) fn text(&self, col: i32) -> Result<String> {
-        self.opt_text(col)?
+    pub(crate) fn str(&self, col: i32) -> Result<&str> {
+        self.opt_str(col)?
             .ok_or_else(|| StoreError::Corrupt(format!("unexpected NULL in column {col}")))
+    }
+
+    pub(crate) fn opt_text(&self, col: i32) -> Result<Option<String>> {
+        Ok(self.opt_str(col)?.map(str::to_owned))
+    }
+
+    pub(crate) fn text(&self, col: i32) -> Result<String> {
+        self.str(col).map(str::to_owned)
     }
 
     pub(crate) fn opt_uuid(&self, col: i32) -> Option<Uuid> {
@@ -94,7 +102,7 @@ impl Row {
 /// One thread's read-only connection to one database file.
 pub(crate) struct Reader {
     db: *mut ffi::sqlite3,
-    statements: HashMap<String, *mut ffi::sqlite3_stmt>,
+    statements: foldhash::HashMap<String, *mut ffi::sqlite3_stmt>,
 }
 
 impl Reader {
@@ -120,13 +128,15 @@ impl Reader {
         }
         Ok(Self {
             db,
-            statements: HashMap::new(),
+            statements: foldhash::HashMap::default(),
         })
     }
 
-    fn statement(&mut self, sql: &str) -> Result<*mut ffi::sqlite3_stmt> {
+    /// The prepared statement for `sql`, and whether it is kept (else the caller finalizes
+    /// it after use).
+    fn statement(&mut self, sql: &str) -> Result<(*mut ffi::sqlite3_stmt, bool)> {
         if let Some(stmt) = self.statements.get(sql) {
-            return Ok(*stmt);
+            return Ok((*stmt, true));
         }
         let c_sql =
             CString::new(sql).map_err(|_| StoreError::Corrupt("SQL with a NUL byte".to_owned()))?;
@@ -146,10 +156,11 @@ impl Reader {
             return Err(error(self.db, "prepare"));
         }
         // Cache only statements of bounded variety (no generated IN lists of every length).
-        if self.statements.len() < 256 {
+        let cached = self.statements.len() < 256;
+        if cached {
             self.statements.insert(sql.to_owned(), stmt);
         }
-        Ok(stmt)
+        Ok((stmt, cached))
     }
 
     /// Runs `sql` with `binds` ($1, $2, ... in order) and decodes every row.
@@ -159,8 +170,7 @@ impl Reader {
         binds: &[Bind<'_>],
         mut decode: impl FnMut(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let stmt = self.statement(sql)?;
-        let cached = self.statements.contains_key(sql);
+        let (stmt, cached) = self.statement(sql)?;
         // SAFETY: `stmt` belongs to `db`; texts are bound with SQLITE_TRANSIENT (copied by
         // SQLite); the statement is reset (ending its read transaction) on every path.
 

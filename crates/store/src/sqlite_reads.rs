@@ -2,7 +2,7 @@
 //! the same SQL as the sqlx path, decoded straight from SQLite's row.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use steward_engine::ids::{AccountId, OrganizationId, UserId, WorkspaceId};
 use steward_engine::page::PageRequest;
@@ -16,7 +16,7 @@ use crate::sqlite_read::{Bind, Row, with_reader};
 use crate::write::RecordRef;
 
 fn traits(row: &Row, col: i32) -> Result<steward_engine::domain::Traits> {
-    serde_json::from_str(&row.text(col)?).map_err(|e| StoreError::Corrupt(format!("traits: {e}")))
+    serde_json::from_str(row.str(col)?).map_err(|e| StoreError::Corrupt(format!("traits: {e}")))
 }
 
 fn org(r: &Row) -> Result<OrganizationRow> {
@@ -62,23 +62,33 @@ pub(crate) struct Table<T: 'static> {
     name: &'static str,
     cols: &'static str,
     decode: fn(&Row) -> Result<T>,
+    /// `sql::find_by_id` and `sql::find_by_external` of the table, written once rather than
+    /// at every point read.
+    find: &'static LazyLock<[String; 2]>,
 }
 
-pub(crate) const ORGS: Table<OrganizationRow> = Table {
-    name: "organizations",
-    cols: sql::ORG_COLS,
-    decode: org,
-};
-pub(crate) const ACCOUNTS: Table<AccountRow> = Table {
-    name: "accounts",
-    cols: sql::ACCOUNT_COLS,
-    decode: account,
-};
-pub(crate) const USERS: Table<UserRow> = Table {
-    name: "users",
-    cols: sql::USER_COLS,
-    decode: user,
-};
+macro_rules! table {
+    ($table:ident, $row:ty, $name:literal, $cols:expr, $decode:expr) => {
+        pub(crate) const $table: Table<$row> = Table {
+            name: $name,
+            cols: $cols,
+            decode: $decode,
+            find: {
+                static FIND: LazyLock<[String; 2]> = LazyLock::new(|| {
+                    [
+                        sql::find_by_id($name, $cols),
+                        sql::find_by_external($name, $cols),
+                    ]
+                });
+                &FIND
+            },
+        };
+    };
+}
+
+table!(ORGS, OrganizationRow, "organizations", sql::ORG_COLS, org);
+table!(ACCOUNTS, AccountRow, "accounts", sql::ACCOUNT_COLS, account);
+table!(USERS, UserRow, "users", sql::USER_COLS, user);
 
 /// Steward's id first, then the external id.
 pub(crate) fn find<T>(
@@ -87,22 +97,15 @@ pub(crate) fn find<T>(
     ws: WorkspaceId,
     r: &RecordRef,
 ) -> Result<Option<T>> {
+    let [by_id, by_external] = &**t.find;
     with_reader(path, |reader| {
         if let Some(id) = r.as_uuid() {
-            let found = reader.query(
-                &sql::find_by_id(t.name, t.cols),
-                &[Bind::Uuid(ws.0), Bind::Uuid(id)],
-                t.decode,
-            )?;
+            let found = reader.query(by_id, &[Bind::Uuid(ws.0), Bind::Uuid(id)], t.decode)?;
             if let Some(row) = found.into_iter().next() {
                 return Ok(Some(row));
             }
         }
-        let found = reader.query(
-            &sql::find_by_external(t.name, t.cols),
-            &[Bind::Uuid(ws.0), Bind::Text(&r.0)],
-            t.decode,
-        )?;
+        let found = reader.query(by_external, &[Bind::Uuid(ws.0), Bind::Text(&r.0)], t.decode)?;
         Ok(found.into_iter().next())
     })
 }

@@ -264,6 +264,7 @@ pub async fn fetch<K: RecordKind>(
     // A cached record renders under the cache's read lock (see `BodyCache::with_many`), the
     // engine taken first as in `page_of`, and found by its graph slot as pages find theirs.
     // One pass through the commit gate also answers whether the workspace derives values.
+    let mut known: Option<(Uuid, RecordSlot)> = None;
     let derived = {
         let engine = state.engine().await;
         let derived = engine.is_derived(ws);
@@ -281,6 +282,7 @@ pub async fn fetch<K: RecordKind>(
             if let Some(body) = hit {
                 return Ok(json_response(body));
             }
+            known = Some((uuid, place));
         }
         derived
     };
@@ -298,9 +300,14 @@ pub async fn fetch<K: RecordKind>(
     let (place, body) = {
         let engine = state.engine().await;
         let view = View::of(&engine, ws, state.clock.now());
-        let place = view
-            .graph
-            .map_or(RecordSlot::UNKNOWN, |g| K::record_slot(g, id));
+        // The slot found above, if the path named the record by this id (a hint, checked by
+        // the graph like any other); else looked up now.
+        let place = match known {
+            Some((uuid, place)) if uuid == id => place,
+            _ => view
+                .graph
+                .map_or(RecordSlot::UNKNOWN, |g| K::record_slot(g, id)),
+        };
         (place, render(id, place, &template, &view))
     };
     state

@@ -289,9 +289,9 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
     let rss_reads_per_user =
         rss_after_reads.saturating_sub(rss_before) as f64 / args.users.max(1) as f64;
     println!(
-        "read cache: {} records, {:.1} MB of {} MB budget (not engine state); anonymous RSS growth {:.0} B/user after start-up, {:.0} B/user after the reads with the cache filled",
+        "read cache: {} records, {:.1} MiB of {} MiB budget (not engine state); anonymous RSS growth {:.0} B/user after start-up, {:.0} B/user after the reads with the cache filled",
         cache.entries,
-        cache.bytes as f64 / 1e6,
+        cache.bytes as f64 / f64::from(1 << 20),
         cache.budget >> 20,
         rss_per_user,
         rss_reads_per_user
