@@ -178,6 +178,43 @@ impl<'p> Rollup<'p> {
         contribution(self.filter, self.value, self.kernels, related, ctx)
     }
 
+    /// The kernels of the filter and the value (`[filter, value]`, `None` for a part the
+    /// aggregation does not have), when every part it has is a [`Kernel`]: a caller holding
+    /// columns of their fields computes contributions with [`Rollup::contribution_of`].
+    pub fn kernels(&self) -> Option<[Option<&'p Kernel>; 2]> {
+        let kernel = |part: Option<&Node>, kernel: &'p Option<Kernel>| match part {
+            None => Some(None),
+            Some(_) => kernel.as_ref().map(Some),
+        };
+        Some([
+            kernel(self.filter, &self.kernels[0])?,
+            kernel(self.value, &self.kernels[1])?,
+        ])
+    }
+
+    /// What a related record contributes, from the values its fields hold for the filter's and
+    /// the value's kernels ([`Rollup::kernels`]; `None` for a part the aggregation does not
+    /// have). The same as [`Rollup::contribution`] on the record.
+    pub fn contribution_of(
+        &self,
+        filter: Option<&Value>,
+        value: Option<&Value>,
+        ctx: &EvalContext,
+    ) -> Contribution {
+        let [filter_kernel, value_kernel] = self.kernels;
+        if let (Some(kernel), Some(raw)) = (filter_kernel, filter)
+            && !kernel.matches(raw, ctx)
+        {
+            return Contribution::Skip;
+        }
+        match (value_kernel, value) {
+            (Some(kernel), Some(raw)) => Contribution::of(&kernel.apply_ref(raw, ctx)),
+            _ if self.value.is_none() => Contribution::One,
+            // Not a kernel after all (the caller did not check `kernels`).
+            _ => Contribution::Mismatch,
+        }
+    }
+
     /// An empty accumulator for this aggregation.
     pub fn accumulator(&self) -> Accumulator {
         Accumulator::new(self.kind)

@@ -322,6 +322,8 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
 fn equal(a: &Value, b: &Value) -> Option<bool> {
     match (a, b) {
         (Value::Bool(a), Value::Bool(b)) => Some(a == b),
+        // What `order` says, without ordering strings of different lengths.
+        (Value::String(a), Value::String(b)) => Some(a == b),
         // Multi-select values are sets: order does not matter.
         (Value::List(a), Value::List(b)) => {
             let mut a = a.clone();

@@ -115,11 +115,25 @@ impl Kernel {
     /// [`Record::get`] returns it).
     #[inline]
     pub fn apply(&self, raw: &Value, ctx: &EvalContext) -> Value {
-        if fits(raw, self.field.ty) {
-            self.compute(raw, ctx)
-        } else {
-            self.compute(&coerce(raw.clone(), self.field.ty, &ctx.time_zone), ctx)
+        if !fits(raw, self.field.ty) {
+            return self.apply_coerced(raw, ctx);
         }
+        self.compute(raw, ctx)
+    }
+
+    /// [`Kernel::apply`], borrowing `raw` when the value is the field's.
+    #[inline]
+    pub fn apply_ref<'a>(&self, raw: &'a Value, ctx: &EvalContext) -> Cow<'a, Value> {
+        match self.op {
+            Op::Field if fits(raw, self.field.ty) => Cow::Borrowed(raw),
+            _ => Cow::Owned(self.apply(raw, ctx)),
+        }
+    }
+
+    /// [`Kernel::apply`] of a value that is not of the field's type.
+    #[cold]
+    fn apply_coerced(&self, raw: &Value, ctx: &EvalContext) -> Value {
+        self.compute(&coerce(raw.clone(), self.field.ty, &ctx.time_zone), ctx)
     }
 
     /// Whether the value for a record whose field holds `raw` is `true`.
