@@ -3,6 +3,7 @@
 //! every record at once can compute a rollup for all parents in one pass over the children
 //! ([`Rollup`]) and get exactly what [`aggregate`] computes parent by parent.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use jiff::Timestamp;
@@ -10,6 +11,7 @@ use jiff::Timestamp;
 use crate::eval::{EvalContext, eval_ref, is_true, relation_ref};
 use crate::functions::Aggregation;
 use crate::ir::{Node, RelationSlot};
+use crate::kernel::Kernel;
 use crate::types::{Record, RelationRef};
 use crate::value::Value;
 
@@ -133,11 +135,14 @@ pub struct Rollup<'p> {
     relation: &'p RelationSlot,
     filter: Option<&'p Node>,
     value: Option<&'p Node>,
+    /// The filter's and the value's kernels, where they have one.
+    kernels: &'p [Option<Kernel>; 2],
 }
 
 impl<'p> Rollup<'p> {
-    /// The parts of an aggregation node along a single relation.
-    pub(crate) fn of(node: &'p Node) -> Option<Rollup<'p>> {
+    /// The parts of an aggregation node along a single relation, with the kernels of its
+    /// filter and value (`[filter, value]`, as [`Rollup::parts`]).
+    pub(crate) fn of(node: &'p Node, kernels: &'p [Option<Kernel>; 2]) -> Option<Rollup<'p>> {
         match node {
             Node::Aggregate {
                 kind,
@@ -150,6 +155,7 @@ impl<'p> Rollup<'p> {
                     relation,
                     filter: filter.as_deref(),
                     value: value.as_deref(),
+                    kernels,
                 }),
                 _ => None,
             },
@@ -162,9 +168,51 @@ impl<'p> Rollup<'p> {
         relation_ref(self.relation)
     }
 
+    /// The filter and the value, either absent.
+    pub(crate) fn parts(&self) -> [Option<&'p Node>; 2] {
+        [self.filter, self.value]
+    }
+
     /// What `related` (a record the relation leads to) contributes.
     pub fn contribution<R: Record + ?Sized>(&self, related: &R, ctx: &EvalContext) -> Contribution {
-        contribution(self.filter, self.value, related, ctx)
+        contribution(self.filter, self.value, self.kernels, related, ctx)
+    }
+
+    /// The kernels of the filter and the value (`[filter, value]`, `None` for a part the
+    /// aggregation does not have), when every part it has is a [`Kernel`]: a caller holding
+    /// columns of their fields computes contributions with [`Rollup::contribution_of`].
+    pub fn kernels(&self) -> Option<[Option<&'p Kernel>; 2]> {
+        let kernel = |part: Option<&Node>, kernel: &'p Option<Kernel>| match part {
+            None => Some(None),
+            Some(_) => kernel.as_ref().map(Some),
+        };
+        Some([
+            kernel(self.filter, &self.kernels[0])?,
+            kernel(self.value, &self.kernels[1])?,
+        ])
+    }
+
+    /// What a related record contributes, from the values its fields hold for the filter's and
+    /// the value's kernels ([`Rollup::kernels`]; `None` for a part the aggregation does not
+    /// have). The same as [`Rollup::contribution`] on the record.
+    pub fn contribution_of(
+        &self,
+        filter: Option<&Value>,
+        value: Option<&Value>,
+        ctx: &EvalContext,
+    ) -> Contribution {
+        let [filter_kernel, value_kernel] = self.kernels;
+        if let (Some(kernel), Some(raw)) = (filter_kernel, filter)
+            && !kernel.matches(raw, ctx)
+        {
+            return Contribution::Skip;
+        }
+        match (value_kernel, value) {
+            (Some(kernel), Some(raw)) => Contribution::of(&kernel.apply_ref(raw, ctx)),
+            _ if self.value.is_none() => Contribution::One,
+            // Not a kernel after all (the caller did not check `kernels`).
+            _ => Contribution::Mismatch,
+        }
     }
 
     /// An empty accumulator for this aggregation.
@@ -173,20 +221,37 @@ impl<'p> Rollup<'p> {
     }
 }
 
+/// Kernels of neither part.
+const NO_KERNELS: &[Option<Kernel>; 2] = &[None, None];
+
+/// A part of an aggregation, through its kernel where it has one.
+fn part<'a, R: Record + ?Sized>(
+    node: &'a Node,
+    kernel: &'a Option<Kernel>,
+    related: &'a R,
+    ctx: &EvalContext,
+) -> Cow<'a, Value> {
+    match kernel {
+        Some(kernel) => kernel.eval_ref(related, ctx),
+        None => eval_ref(node, related, ctx),
+    }
+}
+
 fn contribution<R: Record + ?Sized>(
     filter: Option<&Node>,
     value: Option<&Node>,
+    [filter_kernel, value_kernel]: &[Option<Kernel>; 2],
     related: &R,
     ctx: &EvalContext,
 ) -> Contribution {
     if let Some(filter) = filter
-        && !is_true(&eval_ref(filter, related, ctx))
+        && !is_true(&part(filter, filter_kernel, related, ctx))
     {
         return Contribution::Skip;
     }
     match value {
         None => Contribution::One,
-        Some(value) => Contribution::of(&eval_ref(value, related, ctx)),
+        Some(value) => Contribution::of(&part(value, value_kernel, related, ctx)),
     }
 }
 
@@ -221,7 +286,7 @@ pub(crate) fn aggregate<R: Record + ?Sized>(
     if let [first, rest @ ..] = path {
         record.related(relation_ref(first), &mut |related| {
             for_each_related(related, rest, &mut |related| {
-                acc.add(contribution(filter, value, related, ctx));
+                acc.add(contribution(filter, value, NO_KERNELS, related, ctx));
             })
         });
     }

@@ -72,7 +72,7 @@ pub(crate) fn eval_ref<'a, R: Record + ?Sized>(
 }
 
 #[inline]
-fn field<'a, R: Record + ?Sized>(
+pub(crate) fn field<'a, R: Record + ?Sized>(
     slot: &'a FieldSlot,
     record: &'a R,
     ctx: &EvalContext,
@@ -153,17 +153,12 @@ fn eval_compound<'a, R: Record + ?Sized>(
             &ctx.time_zone,
         ),
         Node::Day(op, subject, day) => day_compare(*op, subject, day, record, ctx),
-        Node::Window(op, subject, days) => {
-            match (
-                &*eval_ref(subject, record, ctx),
-                &*eval_ref(days, record, ctx),
-            ) {
-                (Value::Date(subject), Value::Number(days)) => {
-                    window(*op, *subject, *days, ctx).map_or(Value::Null, Value::Bool)
-                }
-                _ => Value::Null,
-            }
-        }
+        Node::Window(op, subject, days) => window_value(
+            *op,
+            &eval_ref(subject, record, ctx),
+            &eval_ref(days, record, ctx),
+            ctx,
+        ),
         Node::Call(Func::Coalesce, args) => {
             return args
                 .iter()
@@ -271,7 +266,7 @@ pub(crate) fn relation_ref(slot: &RelationSlot) -> RelationRef<'_> {
 }
 
 /// Whether [`coerce`] keeps a value as it is.
-fn fits(raw: &Value, ty: Type) -> bool {
+pub(crate) fn fits(raw: &Value, ty: Type) -> bool {
     match raw {
         Value::String(s) if s.is_empty() => false,
         Value::List(items) if items.is_empty() => false,
@@ -301,7 +296,7 @@ pub(crate) fn coerce(raw: Value, ty: Type, tz: &TimeZone) -> Value {
     }
 }
 
-fn arithmetic(op: BinaryOp, a: f64, b: f64) -> Value {
+pub(crate) fn arithmetic(op: BinaryOp, a: f64, b: f64) -> Value {
     match op {
         BinaryOp::Add => Value::number(a + b),
         BinaryOp::Sub => Value::number(a - b),
@@ -327,6 +322,8 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
 fn equal(a: &Value, b: &Value) -> Option<bool> {
     match (a, b) {
         (Value::Bool(a), Value::Bool(b)) => Some(a == b),
+        // What `order` says, without ordering strings of different lengths.
+        (Value::String(a), Value::String(b)) => Some(a == b),
         // Multi-select values are sets: order does not matter.
         (Value::List(a), Value::List(b)) => {
             let mut a = a.clone();
@@ -341,7 +338,7 @@ fn equal(a: &Value, b: &Value) -> Option<bool> {
     }
 }
 
-fn compare(op: BinaryOp, a: &Value, b: &Value) -> Value {
+pub(crate) fn compare(op: BinaryOp, a: &Value, b: &Value) -> Value {
     let result = match op {
         BinaryOp::Eq => equal(a, b),
         BinaryOp::Ne => equal(a, b).map(|eq| !eq),
@@ -390,6 +387,21 @@ fn between(subject: &Value, low: &Value, high: &Value, tz: &TimeZone) -> Value {
             (Some(a), Some(b)) => Value::Bool(a.is_le() && b.is_le()),
             _ => Value::Null,
         },
+    }
+}
+
+/// A relative window of a date and a day count; null for other values.
+pub(crate) fn window_value(
+    op: WindowOp,
+    subject: &Value,
+    days: &Value,
+    ctx: &EvalContext,
+) -> Value {
+    match (subject, days) {
+        (Value::Date(subject), Value::Number(days)) => {
+            window(op, *subject, *days, ctx).map_or(Value::Null, Value::Bool)
+        }
+        _ => Value::Null,
     }
 }
 

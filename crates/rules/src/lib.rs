@@ -204,6 +204,7 @@ mod eval;
 mod filter;
 mod functions;
 mod ir;
+mod kernel;
 mod lexer;
 mod limits;
 pub mod memory;
@@ -222,6 +223,7 @@ pub use deps::{Dependencies, FieldDependency, RelationDependency, formula_order}
 pub use error::{ErrorCode, RuleError};
 pub use eval::EvalContext;
 pub use filter::{Condition, Filter, OPERATOR_NAMES, Operator, Scalar};
+pub use kernel::Kernel;
 pub use limits::{MAX_DEPTH, MAX_INPUT_LEN};
 pub use parser::parse;
 pub use program::{Program, compile_filter, compile_formula};

@@ -9,6 +9,7 @@ use crate::deps::Dependencies;
 use crate::error::{ErrorCode, RuleError};
 use crate::eval::{EvalContext, eval, eval_ref, is_true};
 use crate::ir::Node;
+use crate::kernel::Kernel;
 use crate::parser::parse;
 use crate::timing::next_change;
 use crate::types::{Record, Schema, Scope, Type};
@@ -27,6 +28,10 @@ pub struct Program {
     ty: Type,
     scope: Scope,
     dependencies: Dependencies,
+    /// The expression as a kernel, when it has one of the kernels' shapes.
+    kernel: Option<Kernel>,
+    /// Kernels of a one-relation aggregation's filter and value.
+    rollup_kernels: [Option<Kernel>; 2],
 }
 
 impl Program {
@@ -34,7 +39,13 @@ impl Program {
     pub fn formula(expr: &Expr, scope: &Scope, schema: &dyn Schema) -> Result<Program, RuleError> {
         let (node, ty) = check(expr, scope, schema)?;
         let dependencies = Dependencies::of(&node, scope);
+        let kernel = Kernel::of(&node);
+        let rollup_kernels = Rollup::of(&node, &[None, None]).map_or([None, None], |r| {
+            r.parts().map(|part| part.and_then(Kernel::of))
+        });
         Ok(Program {
+            kernel,
+            rollup_kernels,
             node,
             ty,
             scope: scope.clone(),
@@ -74,19 +85,38 @@ impl Program {
 
     /// The value for `record`. Never panics; see the crate docs for null rules.
     pub fn eval<R: Record + ?Sized>(&self, record: &R, ctx: &EvalContext) -> Value {
-        eval(&self.node, record, ctx)
+        match &self.kernel {
+            Some(kernel) => kernel.eval(record, ctx),
+            None => eval(&self.node, record, ctx),
+        }
     }
 
     /// Whether a filter matches `record`: only `true` matches, so null (an
     /// unknown answer, e.g. comparing an unset field) does not.
     pub fn matches<R: Record + ?Sized>(&self, record: &R, ctx: &EvalContext) -> bool {
-        is_true(&eval_ref(&self.node, record, ctx))
+        match &self.kernel {
+            Some(kernel) => is_true(&kernel.eval_ref(record, ctx)),
+            None => is_true(&eval_ref(&self.node, record, ctx)),
+        }
+    }
+
+    /// The checked tree, for tests comparing kernels with the interpreter.
+    #[cfg(test)]
+    pub(crate) fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The program as a kernel (one operation on one field of the record and constants),
+    /// when it has that shape: a caller holding a column of the field can compute a column of
+    /// values from it.
+    pub fn kernel(&self) -> Option<&Kernel> {
+        self.kernel.as_ref()
     }
 
     /// The program taken apart when it is an aggregation along one relation (`sum(users,
     /// seats)`), so a caller can compute it for many records in one pass over the related ones.
     pub fn rollup(&self) -> Option<Rollup<'_>> {
-        Rollup::of(&self.node)
+        Rollup::of(&self.node, &self.rollup_kernels)
     }
 
     /// The earliest instant after `ctx.now` at which the value for `record`

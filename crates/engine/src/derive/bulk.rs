@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use steward_rules::{EvalContext, FieldRef, Record, RelationRef, Rollup, Value};
+use steward_rules::{EvalContext, FieldRef, Kernel, Program, Record, RelationRef, Rollup, Value};
 
 use super::compile::Node;
 use super::config::Model;
@@ -24,7 +24,9 @@ use super::lifecycle::{Mode, combine};
 use super::records::{RecordId, RecordState, Records};
 use super::rollup::rollup_columns;
 use super::schema::{FieldSource, Rel, decode_field};
-use super::state::{Derivation, Life, next_wake, own_lifecycle, report_life, timestamp, to_json};
+use super::state::{
+    Derivation, Life, clocked, next_wake, own_lifecycle, report_life, timestamp, to_json,
+};
 use super::sweeps::{Sweep, sweeps};
 use super::view::{Links, World, ascending, customer, field_ref, field_value};
 use super::{DerivedChange, RecordRef};
@@ -33,10 +35,10 @@ use crate::metrics::Metrics;
 use crate::time::Millis;
 
 /// No state at this slot.
-const NONE: u32 = u32::MAX;
+pub(super) const NONE: u32 = u32::MAX;
 
 /// Columns shorter than this are evaluated on the calling thread.
-const PARALLEL_MIN: usize = 4096;
+pub(super) const PARALLEL_MIN: usize = 4096;
 
 /// Threads for column passes: `STEWARD_ENGINE_THREADS` if set, else the machine's cores.
 pub(crate) fn threads() -> usize {
@@ -83,23 +85,43 @@ pub(super) fn par_blocks<T: Send>(
         f(part, &mut out);
         out
     };
-    if threads <= 1 || slots.len() < PARALLEL_MIN {
-        // In blocks all the same: a block's buffer stays small (a large allocation would
-        // make the allocator sweep every small chunk freed since the last one).
-        return slots.chunks(BLOCK).map(run).collect();
+    // In blocks even on one thread: a block's buffer stays small (a large allocation would
+    // make the allocator sweep every small chunk freed since the last one).
+    let threads = if slots.len() < PARALLEL_MIN {
+        1
+    } else {
+        threads
+    };
+    par_map(threads, slots.chunks(BLOCK), run)
+}
+
+/// `f` of every item on up to `threads` threads, each taking the next item when it is done
+/// with one (so a thread the machine's other work holds back does not keep the others
+/// waiting); the answers in item order.
+pub(super) fn par_map<I, T: Send>(
+    threads: usize,
+    items: I,
+    f: impl Fn(I::Item) -> T + Sync,
+) -> Vec<T>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+{
+    if threads <= 1 {
+        return items.map(f).collect();
     }
-    let blocks = std::sync::Mutex::new(slots.chunks(BLOCK).enumerate());
+    let items = std::sync::Mutex::new(items.enumerate());
     let work = || {
-        let mut done: Vec<(usize, Vec<T>)> = Vec::new();
+        let mut done: Vec<(usize, T)> = Vec::new();
         loop {
-            let next = blocks.lock().map_or(None, |mut b| b.next());
-            let Some((index, part)) = next else {
+            let next = items.lock().map_or(None, |mut items| items.next());
+            let Some((index, item)) = next else {
                 return done;
             };
-            done.push((index, run(part)));
+            done.push((index, f(item)));
         }
     };
-    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
+    let mut parts: Vec<(usize, T)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut parts = work();
         for handle in handles {
@@ -140,8 +162,16 @@ pub(super) struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
-    fn state(&self, model: Model, slot: Slot) -> Option<RecordState<'a>> {
-        let position = *self.positions[model as usize].get(slot as usize)?;
+    /// Where a slot's state is (`NONE`: it has none).
+    #[inline]
+    fn position(&self, model: Model, slot: Slot) -> u32 {
+        self.positions[model as usize]
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(NONE)
+    }
+
+    fn state_at(&self, model: Model, position: u32) -> Option<RecordState<'a>> {
         if position == NONE {
             return None;
         }
@@ -153,11 +183,35 @@ impl<'a> Pass<'a> {
         })
     }
 
+    fn state(&self, model: Model, slot: Slot) -> Option<RecordState<'a>> {
+        self.state_at(model, self.position(model, slot))
+    }
+
     pub(super) fn view(&'a self, model: Model, slot: Slot) -> SlotView<'a> {
         SlotView {
             pass: self,
             model,
             slot,
+            position: self.position(model, slot),
+        }
+    }
+
+    /// The column of a model's records (by position) that `kernel` reads: one of their
+    /// projected inputs or formula values. `None` when its field is kept elsewhere (lifecycle
+    /// values, links, assignments) or the model keeps no state.
+    pub(super) fn column(&self, model: Model, kernel: &Kernel) -> Option<&'a [Value]> {
+        if self.positions[model as usize].is_empty() {
+            return None;
+        }
+        let d = self.world.derivation;
+        match (model, decode_field(kernel.field().id)) {
+            (Model::Organization, (FieldSource::Input, i)) => d.orgs.input_column(i),
+            (Model::Account, (FieldSource::Input, i)) => d.accounts.input_column(i),
+            (Model::User, (FieldSource::Input, i)) => d.users.input_column(i),
+            (Model::Organization, (FieldSource::Formula, i)) => d.orgs.output_column(i),
+            (Model::Account, (FieldSource::Formula, i)) => d.accounts.output_column(i),
+            (Model::User, (FieldSource::Formula, i)) => d.users.output_column(i),
+            _ => None,
         }
     }
 }
@@ -168,6 +222,15 @@ pub(super) struct SlotView<'a> {
     pass: &'a Pass<'a>,
     model: Model,
     slot: Slot,
+    /// Where its state is (`NONE`: it has none).
+    position: u32,
+}
+
+impl SlotView<'_> {
+    /// Where its state is (`NONE`: it has none).
+    pub(super) fn position(&self) -> u32 {
+        self.position
+    }
 }
 
 impl Record for SlotView<'_> {
@@ -175,7 +238,7 @@ impl Record for SlotView<'_> {
         let pass = self.pass;
         field_value(
             &pass.world,
-            pass.state(self.model, self.slot),
+            pass.state_at(self.model, self.position),
             || record_at(&pass.world.graph, self.model, self.slot),
             field.id,
         )
@@ -186,9 +249,13 @@ impl Record for SlotView<'_> {
         let pass = self.pass;
         let (source, index) = decode_field(field.id);
         if !matches!(source, FieldSource::Input | FieldSource::Formula) {
-            return field_ref(&pass.world, pass.state(self.model, self.slot), field.id);
+            return field_ref(
+                &pass.world,
+                pass.state_at(self.model, self.position),
+                field.id,
+            );
         }
-        let position = *pass.positions[self.model as usize].get(self.slot as usize)?;
+        let position = self.position;
         if position == NONE {
             return None;
         }
@@ -246,6 +313,46 @@ impl Record for SlotView<'_> {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A program evaluated in a pass: from the column its kernel reads where it has one (no record
+/// view, no field lookup), else on the record.
+struct PassProgram<'a> {
+    program: Option<&'a Program>,
+    kernel: Option<(&'a Kernel, &'a [Value])>,
+}
+
+impl<'a> PassProgram<'a> {
+    fn of(pass: &Pass<'a>, model: Model, program: Option<&'a Program>) -> Self {
+        let kernel = program
+            .and_then(Program::kernel)
+            .and_then(|k| Some((k, pass.column(model, k)?)));
+        PassProgram { program, kernel }
+    }
+
+    /// The column's value at the view's position, when the kernel reads one.
+    fn raw(&self, view: &SlotView<'_>) -> Option<(&'a Kernel, &'a Value)> {
+        let (kernel, column) = self.kernel?;
+        Some((kernel, column.get(view.position as usize)?))
+    }
+
+    /// The program's value (null without a program).
+    fn eval(&self, view: &SlotView<'_>, ctx: &EvalContext) -> Value {
+        match (self.raw(view), self.program) {
+            (Some((kernel, raw)), _) => kernel.apply(raw, ctx),
+            (None, Some(program)) => program.eval(view, ctx),
+            (None, None) => Value::Null,
+        }
+    }
+
+    /// Whether the program matches (never without a program).
+    fn matches(&self, view: &SlotView<'_>, ctx: &EvalContext) -> bool {
+        match (self.raw(view), self.program) {
+            (Some((kernel, raw)), _) => kernel.matches(raw, ctx),
+            (None, Some(program)) => program.matches(view, ctx),
+            (None, None) => false,
         }
     }
 }
@@ -430,34 +537,44 @@ impl Derivation {
             let (slots, at) = (&live[m], &positions[m]);
             let pass = self.pass(graph, metrics, &positions);
             let changed: Vec<(Slot, Vec<(usize, Change)>)> = match &sweep {
-                Sweep::Records(..) => par_changes(threads, slots, |slot| {
-                    let view = pass.view(model, slot);
-                    let state = pass.state(model, slot);
-                    // Allocates only for a record whose values change.
-                    let mut changes = Vec::new();
-                    for (n, node) in nodes.iter().enumerate() {
-                        match *node {
-                            Node::Formula(i) => {
-                                let value = rules.formulas[i].program.eval(&view, &ctx);
-                                if state.and_then(|s| s.output(i)) != Some(&value) {
-                                    changes.push((n, Change::Value(value)));
+                Sweep::Records(..) => {
+                    // Each node's program, and the column its kernel reads where it has one.
+                    let programs: Vec<PassProgram<'_>> = nodes
+                        .iter()
+                        .map(|node| {
+                            let program = match *node {
+                                Node::Formula(i) => Some(&rules.formulas[i].program),
+                                _ => rules.deactivation.as_ref(),
+                            };
+                            PassProgram::of(&pass, model, program)
+                        })
+                        .collect();
+                    par_changes(threads, slots, |slot| {
+                        let view = pass.view(model, slot);
+                        let state = pass.state_at(model, view.position);
+                        // Allocates only for a record whose values change.
+                        let mut changes = Vec::new();
+                        for (n, (node, program)) in nodes.iter().zip(&programs).enumerate() {
+                            match *node {
+                                Node::Formula(i) => {
+                                    let value = program.eval(&view, &ctx);
+                                    if state.and_then(|s| s.output(i)) != Some(&value) {
+                                        changes.push((n, Change::Value(value)));
+                                    }
                                 }
-                            }
-                            _ => {
-                                let was = state.and_then(|s| s.life.deactivated_at);
-                                let is = rules
-                                    .deactivation
-                                    .as_ref()
-                                    .is_some_and(|p| p.matches(&view, &ctx))
-                                    .then(|| was.unwrap_or(now));
-                                if is != was {
-                                    changes.push((n, Change::Deactivated(is)));
+                                _ => {
+                                    let was = state.and_then(|s| s.life.deactivated_at);
+                                    let is =
+                                        program.matches(&view, &ctx).then(|| was.unwrap_or(now));
+                                    if is != was {
+                                        changes.push((n, Change::Deactivated(is)));
+                                    }
                                 }
                             }
                         }
-                    }
-                    (!changes.is_empty()).then_some(changes)
-                }),
+                        (!changes.is_empty()).then_some(changes)
+                    })
+                }
                 Sweep::Rollups(_, rel, formulas) => {
                     let rollups: Vec<Rollup<'_>> = formulas
                         .iter()
@@ -549,9 +666,13 @@ impl Derivation {
             if rules.reads_clock {
                 let pass = self.pass(graph, metrics, &positions);
                 let timers = &self.timers;
+                let clocked: Vec<&Program> = clocked(rules).collect();
                 let changed = par_changes(threads, slots, |slot| {
-                    let life = pass.state(model, slot).map(|s| *s.life).unwrap_or_default();
-                    let wake = next_wake(rules, &pass.view(model, slot), &life, &ctx, now);
+                    let view = pass.view(model, slot);
+                    let life = pass.state_at(model, view.position).map(|s| *s.life);
+                    let life = life.unwrap_or_default();
+                    let clocked = clocked.iter().copied();
+                    let wake = next_wake(clocked, rules, &view, &life, &ctx, now);
                     let record = record_at(&graph, model, slot);
                     (timers.due(record) != wake).then_some((record, wake))
                 });

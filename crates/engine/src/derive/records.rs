@@ -161,6 +161,16 @@ impl<Id: RecordId> Records<Id> {
         Some(&self.outputs.get(slot)?[position as usize])
     }
 
+    /// An input of every record, by position.
+    pub(crate) fn input_column(&self, slot: usize) -> Option<&[Value]> {
+        self.inputs.get(slot).map(Vec::as_slice)
+    }
+
+    /// A formula's values of every record, by position.
+    pub(crate) fn output_column(&self, slot: usize) -> Option<&[Value]> {
+        self.outputs.get(slot).map(Vec::as_slice)
+    }
+
     /// The record stored at a position, and its state.
     pub(crate) fn at(&self, position: u32) -> (RecordRef, RecordState<'_>) {
         (

@@ -2,15 +2,18 @@
 //! recomputations, as one pass over the children instead of a walk of each parent's children.
 //!
 //! Walking parent by parent visits each child through its parent's link set, a random read
-//! per child; here the children are read in slot order (their columns sequentially), what
-//! each contributes is evaluated on every core, and the contributions are then added into
-//! their parents' accumulators by one thread, in child slot order. Record-by-record
-//! evaluation visits a parent's children in that same order (`view::ascending`), so sums add
-//! up in the same order and both agree bit for bit.
+//! per child; here the children are read in slot order (their columns sequentially). Their
+//! links to their parents are read on every core; then the parents are cut into ranges, and one
+//! thread per range reads the links in child slot order and adds what the children of its
+//! parents contribute into their accumulators (no contribution is stored, and no thread adds
+//! into another's parents). Record-by-record evaluation visits a parent's children in that
+//! same order (`view::ascending`), so sums add up in the same order and both agree bit for bit.
+//! Where a rollup's filter and value are kernels (`sum(users, seats)`, `count(users where
+//! isAdmin)`), contributions are computed from the children's columns (`Rollup::contribution_of`).
 
-use steward_rules::{Accumulator, Contribution, EvalContext, Program, Rollup};
+use steward_rules::{Accumulator, Contribution, EvalContext, Kernel, Program, Rollup, Value};
 
-use super::bulk::{Pass, par_blocks};
+use super::bulk::{NONE, PARALLEL_MIN, Pass, par_blocks, par_map};
 use super::config::Model;
 use super::schema::Rel;
 use crate::graph::Slot;
@@ -37,8 +40,8 @@ pub(super) fn one_pass_relation(parent: Model, program: &Program) -> Option<Rel>
 /// Every parent's accumulated rollups along `rel` (each of `rollups`, by the parent's graph
 /// slot), in one pass over the children. `children(model)` are the live slots of a model,
 /// ascending.
-pub(super) fn rollup_columns<'c>(
-    pass: &Pass<'_>,
+pub(super) fn rollup_columns<'a, 'c>(
+    pass: &Pass<'a>,
     rollups: &[Rollup<'_>],
     (parent, rel): (Model, Rel),
     children: impl FnOnce(Model) -> std::borrow::Cow<'c, [Slot]>,
@@ -51,29 +54,19 @@ pub(super) fn rollup_columns<'c>(
     let children = children(child);
     let graph = pass.world.graph;
     let bound = graph.slot_bounds()[parent as usize];
-    // What each child adds to which rollup of which parent: evaluated and looked up on every
-    // core.
-    let blocks = par_blocks(threads, &children, |part, out| {
+    // Each child with each of its parents, in child slot order: read on every core.
+    let links = par_blocks(threads, &children, |part, out| {
         // Most children count towards one parent: grown once, not by doubling.
-        out.reserve(part.len() * rollups.len());
+        out.reserve(part.len());
         for slot in part {
-            let view = pass.view(child, *slot);
-            for (r, rollup) in rollups.iter().enumerate() {
-                let c = rollup.contribution(&view, ctx);
-                if c == Contribution::Skip {
-                    continue;
-                }
-                let mut add = |p: Slot| out.push((p, r as u32, c));
-                match rel {
-                    Rel::AccountUsers => {
-                        graph.user_account_slots(*slot).iter().for_each(|a| add(*a))
-                    }
-                    Rel::OrgAccounts => graph
-                        .account_organization_slot(*slot)
-                        .into_iter()
-                        .for_each(add),
-                    _ => graph.for_each_user_organization_slot(*slot, add),
-                }
+            let mut add = |p: Slot| out.push((*slot, p));
+            match rel {
+                Rel::AccountUsers => graph.user_account_slots(*slot).iter().for_each(|a| add(*a)),
+                Rel::OrgAccounts => graph
+                    .account_organization_slot(*slot)
+                    .into_iter()
+                    .for_each(add),
+                _ => graph.for_each_user_organization_slot(*slot, add),
             }
         }
     });
@@ -81,8 +74,72 @@ pub(super) fn rollup_columns<'c>(
         .iter()
         .map(|r| vec![r.accumulator(); bound])
         .collect();
-    for (parent, r, c) in blocks.iter().flatten() {
-        sums[*r as usize][*parent as usize].add(*c);
+    // The parents cut into ranges, each range's accumulators added to by one thread: it reads
+    // the links in child order and evaluates what the children of its parents contribute.
+    let ranges = if threads > 1 && children.len() >= PARALLEL_MIN {
+        threads * 2
+    } else {
+        1
+    };
+    let width = bound.div_ceil(ranges).max(1);
+    let mut parts: Vec<Vec<&mut [Accumulator]>> = (0..ranges).map(|_| Vec::new()).collect();
+    for column in &mut sums {
+        for (part, range) in parts.iter_mut().zip(column.chunks_mut(width)) {
+            part.push(range);
+        }
     }
+    // Where every part of every rollup is a kernel over a column of the children, contributions
+    // are computed from the columns.
+    let columns: Option<Vec<[Option<&[Value]>; 2]>> = rollups
+        .iter()
+        .map(|rollup| {
+            let column = |kernel: Option<&Kernel>| match kernel {
+                None => Some(None),
+                Some(kernel) => pass.column(child, kernel).map(Some),
+            };
+            let [filter, value] = rollup.kernels()?;
+            Some([column(filter)?, column(value)?])
+        })
+        .collect();
+    let starts = (0..ranges).map(|k| k * width);
+    par_map(
+        threads,
+        parts.into_iter().zip(starts),
+        |(mut part, start)| {
+            let end = start + width;
+            let mut contributions: Vec<Contribution> = Vec::with_capacity(rollups.len());
+            let mut last = None;
+            for (slot, p) in links.iter().flatten() {
+                let p = *p as usize;
+                if p < start || p >= end {
+                    continue;
+                }
+                if last != Some(*slot) {
+                    contributions.clear();
+                    let view = pass.view(child, *slot);
+                    let position = view.position();
+                    match &columns {
+                        Some(columns) if position != NONE => {
+                            let at =
+                                |column: Option<&'a [Value]>| column.map(|c| &c[position as usize]);
+                            contributions.extend(
+                                rollups
+                                    .iter()
+                                    .zip(columns)
+                                    .map(|(r, [f, v])| r.contribution_of(at(*f), at(*v), ctx)),
+                            );
+                        }
+                        _ => {
+                            contributions.extend(rollups.iter().map(|r| r.contribution(&view, ctx)))
+                        }
+                    }
+                    last = Some(*slot);
+                }
+                for (sums, c) in part.iter_mut().zip(&contributions) {
+                    sums[p - start].add(*c);
+                }
+            }
+        },
+    );
     sums
 }

@@ -936,7 +936,7 @@ impl Derivation {
         report_life(record, &before, &after, now, out, changed);
         if rules.reads_clock {
             let view = self.view_of(graph, metrics, record);
-            let wake = next_wake(rules, &view, &after, &ctx, now);
+            let wake = next_wake(clocked(rules), rules, &view, &after, &ctx, now);
             self.timers.schedule(record, wake);
         }
     }
@@ -1029,16 +1029,23 @@ pub(crate) fn own_lifecycle(
 }
 
 /// The earliest instant after `now` at which one of the record's values may change by itself.
-pub(crate) fn next_wake(
+/// The rules' programs that read the clock.
+pub(crate) fn clocked(rules: &ModelRules) -> impl Iterator<Item = &Program> {
+    rules.programs().filter(|p| p.dependencies().reads_clock)
+}
+
+/// The earliest instant after `now` at which one of the record's values may change by itself;
+/// `clocked` are the rules' programs that read the clock ([`clocked`], which a pass over many
+/// records finds once).
+pub(crate) fn next_wake<'p>(
+    clocked: impl Iterator<Item = &'p Program>,
     rules: &ModelRules,
     view: &dyn Record,
     life: &Life,
     ctx: &EvalContext,
     now: Millis,
 ) -> Option<Millis> {
-    let mut wake = rules
-        .programs()
-        .filter(|p| p.dependencies().reads_clock)
+    let mut wake = clocked
         .filter_map(|p| p.next_change(view, ctx))
         .map(ceil_millis)
         .min();

@@ -686,6 +686,18 @@ proptest! {
         record.related(rollup.relation(), &mut |user| sum.add(rollup.contribution(user, &context)));
         let whole = program.eval(&record, &context);
         prop_assert!(same(&sum.finish(), &whole), "{source}: {:?} added up, {whole:?} evaluated", sum.finish());
+        // From columns of the kernels' fields, where every part is a kernel.
+        if let Some([filter, value]) = rollup.kernels() {
+            let mut sum = rollup.accumulator();
+            record.related(rollup.relation(), &mut |user| {
+                let raw = |kernel: Option<&steward_rules::Kernel>| {
+                    kernel.map(|k| user.get_ref(k.field()).cloned().unwrap_or_else(|| user.get(k.field())))
+                };
+                let (filter, value) = (raw(filter), raw(value));
+                sum.add(rollup.contribution_of(filter.as_ref(), value.as_ref(), &context));
+            });
+            prop_assert!(same(&sum.finish(), &whole), "{source} from columns: {:?}", sum.finish());
+        }
         // Through `dyn Record`, as related records are visited, the same again.
         let dynamic: &dyn Record = &Copying(&record);
         prop_assert!(same(&program.eval(dynamic, &context), &whole), "{source} through dyn Record");

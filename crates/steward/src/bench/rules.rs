@@ -665,7 +665,7 @@ fn compare_duckdb(
     let equal = disagree.is_empty() && duck_checks.len() == checks.len();
     let ratio = reprocess / duck_s;
     println!(
-        "rules (c): DuckDB {} ({} threads), same rules as SQL on the same data: {duck_s:.2} s (load {load_s:.2} s, not counted; {one_thread_s:.2} s on one thread, as Steward); Steward reprocess {reprocess:.2} s, recompute {recompute:.2} s; Steward / DuckDB {ratio:.2} (target: Steward faster than DuckDB, < 1) {}",
+        "rules (c): DuckDB {} ({} threads), same rules as SQL on the same data: {duck_s:.2} s (load {load_s:.2} s, not counted; {one_thread_s:.2} s on one thread); Steward reprocess {reprocess:.2} s, recompute {recompute:.2} s; Steward / DuckDB {ratio:.2} (target: Steward faster than DuckDB, < 1) {}",
         duck["version"].as_str().unwrap_or("?"),
         duck["threads"],
         if ratio < 1.0 { "✓" } else { "✗" }
