@@ -34,6 +34,7 @@ use std::sync::Mutex;
 
 use foldhash::HashMap;
 use steward_engine::GraphChange;
+use steward_engine::domain::ExternalId;
 use steward_engine::ids::WorkspaceId;
 use uuid::Uuid;
 
@@ -195,16 +196,10 @@ impl<'a> BatchIds<'a> {
         external_id: &str,
         this_write: &[GraphChange],
     ) -> Option<Resolved> {
+        let wanted = ExternalId::parse("externalId", external_id).expect("a valid external id");
         let mut found = foldhash::HashMap::default();
         let mut missing = Vec::new();
-        self.resolve(
-            ws,
-            kind,
-            [external_id],
-            this_write,
-            &mut found,
-            &mut missing,
-        );
+        self.resolve(ws, kind, [&wanted], this_write, &mut found, &mut missing);
         found.get(external_id).copied()
     }
 
@@ -214,13 +209,14 @@ impl<'a> BatchIds<'a> {
         &self,
         ws: WorkspaceId,
         kind: Kind,
-        wanted: impl IntoIterator<Item = &'e str>,
+        wanted: impl IntoIterator<Item = &'e ExternalId>,
         this_write: &[GraphChange],
         found: &mut foldhash::HashMap<&'e str, Resolved>,
-        missing: &mut Vec<&'e str>,
+        missing: &mut Vec<&'e ExternalId>,
     ) {
         let mut state = self.known.state();
-        for external_id in wanted {
+        for wanted in wanted {
+            let external_id = wanted.as_str();
             if found.contains_key(external_id) {
                 continue;
             }
@@ -232,7 +228,7 @@ impl<'a> BatchIds<'a> {
                     };
                     found.insert(external_id, (id, org));
                 }
-                None => missing.push(external_id),
+                None => missing.push(wanted),
             }
         }
         missing.sort_unstable();
@@ -322,11 +318,18 @@ mod tests {
         }
     }
 
-    fn commit_learning(known: &KnownIds, kind: Kind, ext: &str, resolved: Resolved) {
+    /// Commits a batch of one successful write that learnt `records`.
+    fn commit_all(known: &KnownIds, records: impl IntoIterator<Item = (Kind, String, Resolved)>) {
         let mut batch = BatchIds::new(known);
-        batch.learn(ws(), kind, ext, resolved);
+        for (kind, ext, resolved) in records {
+            batch.learn(ws(), kind, &ext, resolved);
+        }
         batch.settle(Some(&[]));
         known.committed(batch.into_commit());
+    }
+
+    fn commit_learning(known: &KnownIds, kind: Kind, ext: &str, resolved: Resolved) {
+        commit_all(known, [(kind, ext.to_owned(), resolved)]);
     }
 
     #[test]
@@ -432,13 +435,13 @@ mod tests {
 
     /// Commits users `{prefix}{i}` for `i` in `range`, with ids of their own.
     fn commit_users(known: &KnownIds, prefix: &str, range: std::ops::Range<usize>) {
-        let mut batch = BatchIds::new(known);
-        for i in range {
-            let id = Uuid::from_u128((u128::from(prefix.as_bytes()[0]) << 64) | i as u128);
-            batch.learn(ws(), Kind::User, &format!("{prefix}{i}"), (id, None));
-        }
-        batch.settle(Some(&[]));
-        known.committed(batch.into_commit());
+        commit_all(
+            known,
+            range.map(|i| {
+                let id = Uuid::from_u128((u128::from(prefix.as_bytes()[0]) << 64) | i as u128);
+                (Kind::User, format!("{prefix}{i}"), (id, None))
+            }),
+        );
     }
 
     #[test]

@@ -1088,8 +1088,8 @@ macro_rules! backend_ops {
         ) -> std::result::Result<foldhash::HashMap<&'e str, (Uuid, Option<Uuid>)>, WriteError> {
             use crate::known_ids::Kind;
             let mut ids = foldhash::HashMap::default();
-            let mut missing: Vec<&'e str> = Vec::new();
-            known.resolve(ws, kind, wanted.map(ExternalId::as_str), changes, &mut ids, &mut missing);
+            let mut missing: Vec<&'e ExternalId> = Vec::new();
+            known.resolve(ws, kind, wanted, changes, &mut ids, &mut missing);
             if missing.is_empty() {
                 return Ok(ids);
             }
@@ -1098,22 +1098,22 @@ macro_rules! backend_ops {
                 Kind::Account => ("accounts", "organization_id"),
                 Kind::Organization => ("organizations", "NULL"),
             };
-            let found = bulk::ids_by_external(conn, table, parent, ws, &missing).await?;
+            let names: Vec<&str> = missing.iter().map(|e| e.as_str()).collect();
+            let found = bulk::ids_by_external(conn, table, parent, ws, &names).await?;
             for ext in missing {
-                let resolved = match found.get(ext) {
+                let resolved = match found.get(ext.as_str()) {
                     Some(resolved) => *resolved,
                     None => {
-                        let ext_id = ExternalId::parse("externalId", ext).map_err(WriteError::Invalid)?;
                         let id = match kind {
-                            Kind::User => ensure_user(conn, ws, now, &ext_id, changes).await?.0,
-                            Kind::Account => ensure_account(conn, ws, now, &ext_id, changes).await?.0,
-                            Kind::Organization => ensure_organization(conn, ws, now, &ext_id, changes).await?.0,
+                            Kind::User => ensure_user(conn, ws, now, ext, changes).await?.0,
+                            Kind::Account => ensure_account(conn, ws, now, ext, changes).await?.0,
+                            Kind::Organization => ensure_organization(conn, ws, now, ext, changes).await?.0,
                         };
                         (id, None)
                     }
                 };
-                known.learn(ws, kind, ext, resolved);
-                ids.insert(ext, resolved);
+                known.learn(ws, kind, ext.as_str(), resolved);
+                ids.insert(ext.as_str(), resolved);
             }
             Ok(ids)
         }
