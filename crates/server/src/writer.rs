@@ -7,14 +7,20 @@
 //! transaction**: a write and the history entries it causes are durable together or not at all.
 //!
 //! The engine never shows uncommitted data: from the moment the writer starts changing it until
-//! the commit is over, it holds the *visibility gate* (`AppState::gate`) for writing, and every
-//! reader of the engine takes the gate for reading first ([`crate::app::AppState::engine`]). So
-//! readers wait for the few milliseconds of a commit, asynchronously (no thread blocks on it).
-//! Should the commit fail after the engine was changed, the engine is rebuilt from storage
-//! before the gate opens again (what start-up does), so it never keeps what storage lost.
+//! the commit is durable, it holds the *visibility gate* (`AppState::gate`) for writing, and
+//! every reader of the engine takes the gate for reading first
+//! ([`crate::app::AppState::engine`]). So readers wait for the few milliseconds of a commit,
+//! asynchronously (no thread blocks on it). Should the commit fail after the engine was
+//! changed, the engine is rebuilt from storage before the gate opens again (what start-up
+//! does), so it never keeps what storage lost.
 //!
-//! Between the commit and the answers the writer drops the cached bodies of every record the
-//! batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
+//! A commit's fsync does not hold the writer up: once a batch is committed, a task of its own
+//! waits until it is durable (`steward_store::Durable`), then opens the gate and answers, while
+//! the writer applies the next batch's writes to storage (its engine step waits for the gate).
+//! And where a batch's workspaces derive nothing, the engine applies it while it commits.
+//!
+//! Between durability and the answers the batch's task drops the cached bodies of every record
+//! the batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
 //!
 //! Besides writes, jobs may ask for an engine step that commits with their write ([`Then`]):
 //! installing a new derivation configuration, reprocessing, moving time-based rules.
@@ -207,9 +213,17 @@ fn internal(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Internal, message)
 }
 
+/// A batch's commit: done beside the engine step, or to run after it.
+enum Commit {
+    Done(steward_store::Result<steward_store::Durable>),
+    AfterEngine(PendingBatch),
+}
+
 /// What a job brings to the engine step, read before the gate closes.
 #[derive(Default)]
 struct Prepared {
+    /// Whether the job's workspace derives values.
+    derived: bool,
     /// The traits of the records the write touched (derived workspaces only).
     inputs: Vec<(steward_engine::RecordRef, Input)>,
     /// A configuration to install, with every record.
@@ -280,7 +294,10 @@ async fn prepare(
     };
     let mut out = Vec::with_capacity(writes.len());
     for (i, ((ws, _), result)) in writes.iter().zip(results).enumerate() {
-        let mut prepared = Prepared::default();
+        let mut prepared = Prepared {
+            derived: derived[i],
+            ..Prepared::default()
+        };
         if let Ok(outcome) = result {
             if derived[i] {
                 prepared.inputs = derived::inputs(pending, *ws, outcome).await?;
@@ -297,7 +314,7 @@ async fn prepare(
 #[allow(clippy::too_many_arguments)]
 async fn commit(
     context: &Context,
-    mut pending: PendingBatch,
+    pending: PendingBatch,
     writes: &[(WorkspaceId, Write)],
     steps: Vec<Option<Then>>,
     results: Vec<Result<Outcome, WriteError>>,
@@ -305,16 +322,30 @@ async fn commit(
     prepared: Vec<Prepared>,
     now: Millis,
 ) {
-    // From here until the commit is over, readers of the engine wait.
-    let gate = context.gate.write().await;
+    // From here until the commit is durable, readers of the engine wait.
+    let waiting = std::time::Instant::now();
+    let gate = context.gate.clone().write_owned().await;
     let applying = std::time::Instant::now();
-    let applied = apply(context, writes, &steps, &results, &prepared, now);
+    // Where no workspace of the batch derives values and no step runs, the engine reports
+    // nothing storage keeps: the batch commits while the engine applies it (the commit's work
+    // runs on the database's side, the engine's on this thread).
+    let independent = steps.iter().all(Option::is_none) && prepared.iter().all(|p| !p.derived);
+    let (applied, commit) = if independent {
+        let (committed, applied) = tokio::join!(pending.commit_visible(), async {
+            apply(context, writes, &steps, &results, &prepared, now)
+        });
+        (applied, Commit::Done(committed))
+    } else {
+        let applied = apply(context, writes, &steps, &results, &prepared, now);
+        (applied, Commit::AfterEngine(pending))
+    };
     let committing = std::time::Instant::now();
     let (reported, step_reports) = match applied {
         Ok(applied) => applied,
         Err(cause) => {
-            // A configuration that no longer compiles: refused before the engine changed.
-            drop(pending);
+            // A configuration that no longer compiles: refused before the engine changed
+            // (only steps fail so, and a batch with steps commits after the engine).
+            drop(commit);
             drop(gate);
             for reply in replies {
                 let _ = reply.send(Err(ApiError::new(cause.code, cause.message.clone())));
@@ -322,57 +353,79 @@ async fn commit(
             return;
         }
     };
-    let mut stored = Ok(());
-    for ((ws, _), changes) in writes.iter().zip(&reported) {
-        if stored.is_ok() && derived::persistable(changes) {
-            stored = pending.derived(*ws, now, changes).await;
+    let stored = match commit {
+        Commit::Done(committed) => committed,
+        Commit::AfterEngine(mut pending) => {
+            let mut stored = Ok(());
+            for ((ws, _), changes) in writes.iter().zip(&reported) {
+                if stored.is_ok() && derived::persistable(changes) {
+                    stored = pending.derived(*ws, now, changes).await;
+                }
+            }
+            match stored {
+                Ok(()) => pending.commit_visible().await,
+                Err(cause) => Err(cause),
+            }
         }
-    }
-    let stored = match stored {
-        Ok(()) => pending.commit().await,
-        Err(cause) => Err(cause),
     };
     tracing::debug!(
+        gate_us = (applying - waiting).as_micros() as u64,
+        independent,
         engine_us = (committing - applying).as_micros() as u64,
         commit_us = committing.elapsed().as_micros() as u64,
         "batch committed"
     );
-    if let Err(cause) = stored {
-        tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
-        rebuild(context).await;
+    let durable = match stored {
+        Ok(durable) => durable,
+        Err(cause) => {
+            tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
+            rebuild(context).await;
+            drop(gate);
+            for reply in replies {
+                let _ = reply.send(Err(internal(
+                    "the write could not be stored; nothing was written",
+                )));
+            }
+            return;
+        }
+    };
+    let changed: Vec<(WorkspaceId, BodyKind, uuid::Uuid)> = writes
+        .iter()
+        .zip(&results)
+        .flat_map(|((workspace, _), result)| {
+            let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
+            changes.iter().filter_map(|change| {
+                let (kind, id) = BodyKind::changed_by(change)?;
+                Some((*workspace, kind, id))
+            })
+        })
+        .collect();
+    let redefined: Vec<WorkspaceId> = writes
+        .iter()
+        .zip(&results)
+        .filter(|((_, write), result)| {
+            result.is_ok() && crate::trait_types::changes_definitions(write)
+        })
+        .map(|((workspace, _), _)| *workspace)
+        .collect();
+    // The batch is answered once durable; the writer goes on with the next one meanwhile
+    // (its engine step waits for this gate).
+    let (bodies, definitions) = (context.bodies.clone(), context.definitions.clone());
+    tokio::spawn(async move {
+        durable.wait().await;
+        // Cached bodies of what changed go before anyone hears of the commit.
+        bodies.forget(changed);
+        for workspace in redefined {
+            definitions.forget(workspace);
+        }
         drop(gate);
-        for reply in replies {
-            let _ = reply.send(Err(internal(
-                "the write could not be stored; nothing was written",
-            )));
+        for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {
+            let done = result
+                .map(|outcome| Done { outcome, derived })
+                .map_err(ApiError::from);
+            let _ = reply.send(done);
         }
-        return;
-    }
-    // Cached bodies of what changed go before anyone hears of the commit.
-    context.bodies.forget(
-        writes
-            .iter()
-            .zip(&results)
-            .flat_map(|((workspace, _), result)| {
-                let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
-                changes.iter().filter_map(|change| {
-                    let (kind, id) = BodyKind::changed_by(change)?;
-                    Some((*workspace, kind, id))
-                })
-            }),
-    );
-    for ((workspace, write), result) in writes.iter().zip(&results) {
-        if result.is_ok() && crate::trait_types::changes_definitions(write) {
-            context.definitions.forget(*workspace);
-        }
-    }
-    drop(gate);
-    for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {
-        let done = result
-            .map(|outcome| Done { outcome, derived })
-            .map_err(ApiError::from);
-        let _ = reply.send(done);
-    }
+    });
 }
 
 /// Applies a batch to the engine (the gate is held): its graph changes and events, then the

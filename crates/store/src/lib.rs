@@ -7,11 +7,14 @@
 //!
 //! Writes go through [`Store::apply_batch`]: the server funnels all writes through one writer
 //! task that groups concurrent requests into one transaction (group commit), so each write is
-//! durable when acknowledged while the cost of the commit is shared.
+//! durable when acknowledged while the cost of the commit is shared. On SQLite the fsync of a
+//! commit runs beside the next batch's writes (see `durable.rs`).
 
 pub mod assign;
 pub mod bench;
 mod custom_object_ops;
+mod durable;
+pub use durable::Durable;
 pub mod custom_objects;
 mod error;
 mod event_log;
@@ -70,6 +73,8 @@ pub struct PendingBatch {
     log_commit: event_log::LogCommit,
     known: Arc<known_ids::KnownIds>,
     ids_commit: known_ids::IdsCommit,
+    /// The WAL the commit is synced to (SQLite on a file; see `durable.rs`).
+    wal: Option<Arc<durable::WalSync>>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -116,13 +121,31 @@ impl PendingBatch {
 
     /// Commits the batch: its writes and whatever was added to it become durable together.
     pub async fn commit(self) -> Result<()> {
-        match self.tx {
-            PendingTx::Sqlite(tx) => tx.commit().await?,
-            PendingTx::Postgres(tx) => tx.commit().await?,
+        self.commit_visible().await?.wait().await;
+        Ok(())
+    }
+
+    /// Commits the batch without waiting for the disk: the next batch may start at once, and
+    /// the returned [`Durable`] resolves once this one survives a power cut (see
+    /// `durable.rs`); nothing may acknowledge it before. Storage reads wait for it too.
+    pub async fn commit_visible(self) -> Result<Durable> {
+        let seq = self.wal.as_ref().map(|wal| wal.begin());
+        let committed = match self.tx {
+            PendingTx::Sqlite(tx) => tx.commit().await,
+            PendingTx::Postgres(tx) => tx.commit().await,
+        };
+        let durable = match (&self.wal, seq) {
+            (Some(wal), Some(seq)) => wal.sync(seq),
+            _ => Durable::now(),
+        };
+        if let Err(cause) = committed {
+            // Nothing to keep, but readers wait for every numbered commit.
+            durable.wait().await;
+            return Err(cause.into());
         }
         self.log.committed(self.log_commit);
         self.known.committed(self.ids_commit);
-        Ok(())
+        Ok(durable)
     }
 }
 
@@ -141,6 +164,8 @@ pub struct Store {
     turn: Arc<tokio::sync::Mutex<()>>,
     /// Records ingestion resolved by external id (see `known_ids`).
     known: Arc<known_ids::KnownIds>,
+    /// The write connection's WAL, synced after its commits (see `durable.rs`).
+    wal: Option<Arc<durable::WalSync>>,
 }
 
 #[derive(Clone, Debug)]
@@ -150,23 +175,30 @@ enum Inner {
 }
 
 /// Calls the same-named operation of whichever backend is in use.
+/// Answers once what it read is durable (see `durable.rs`).
 macro_rules! dispatch {
-    ($self:ident . $op:ident ( $($arg:expr),* )) => {
-        match &$self.inner {
+    ($self:ident . $op:ident ( $($arg:expr),* )) => {{
+        let out = match &$self.inner {
             Inner::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
             Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
-        }
-    };
+        };
+        $self.settle(out).await
+    }};
 }
 
 /// As [`dispatch!`], for the hot write paths: on SQLite they take the one write connection.
+/// Durable when it returns, like every other commit (see `durable.rs`).
 macro_rules! dispatch_write {
-    ($self:ident . $op:ident ( $($arg:expr),* )) => {
-        match &$self.inner {
+    ($self:ident . $op:ident ( $($arg:expr),* )) => {{
+        let out = match &$self.inner {
             Inner::Sqlite(pool) => sqlite::$op($self.sqlite_writer.as_ref().unwrap_or(pool), $($arg),*).await,
             Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
+        };
+        if let Some(wal) = &$self.wal {
+            wal.sync(wal.begin()).wait().await;
         }
-    };
+        out
+    }};
 }
 
 impl Store {
@@ -197,6 +229,7 @@ impl Store {
                 log: Arc::default(),
                 turn: Arc::default(),
                 known: Arc::default(),
+                wal: None,
             };
             store.migrate().await?;
             Ok(store)
@@ -236,6 +269,7 @@ impl Store {
             log: Arc::default(),
             turn: Arc::default(),
             known: Arc::default(),
+            wal: None,
         };
         store.migrate().await?;
         if !in_memory {
@@ -243,13 +277,26 @@ impl Store {
             // page cache whenever another connection has written since its last transaction;
             // with writes spread over the pool, every ingestion commit started cold and read
             // its index pages back (4x the time of the inserts). One writer keeps them warm,
-            // with a cache big enough for the event indexes' hot leaves (64 MiB).
+            // with a cache big enough for the event indexes' hot leaves (64 MiB). Its commits
+            // do not wait for the disk: each is synced after, beside the next batch's writes
+            // (see `durable.rs`).
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
-                .connect_with(options.pragma("cache_size", "-65536"))
+                // A ping before every batch is a round trip to the connection's worker thread
+                // for nothing: the one connection is never idle long enough to go bad.
+                .test_before_acquire(false)
+                .connect_with(
+                    options
+                        .clone()
+                        .pragma("cache_size", "-65536")
+                        .pragma("wal_autocheckpoint", durable::WRITER_CHECKPOINT_PAGES)
+                        .synchronous(SqliteSynchronous::Normal),
+                )
                 .await?;
             store.sqlite_writer = Some(writer);
+            let file = store.sqlite_file.clone().expect("a database file");
+            store.wal = Some(Arc::new(durable::WalSync::open(&file, options).await?));
         }
         Ok(store)
     }
@@ -260,6 +307,19 @@ impl Store {
             Inner::Postgres(pool) => migrations::migrator(Dialect::Postgres).run(pool).await?,
         }
         dispatch!(self.convert_legacy_events())
+    }
+
+    /// `out`, once every commit that had started is durable: what a read saw cannot be lost.
+    async fn settle<T>(&self, out: T) -> T {
+        if let Some(wal) = &self.wal {
+            wal.settled().await;
+        }
+        out
+    }
+
+    /// How many times the write connection's WAL was synced (SQLite on a file; tests).
+    pub fn wal_syncs(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |wal| wal.syncs())
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -275,6 +335,9 @@ impl Store {
             Inner::Sqlite(pool) => {
                 if let Some(writer) = &self.sqlite_writer {
                     writer.close().await;
+                }
+                if let Some(wal) = &self.wal {
+                    wal.close();
                 }
                 pool.close().await
             }
@@ -319,21 +382,21 @@ impl Store {
         r: &RecordRef,
     ) -> Result<Option<OrganizationRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::find(file, &sqlite_reads::ORGS, ws, r);
+            return self.settle(sqlite_reads::find(file, &sqlite_reads::ORGS, ws, r)).await;
         }
         dispatch!(self.find_organization(ws, r))
     }
 
     pub async fn find_account(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<AccountRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::find(file, &sqlite_reads::ACCOUNTS, ws, r);
+            return self.settle(sqlite_reads::find(file, &sqlite_reads::ACCOUNTS, ws, r)).await;
         }
         dispatch!(self.find_account(ws, r))
     }
 
     pub async fn find_user(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<UserRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::find(file, &sqlite_reads::USERS, ws, r);
+            return self.settle(sqlite_reads::find(file, &sqlite_reads::USERS, ws, r)).await;
         }
         dispatch!(self.find_user(ws, r))
     }
@@ -356,7 +419,7 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Vec<OrganizationRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::list(file, &sqlite_reads::ORGS, ws, page);
+            return self.settle(sqlite_reads::list(file, &sqlite_reads::ORGS, ws, page)).await;
         }
         dispatch!(self.list_organizations(ws, page))
     }
@@ -367,14 +430,14 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Vec<AccountRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::list(file, &sqlite_reads::ACCOUNTS, ws, page);
+            return self.settle(sqlite_reads::list(file, &sqlite_reads::ACCOUNTS, ws, page)).await;
         }
         dispatch!(self.list_accounts(ws, page))
     }
 
     pub async fn list_users(&self, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<UserRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::list(file, &sqlite_reads::USERS, ws, page);
+            return self.settle(sqlite_reads::list(file, &sqlite_reads::USERS, ws, page)).await;
         }
         dispatch!(self.list_users(ws, page))
     }
@@ -403,21 +466,21 @@ impl Store {
         ids: &[Uuid],
     ) -> Result<Vec<OrganizationRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::by_ids(file, &sqlite_reads::ORGS, ws, ids);
+            return self.settle(sqlite_reads::by_ids(file, &sqlite_reads::ORGS, ws, ids)).await;
         }
         dispatch!(self.organizations_by_ids(ws, ids))
     }
 
     pub async fn accounts_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<AccountRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::by_ids(file, &sqlite_reads::ACCOUNTS, ws, ids);
+            return self.settle(sqlite_reads::by_ids(file, &sqlite_reads::ACCOUNTS, ws, ids)).await;
         }
         dispatch!(self.accounts_by_ids(ws, ids))
     }
 
     pub async fn users_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<UserRow>> {
         if let Some(file) = &self.sqlite_file {
-            return sqlite_reads::by_ids(file, &sqlite_reads::USERS, ws, ids);
+            return self.settle(sqlite_reads::by_ids(file, &sqlite_reads::USERS, ws, ids)).await;
         }
         dispatch!(self.users_by_ids(ws, ids))
     }
@@ -454,7 +517,8 @@ impl Store {
         after: Option<steward_engine::page::PageKey>,
     ) -> Result<Vec<write::RecordedEvent>> {
         self.ensure_event_log().await?;
-        event_pages::list(self, ws, owner, limit, after).await
+        let page = event_pages::list(self, ws, owner, limit, after).await;
+        self.settle(page).await
     }
 
     /// Every stored event of a record still tied to one, in log order (engine rebuild). The
@@ -651,6 +715,7 @@ impl Store {
             log_commit,
             known: self.known.clone(),
             ids_commit,
+            wal: self.wal.clone(),
             _turn: turn,
         };
         Ok((pending, results))

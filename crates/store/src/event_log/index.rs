@@ -39,27 +39,49 @@ impl Entry {
 
 /// The entries of the chunks not yet flushed, by record.
 ///
-/// Kept as a few *segments*, each sorted by record: a commit sorts its own entries into a new
-/// segment (one sort of a few hundred pairs, instead of a hash-table insert and a vector push
-/// per entry at a random place, which cost the single writer more than the chunk's insert),
-/// and segments of similar size merge, so there are about log2(entries / commit size) of them.
-/// A record's entries are a binary search in each.
+/// Kept as a few *segments*, each sorted by record and then newest first: a commit sorts its
+/// own entries into a new segment (one sort of a few hundred pairs, instead of a hash-table
+/// insert and a vector push per entry at a random place, which cost the single writer more than
+/// the chunk's insert), and segments of similar size merge, so there are about
+/// log2(entries / commit size) of them. A record's entries are a binary search in each, and a
+/// flush merges the segments into runs without sorting anything again. Records are compared
+/// as `u128` (the order of their UUIDs' bytes), a register compare rather than a `memcmp`.
 #[derive(Debug, Default)]
 pub(crate) struct OwnerIndex {
-    /// Oldest (largest) first; each sorted by owner.
-    segments: Vec<Vec<(Uuid, Entry)>>,
+    /// Oldest (largest) first; each in [`Owned`] order.
+    segments: Vec<Vec<Owned>>,
     entries: usize,
+}
+
+/// An entry under its record; ordered by record, then newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Owned {
+    owner: u128,
+    entry: Entry,
+}
+
+impl Owned {
+    fn order(&self) -> (u128, std::cmp::Reverse<Entry>) {
+        (self.owner, std::cmp::Reverse(self.entry))
+    }
 }
 
 impl OwnerIndex {
     /// Adds the entries of one commit (or one chunk).
-    pub(crate) fn add_all(&mut self, mut entries: Vec<(Uuid, Entry)>) {
+    pub(crate) fn add_all(&mut self, entries: Vec<(Uuid, Entry)>) {
         if entries.is_empty() {
             return;
         }
         self.entries += entries.len();
-        entries.sort_unstable_by_key(|(owner, _)| *owner);
-        self.segments.push(entries);
+        let mut segment: Vec<Owned> = entries
+            .into_iter()
+            .map(|(owner, entry)| Owned {
+                owner: owner.as_u128(),
+                entry,
+            })
+            .collect();
+        segment.sort_unstable_by_key(Owned::order);
+        self.segments.push(segment);
         // Like a binary counter: a segment at least half its elder's size merges into it.
         while let [.., elder, newer] = &self.segments[..] {
             if newer.len() * 2 < elder.len() {
@@ -67,7 +89,7 @@ impl OwnerIndex {
             }
             let newer = self.segments.pop().expect("two segments");
             let elder = self.segments.pop().expect("two segments");
-            self.segments.push(merge(elder, newer));
+            self.segments.push(merge(&elder, &newer));
         }
     }
 
@@ -75,21 +97,23 @@ impl OwnerIndex {
         self.entries
     }
 
-    /// `owner`'s entries, in no particular order.
+    /// `owner`'s entries, newest first within each segment.
     pub(crate) fn of(&self, owner: Uuid) -> impl Iterator<Item = Entry> + '_ {
+        let owner = owner.as_u128();
         self.segments.iter().flat_map(move |segment| {
-            let start = segment.partition_point(|(o, _)| *o < owner);
+            let start = segment.partition_point(|o| o.owner < owner);
             segment[start..]
                 .iter()
-                .take_while(move |(o, _)| *o == owner)
-                .map(|(_, e)| *e)
+                .take_while(move |o| o.owner == owner)
+                .map(|o| o.entry)
         })
     }
 
     pub(crate) fn forget(&mut self, owner: Uuid) {
+        let owner = owner.as_u128();
         for segment in &mut self.segments {
             let before = segment.len();
-            segment.retain(|(o, _)| *o != owner);
+            segment.retain(|o| o.owner != owner);
             self.entries -= before - segment.len();
         }
         self.segments.retain(|s| !s.is_empty());
@@ -102,37 +126,40 @@ impl OwnerIndex {
 
     /// Every record's entries as one run each, in record order.
     pub(crate) fn runs(&self) -> Vec<Run> {
-        let mut all: Vec<(Uuid, Entry)> = self.segments.concat();
-        // By record, then newest first.
-        all.sort_unstable_by(|(a, x), (b, y)| a.cmp(b).then(y.cmp(x)));
-        all.chunk_by(|(a, _), (b, _)| a == b)
-            .map(|group| {
-                let sorted: Vec<Entry> = group.iter().map(|(_, e)| *e).collect();
-                Run {
-                    owner: group[0].0,
-                    min_at: sorted.last().map_or(0, |e| e.at),
-                    max_at: sorted.first().map_or(0, |e| e.at),
-                    count: sorted.len() as i64,
-                    bytes: encode_run(&sorted),
-                }
+        // Newest (smallest) segments first: each merge roughly doubles what it carries.
+        let all = self
+            .segments
+            .iter()
+            .rev()
+            .fold(Vec::new(), |merged, segment| merge(segment, &merged));
+        all.chunk_by(|a, b| a.owner == b.owner)
+            .map(|group| Run {
+                owner: Uuid::from_u128(group[0].owner),
+                min_at: group.last().map_or(0, |o| o.entry.at),
+                max_at: group.first().map_or(0, |o| o.entry.at),
+                count: group.len() as i64,
+                bytes: encode_run(group.iter().map(|o| &o.entry)),
             })
             .collect()
     }
 }
 
-/// Two segments sorted by owner as one.
-fn merge(a: Vec<(Uuid, Entry)>, b: Vec<(Uuid, Entry)>) -> Vec<(Uuid, Entry)> {
+/// Two segments in [`Owned`] order as one.
+fn merge(a: &[Owned], b: &[Owned]) -> Vec<Owned> {
     let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let take_a = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => x.0 <= y.0,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return out,
-        };
-        out.extend(if take_a { a.next() } else { b.next() });
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].order() <= b[j].order() {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
     }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// One record's entries from one flush, as stored.
@@ -146,7 +173,7 @@ pub(crate) struct Run {
 }
 
 /// Entries as 16 bytes each (`at`, `key`, little-endian).
-pub(crate) fn encode_run(entries: &[Entry]) -> Vec<u8> {
+pub(crate) fn encode_run<'a>(entries: impl ExactSizeIterator<Item = &'a Entry>) -> Vec<u8> {
     let mut out = Vec::with_capacity(entries.len() * 16);
     for e in entries {
         out.extend_from_slice(&e.at.to_le_bytes());
@@ -202,7 +229,7 @@ mod tests {
         /// and segments stay few.
         #[test]
         fn segments_find_every_entry(commits in proptest::collection::vec(
-            proptest::collection::vec((0u128..20, 0i64..1000), 0..40), 0..60,
+            proptest::collection::vec((0u128..20, 0i64..50), 0..40), 0..60,
         )) {
             let mut index = OwnerIndex::default();
             let mut expected: std::collections::BTreeMap<u128, Vec<Entry>> = Default::default();
@@ -226,6 +253,18 @@ mod tests {
                 let mut want = expected.get(&owner).cloned().unwrap_or_default();
                 want.sort_unstable();
                 proptest::prop_assert_eq!(found, want);
+            }
+            // A flush holds every record's entries once, records in order, newest first.
+            let runs = index.runs();
+            proptest::prop_assert_eq!(runs.len(), expected.len());
+            for (run, (owner, entries)) in runs.iter().zip(&expected) {
+                proptest::prop_assert_eq!(run.owner.as_u128(), *owner);
+                let mut back = Vec::new();
+                decode_run(&run.bytes, &mut back).unwrap();
+                let mut want = entries.clone();
+                want.sort_unstable_by(|a, b| b.cmp(a));
+                proptest::prop_assert_eq!((run.min_at, run.max_at), (want[want.len() - 1].at, want[0].at));
+                proptest::prop_assert_eq!(back, want);
             }
         }
     }
