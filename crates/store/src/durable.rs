@@ -124,7 +124,8 @@ impl WalSync {
             std::process::abort();
         }
         self.syncs.fetch_add(1, Ordering::Relaxed);
-        self.durable.send_modify(|durable| *durable = (*durable).max(seq));
+        self.durable
+            .send_modify(|durable| *durable = (*durable).max(seq));
         self.ask_for_checkpoint();
     }
 

@@ -382,21 +382,27 @@ impl Store {
         r: &RecordRef,
     ) -> Result<Option<OrganizationRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::find(file, &sqlite_reads::ORGS, ws, r)).await;
+            return self
+                .settle(sqlite_reads::find(file, &sqlite_reads::ORGS, ws, r))
+                .await;
         }
         dispatch!(self.find_organization(ws, r))
     }
 
     pub async fn find_account(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<AccountRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::find(file, &sqlite_reads::ACCOUNTS, ws, r)).await;
+            return self
+                .settle(sqlite_reads::find(file, &sqlite_reads::ACCOUNTS, ws, r))
+                .await;
         }
         dispatch!(self.find_account(ws, r))
     }
 
     pub async fn find_user(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<UserRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::find(file, &sqlite_reads::USERS, ws, r)).await;
+            return self
+                .settle(sqlite_reads::find(file, &sqlite_reads::USERS, ws, r))
+                .await;
         }
         dispatch!(self.find_user(ws, r))
     }
@@ -419,7 +425,9 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Vec<OrganizationRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::list(file, &sqlite_reads::ORGS, ws, page)).await;
+            return self
+                .settle(sqlite_reads::list(file, &sqlite_reads::ORGS, ws, page))
+                .await;
         }
         dispatch!(self.list_organizations(ws, page))
     }
@@ -430,14 +438,18 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Vec<AccountRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::list(file, &sqlite_reads::ACCOUNTS, ws, page)).await;
+            return self
+                .settle(sqlite_reads::list(file, &sqlite_reads::ACCOUNTS, ws, page))
+                .await;
         }
         dispatch!(self.list_accounts(ws, page))
     }
 
     pub async fn list_users(&self, ws: WorkspaceId, page: &PageRequest) -> Result<Vec<UserRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::list(file, &sqlite_reads::USERS, ws, page)).await;
+            return self
+                .settle(sqlite_reads::list(file, &sqlite_reads::USERS, ws, page))
+                .await;
         }
         dispatch!(self.list_users(ws, page))
     }
@@ -466,21 +478,27 @@ impl Store {
         ids: &[Uuid],
     ) -> Result<Vec<OrganizationRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::by_ids(file, &sqlite_reads::ORGS, ws, ids)).await;
+            return self
+                .settle(sqlite_reads::by_ids(file, &sqlite_reads::ORGS, ws, ids))
+                .await;
         }
         dispatch!(self.organizations_by_ids(ws, ids))
     }
 
     pub async fn accounts_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<AccountRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::by_ids(file, &sqlite_reads::ACCOUNTS, ws, ids)).await;
+            return self
+                .settle(sqlite_reads::by_ids(file, &sqlite_reads::ACCOUNTS, ws, ids))
+                .await;
         }
         dispatch!(self.accounts_by_ids(ws, ids))
     }
 
     pub async fn users_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<UserRow>> {
         if let Some(file) = &self.sqlite_file {
-            return self.settle(sqlite_reads::by_ids(file, &sqlite_reads::USERS, ws, ids)).await;
+            return self
+                .settle(sqlite_reads::by_ids(file, &sqlite_reads::USERS, ws, ids))
+                .await;
         }
         dispatch!(self.users_by_ids(ws, ids))
     }

@@ -104,7 +104,17 @@ on_every_backend!(malformed_oversized_and_unknown, |app| {
     let mut big = b"{\"externalId\":\"a\",\"name\":\"".to_vec();
     big.extend(std::iter::repeat_n(b'x', 1024 * 1024 + 10));
     big.extend(b"\"}");
-    let resp = send_raw(big).await.unwrap();
+    // On a connection of its own: the server answers 413 before reading the whole body and
+    // closes the connection, which a pooled client could otherwise pick for the next request
+    // (a broken pipe).
+    let resp = reqwest::Client::new()
+        .post(app.url("/resources/accounts"))
+        .basic_auth(&app.key, Some(""))
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 413);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "payload_too_large");

@@ -147,3 +147,30 @@ async fn a_pending_batch_commits_derived_state_with_its_writes() {
         assert_eq!(states[0].mrr, Some(10.0));
     }
 }
+
+/// On SQLite the write connection does not sync inside `COMMIT`: every batch is synced after
+/// it, acknowledged only then, and reads wait for it (see `durable.rs`).
+#[tokio::test]
+async fn sqlite_commits_are_synced_before_they_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let ws = s.create_workspace("acme", T0).await.unwrap().id;
+    let mut e = Engine::new();
+    let before = s.wal_syncs();
+    ok(&s, &mut e, T0, ws, upsert_org("o", json!({}))).await;
+    assert!(s.wal_syncs() > before, "an applied batch was synced");
+
+    let before = s.wal_syncs();
+    let (pending, results) = s
+        .begin_batch(T0, &[(ws, upsert_account("a", Some("o")))])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok());
+    let durable = pending.commit_visible().await.unwrap();
+    // A read answers once what it saw is durable.
+    let found = s.find_account(ws, &rref("a")).await.unwrap();
+    assert!(found.is_some());
+    assert!(s.wal_syncs() > before, "the read waited for the sync");
+    durable.wait().await;
+    s.close().await;
+}
