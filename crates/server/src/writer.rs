@@ -216,7 +216,7 @@ fn internal(message: &str) -> ApiError {
 /// A batch's commit: done beside the engine step, or to run after it.
 enum Commit {
     Done(steward_store::Result<steward_store::Durable>),
-    AfterEngine(PendingBatch),
+    AfterEngine(Box<PendingBatch>),
 }
 
 /// What a job brings to the engine step, read before the gate closes.
@@ -337,7 +337,7 @@ async fn commit(
         (applied, Commit::Done(committed))
     } else {
         let applied = apply(context, writes, &steps, &results, &prepared, now);
-        (applied, Commit::AfterEngine(pending))
+        (applied, Commit::AfterEngine(Box::new(pending)))
     };
     let committing = std::time::Instant::now();
     let (reported, step_reports) = match applied {
