@@ -79,8 +79,8 @@ pub struct PendingBatch {
 }
 
 enum PendingTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlite_write::BatchTx),
+    Postgres(pg_write::BatchTx),
 }
 
 /// A record as a pending batch left it: what derived values are computed from.
@@ -130,9 +130,10 @@ impl PendingBatch {
     /// `durable.rs`); nothing may acknowledge it before. Storage reads wait for it too.
     pub async fn commit_visible(self) -> Result<Durable> {
         let seq = self.wal.as_ref().map(|wal| wal.begin());
+        let chunks = &self.log_commit.chunks;
         let committed = match self.tx {
-            PendingTx::Sqlite(tx) => tx.commit().await,
-            PendingTx::Postgres(tx) => tx.commit().await,
+            PendingTx::Sqlite(tx) => sqlite_write::finish_batch(tx, chunks).await,
+            PendingTx::Postgres(tx) => pg_write::finish_batch(tx, chunks).await,
         };
         let durable = match (&self.wal, seq) {
             (Some(wal), Some(seq)) => wal.sync(seq),

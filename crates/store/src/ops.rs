@@ -400,7 +400,7 @@ macro_rules! backend_ops {
             pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)], log: &crate::event_log::EventLog,
             known: &crate::known_ids::KnownIds, savepoints: bool,
         ) -> Result<Option<BatchStarted>> {
-            let mut tx = pool.begin_with($begin).await?;
+            let mut tx = bulk::open_batch(pool).await?;
             let mut results = Vec::with_capacity(batch.len());
             let mut keys = crate::event_log::BatchKeys::default();
             let mut ids = crate::known_ids::BatchIds::new(known);
@@ -439,7 +439,7 @@ macro_rules! backend_ops {
         /// An open batch: its transaction, each write's result, and what the event log's and
         /// the known ids' memories learn at its commit.
         pub(crate) type BatchStarted = (
-            sqlx::Transaction<'static, $db>,
+            bulk::BatchTx,
             Vec<std::result::Result<Outcome, WriteError>>,
             crate::event_log::LogCommit,
             crate::known_ids::IdsCommit,
@@ -494,7 +494,13 @@ macro_rules! backend_ops {
                     }
                     let piece_messages: &[chunk::MessageKey] = if n == 0 { &messages } else { &[] };
                     let refs: Vec<&RecordedEvent> = piece.iter().map(|e| &**e).collect();
-                    insert_chunk(conn, seq, ws, now, piece_messages, &refs).await?;
+                    commit.chunks.push(crate::event_log::ChunkRow {
+                        seq,
+                        workspace: ws,
+                        received_at: now,
+                        events: refs.len() as i64,
+                        body: crate::event_log::chunk::encode(now, piece_messages, &refs),
+                    });
                 }
                 commit.messages.append(&mut messages);
             }

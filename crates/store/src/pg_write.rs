@@ -170,3 +170,28 @@ pub(crate) async fn insert_event_runs(
     }
     Ok(())
 }
+
+/// A batch's open transaction.
+pub(crate) type BatchTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+pub(crate) async fn open_batch(pool: &sqlx::PgPool) -> SqlResult<BatchTx> {
+    pool.begin().await
+}
+
+/// Inserts a batch's chunks, then commits it.
+pub(crate) async fn finish_batch(
+    mut tx: BatchTx,
+    chunks: &[crate::event_log::ChunkRow],
+) -> SqlResult<()> {
+    for chunk in chunks {
+        sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
+            .bind(chunk.seq)
+            .bind(chunk.workspace.0)
+            .bind(chunk.received_at.0)
+            .bind(chunk.events)
+            .bind(&chunk.body)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}

@@ -304,3 +304,89 @@ pub(crate) async fn insert_rows(
     })
     .await
 }
+
+/// The write connection while a batch is open: its transaction is begun and committed on the
+/// raw handle rather than through sqlx's `Transaction`, so that the commit and the batch's
+/// chunk inserts are one round trip to the connection's worker thread, not two.
+///
+/// Dropped before its commit (a batch given up), it closes the connection, which rolls the
+/// transaction back, rather than hand an open transaction back to the pool.
+pub(crate) struct BatchTx(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl std::ops::Deref for BatchTx {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        self.0.as_ref().expect("an open batch")
+    }
+}
+
+impl std::ops::DerefMut for BatchTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.0.as_mut().expect("an open batch")
+    }
+}
+
+impl Drop for BatchTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+fn exec(db: *mut ffi::sqlite3, sql: &str) -> SqlResult<()> {
+    let text = CString::new(sql).map_err(|_| sqlx::Error::Protocol("SQL with NUL".into()))?;
+    // SAFETY: `db` is live and locked to the caller; no callback.
+    let rc =
+        unsafe { ffi::sqlite3_exec(db, text.as_ptr(), None, ptr::null_mut(), ptr::null_mut()) };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(failure(db, sql))
+    }
+}
+
+/// Takes the write connection and begins a batch (`IMMEDIATE`: the write lock up front). A
+/// batch dropped without its commit left its transaction open: it is rolled back first.
+pub(crate) async fn open_batch(pool: &sqlx::SqlitePool) -> SqlResult<BatchTx> {
+    let mut conn = pool.acquire().await?;
+    with_handle(&mut conn, |db| {
+        // SAFETY: `db` is live and locked to this call.
+        if unsafe { ffi::sqlite3_get_autocommit(db) } == 0 {
+            exec(db, "ROLLBACK")?;
+        }
+        exec(db, "BEGIN IMMEDIATE")
+    })
+    .await?;
+    Ok(BatchTx(Some(conn)))
+}
+
+/// Inserts a batch's chunks and commits it, in one session on the handle. After a failed
+/// commit the connection is closed (see [`BatchTx`]).
+pub(crate) async fn finish_batch(
+    mut batch: BatchTx,
+    chunks: &[crate::event_log::ChunkRow],
+) -> SqlResult<()> {
+    with_handle(&mut batch, |db| {
+        if !chunks.is_empty() {
+            let mut insert = Statement::prepare(
+                db,
+                "INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for chunk in chunks {
+                insert.bind_i64(1, chunk.seq)?;
+                insert.bind_uuid(2, Some(chunk.workspace.0))?;
+                insert.bind_i64(3, chunk.received_at.0)?;
+                insert.bind_i64(4, chunk.events)?;
+                insert.bind_blob(5, &chunk.body)?;
+                insert.run(|_| {})?;
+            }
+        }
+        exec(db, "COMMIT")
+    })
+    .await?;
+    // Committed: the connection goes back to the pool.
+    batch.0.take();
+    Ok(())
+}

@@ -84,9 +84,21 @@ struct LogState {
     buried: HashSet<Uuid>,
 }
 
+/// A chunk a batch appends, inserted with the batch's commit.
+#[derive(Debug)]
+pub(crate) struct ChunkRow {
+    pub(crate) seq: i64,
+    pub(crate) workspace: WorkspaceId,
+    pub(crate) received_at: Millis,
+    pub(crate) events: i64,
+    pub(crate) body: Vec<u8>,
+}
+
 /// What a committed batch changes in the log's state.
 #[derive(Debug, Default)]
 pub(crate) struct LogCommit {
+    /// The batch's chunks, inserted by its commit (in the same round trip on SQLite).
+    pub(crate) chunks: Vec<ChunkRow>,
     pub(crate) messages: Vec<MessageKey>,
     pub(crate) entries: Vec<(Uuid, Entry)>,
     pub(crate) flushed_through: Option<i64>,
