@@ -157,6 +157,10 @@ const MAX_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 /// three). So when the last commit was slow (durable commits cost milliseconds: an fsync) and
 /// fewer jobs are here than it carried, wait a little (a fraction of that commit's time, at
 /// most [`MAX_GATHER`]) for the others.
+///
+/// Not where commits sync beside the writer (SQLite on a file): there the writer's next batch
+/// already overlaps the last one's fsync, and time spent waiting is time the one writer does
+/// nothing (measured: 6% more events a second, and a shorter tail, without the wait).
 async fn gather(
     queue: &mut mpsc::Receiver<Job>,
     jobs: &mut Vec<Job>,
@@ -180,10 +184,13 @@ async fn gather(
 async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let (mut last_size, mut last_took) = (0, std::time::Duration::ZERO);
+    let syncs_beside = context.store.syncs_beside_the_writer();
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let arrived = jobs.len();
         let gathering = std::time::Instant::now();
-        gather(&mut queue, &mut jobs, last_size, last_took).await;
+        if !syncs_beside {
+            gather(&mut queue, &mut jobs, last_size, last_took).await;
+        }
         let started = std::time::Instant::now();
         tracing::debug!(
             arrived,

@@ -318,6 +318,12 @@ impl Store {
         out
     }
 
+    /// Whether commits are synced beside the writer, answered once durable (SQLite on a file;
+    /// see `durable.rs`), rather than inside the commit.
+    pub fn syncs_beside_the_writer(&self) -> bool {
+        self.wal.is_some()
+    }
+
     /// How many times the write connection's WAL was synced (SQLite on a file; tests).
     pub fn wal_syncs(&self) -> u64 {
         self.wal.as_ref().map_or(0, |wal| wal.syncs())
