@@ -494,13 +494,7 @@ macro_rules! backend_ops {
                     }
                     let piece_messages: &[chunk::MessageKey] = if n == 0 { &messages } else { &[] };
                     let refs: Vec<&RecordedEvent> = piece.iter().map(|e| &**e).collect();
-                    commit.chunks.push(crate::event_log::ChunkRow {
-                        seq,
-                        workspace: ws,
-                        received_at: now,
-                        events: refs.len() as i64,
-                        body: crate::event_log::chunk::encode(now, piece_messages, &refs),
-                    });
+                    commit.chunks.push(crate::event_log::ChunkRow::encode(seq, ws, now, piece_messages, &refs));
                 }
                 commit.messages.append(&mut messages);
             }
@@ -1431,23 +1425,12 @@ macro_rules! backend_ops {
                     .collect(),
             );
             let refs: Vec<&RecordedEvent> = events.iter().collect();
-            insert_chunk(conn, seq, ws, received_at, &[], &refs).await?;
+            let chunk = crate::event_log::ChunkRow::encode(seq, ws, received_at, &[], &refs);
+            bulk::insert_chunks(conn, std::slice::from_ref(&chunk)).await?;
             if unflushed.entries() >= crate::event_log::FLUSH_AT || (last && unflushed.entries() > 0) {
                 write_runs(conn, seq, &unflushed.runs()).await?;
                 unflushed.clear();
             }
-            Ok(())
-        }
-
-        /// Encodes and appends one chunk of the event log.
-        async fn insert_chunk(
-            conn: &mut Conn, seq: i64, ws: WorkspaceId, received_at: Millis,
-            messages: &[crate::event_log::chunk::MessageKey], events: &[&RecordedEvent],
-        ) -> SqlResult<()> {
-            let body = crate::event_log::chunk::encode(received_at, messages, events);
-            sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
-                .bind(seq).bind(ws.0).bind(received_at.0).bind(events.len() as i64).bind(body)
-                .execute(&mut *conn).await?;
             Ok(())
         }
 

@@ -183,6 +183,15 @@ pub(crate) async fn finish_batch(
     mut tx: BatchTx,
     chunks: &[crate::event_log::ChunkRow],
 ) -> SqlResult<()> {
+    insert_chunks(&mut tx, chunks).await?;
+    tx.commit().await
+}
+
+/// Appends chunks of the event log.
+pub(crate) async fn insert_chunks(
+    conn: &mut PgConnection,
+    chunks: &[crate::event_log::ChunkRow],
+) -> SqlResult<()> {
     for chunk in chunks {
         sqlx::query("INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES ($1, $2, $3, $4, $5)")
             .bind(chunk.seq)
@@ -190,8 +199,8 @@ pub(crate) async fn finish_batch(
             .bind(chunk.received_at.0)
             .bind(chunk.events)
             .bind(&chunk.body)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await
+    Ok(())
 }

@@ -347,6 +347,33 @@ fn exec(db: *mut ffi::sqlite3, sql: &str) -> SqlResult<()> {
     }
 }
 
+/// Appends chunks of the event log.
+pub(crate) async fn insert_chunks(
+    conn: &mut SqliteConnection,
+    chunks: &[crate::event_log::ChunkRow],
+) -> SqlResult<()> {
+    with_handle(conn, |db| chunks_inserted(db, chunks)).await
+}
+
+fn chunks_inserted(db: *mut ffi::sqlite3, chunks: &[crate::event_log::ChunkRow]) -> SqlResult<()> {
+    if chunks.is_empty() {
+        return Ok(());
+    }
+    let mut insert = Statement::prepare(
+        db,
+        "INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for chunk in chunks {
+        insert.bind_i64(1, chunk.seq)?;
+        insert.bind_uuid(2, Some(chunk.workspace.0))?;
+        insert.bind_i64(3, chunk.received_at.0)?;
+        insert.bind_i64(4, chunk.events)?;
+        insert.bind_blob(5, &chunk.body)?;
+        insert.run(|_| {})?;
+    }
+    Ok(())
+}
+
 /// Takes the write connection and begins a batch (`IMMEDIATE`: the write lock up front). A
 /// batch dropped without its commit left its transaction open: it is rolled back first.
 pub(crate) async fn open_batch(pool: &sqlx::SqlitePool) -> SqlResult<BatchTx> {
@@ -369,20 +396,7 @@ pub(crate) async fn finish_batch(
     chunks: &[crate::event_log::ChunkRow],
 ) -> SqlResult<()> {
     with_handle(&mut batch, |db| {
-        if !chunks.is_empty() {
-            let mut insert = Statement::prepare(
-                db,
-                "INSERT INTO event_chunks (seq, workspace_id, received_at, events, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for chunk in chunks {
-                insert.bind_i64(1, chunk.seq)?;
-                insert.bind_uuid(2, Some(chunk.workspace.0))?;
-                insert.bind_i64(3, chunk.received_at.0)?;
-                insert.bind_i64(4, chunk.events)?;
-                insert.bind_blob(5, &chunk.body)?;
-                insert.run(|_| {})?;
-            }
-        }
+        chunks_inserted(db, chunks)?;
         exec(db, "COMMIT")
     })
     .await?;

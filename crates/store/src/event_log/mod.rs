@@ -94,6 +94,25 @@ pub(crate) struct ChunkRow {
     pub(crate) body: Vec<u8>,
 }
 
+impl ChunkRow {
+    /// Chunk `seq` of `workspace` holding `events` and the `messages` received with them.
+    pub(crate) fn encode(
+        seq: i64,
+        workspace: WorkspaceId,
+        received_at: Millis,
+        messages: &[MessageKey],
+        events: &[&crate::write::RecordedEvent],
+    ) -> Self {
+        Self {
+            seq,
+            workspace,
+            received_at,
+            events: events.len() as i64,
+            body: chunk::encode(received_at, messages, events),
+        }
+    }
+}
+
 /// What a committed batch changes in the log's state.
 #[derive(Debug, Default)]
 pub(crate) struct LogCommit {
