@@ -6,8 +6,7 @@
 //! appends its pages to the WAL and returns) and
 //! [`PendingBatch::commit_visible`](crate::PendingBatch::commit_visible) starts an `fdatasync`
 //! of the WAL on a blocking thread at once, handing back a [`Durable`] that resolves when it is
-//! done. The writer answers a
-//! batch only then, and writes the next batch meanwhile.
+//! done. The writer answers a batch only then, and writes the next batch meanwhile.
 //!
 //! What stays true:
 //! - **An acknowledged write survives a power cut**: it is answered after the fsync of the WAL
@@ -18,6 +17,10 @@
 //!   writer's visibility gate, which now opens once the batch is durable.
 //! - **Checkpoints stay safe**: with `synchronous=NORMAL` SQLite still syncs the WAL before it
 //!   copies pages into the database, and the database before the WAL is reused.
+//! - **A failed fsync ends the process.** The kernel may have dropped the pages it could not
+//!   write, so no retry can tell what survived; answering the batch, or anything after it,
+//!   would risk acknowledging a write that is gone (PostgreSQL panics for the same reason).
+//!   At the next start SQLite recovers what the disk holds.
 //!
 //! Checkpoints mostly leave the writer's path too. SQLite checkpoints inside the commit that
 //! takes the WAL past 1,000 pages: copying them into the database and two fsyncs, several
@@ -28,15 +31,10 @@
 //! writes go on; so the write connection still checkpoints itself, less often
 //! ([`WRITER_CHECKPOINT_PAGES`]), finding most pages already copied: its checkpoint is short,
 //! and the WAL restarts from its beginning after it.
-//! - **A failed fsync ends the process.** The kernel may have dropped the pages it could not
-//!   write, so no retry can tell what survived; answering the batch, or anything after it,
-//!   would risk acknowledging a write that is gone (PostgreSQL panics for the same reason).
-//!   At the next start SQLite recovers what the disk holds.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, SqliteConnection, sqlite::SqliteConnectOptions};
@@ -148,13 +146,18 @@ impl WalSync {
 
     /// Waits until every commit started so far is durable.
     pub(crate) async fn settled(&self) {
-        let started = self.started.load(Ordering::SeqCst);
-        if *self.durable.borrow() >= started {
+        self.durable_through(self.started.load(Ordering::SeqCst))
+            .await;
+    }
+
+    /// Waits until commit `seq` and every one before it are durable.
+    async fn durable_through(&self, seq: u64) {
+        if *self.durable.borrow() >= seq {
             return;
         }
         let mut durable = self.durable.subscribe();
         // The sender lives as long as `self`: waiting cannot fail.
-        let _ = durable.wait_for(|d| *d >= started).await;
+        let _ = durable.wait_for(|d| *d >= seq).await;
     }
 
     pub(crate) fn syncs(&self) -> u64 {
@@ -178,8 +181,7 @@ impl Durable {
     /// Resolves once the commit survives a power cut.
     pub async fn wait(self) {
         if let Some((wal, seq)) = self.sync {
-            let mut durable = wal.durable.subscribe();
-            let _ = durable.wait_for(|d| *d >= seq).await;
+            wal.durable_through(seq).await;
         }
     }
 }

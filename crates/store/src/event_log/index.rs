@@ -127,11 +127,10 @@ impl OwnerIndex {
     /// Every record's entries as one run each, in record order.
     pub(crate) fn runs(&self) -> Vec<Run> {
         // Newest (smallest) segments first: each merge roughly doubles what it carries.
-        let all = self
-            .segments
-            .iter()
-            .rev()
-            .fold(Vec::new(), |merged, segment| merge(segment, &merged));
+        let mut all = Vec::with_capacity(self.entries);
+        for segment in self.segments.iter().rev() {
+            merge_into(&mut all, segment);
+        }
         all.chunk_by(|a, b| a.owner == b.owner)
             .map(|group| Run {
                 owner: Uuid::from_u128(group[0].owner),
@@ -144,41 +143,23 @@ impl OwnerIndex {
     }
 }
 
-/// Merges `newer` into `elder` (both in [`Owned`] order), in place from the back: no new
+/// Merges `from` into `into` (both in [`Owned`] order), in place from the back: no new
 /// allocation to fault in and zero (that was a quarter of a commit's indexing).
-fn merge_into(elder: &mut Vec<Owned>, newer: &[Owned]) {
-    let Some(&filler) = newer.first() else { return };
-    let (mut i, mut j) = (elder.len(), newer.len());
-    elder.resize(i + j, filler);
+fn merge_into(into: &mut Vec<Owned>, from: &[Owned]) {
+    let Some(&filler) = from.first() else { return };
+    let (mut i, mut j) = (into.len(), from.len());
+    into.resize(i + j, filler);
     let mut k = i + j;
     while j > 0 {
         k -= 1;
-        if i > 0 && elder[i - 1].order() > newer[j - 1].order() {
+        if i > 0 && into[i - 1].order() > from[j - 1].order() {
             i -= 1;
-            elder[k] = elder[i];
+            into[k] = into[i];
         } else {
             j -= 1;
-            elder[k] = newer[j];
+            into[k] = from[j];
         }
     }
-}
-
-/// Two segments in [`Owned`] order as one.
-fn merge(a: &[Owned], b: &[Owned]) -> Vec<Owned> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i].order() <= b[j].order() {
-            out.push(a[i]);
-            i += 1;
-        } else {
-            out.push(b[j]);
-            j += 1;
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 /// One record's entries from one flush, as stored.
