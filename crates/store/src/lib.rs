@@ -20,7 +20,7 @@ mod error;
 mod event_log;
 mod event_pages;
 mod known_ids;
-pub use event_log::REPLAY_WINDOW;
+pub use event_log::{IndexUpdate, REPLAY_WINDOW};
 mod lifecycle_ops;
 mod load;
 pub use load::{RecordTable, StreamedRecord};
@@ -129,6 +129,16 @@ impl PendingBatch {
     /// the returned [`Durable`] resolves once this one survives a power cut (see
     /// `durable.rs`); nothing may acknowledge it before. Storage reads wait for it too.
     pub async fn commit_visible(self) -> Result<Durable> {
+        let (durable, index) = self.commit_leaving_index().await?;
+        index.apply();
+        Ok(durable)
+    }
+
+    /// As [`PendingBatch::commit_visible`], but the event log's owner index learns the batch's
+    /// events only when the returned [`IndexUpdate`] is applied (or dropped), which the caller
+    /// may leave to another thread: it must be applied before the next batch commits, and
+    /// before the batch is acknowledged (event pages read the index).
+    pub async fn commit_leaving_index(self) -> Result<(Durable, IndexUpdate)> {
         let seq = self.wal.as_ref().map(|wal| wal.begin());
         let chunks = &self.log_commit.chunks;
         let committed = match self.tx {
@@ -144,9 +154,9 @@ impl PendingBatch {
             durable.wait().await;
             return Err(cause.into());
         }
-        self.log.committed(self.log_commit);
+        let index = self.log.committed(self.log_commit);
         self.known.committed(self.ids_commit);
-        Ok(durable)
+        Ok((durable, index))
     }
 }
 

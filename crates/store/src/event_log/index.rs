@@ -124,6 +124,16 @@ impl OwnerIndex {
         self.entries = 0;
     }
 
+    /// Drops the entries of the chunks through `through` (flushed to runs).
+    pub(crate) fn flushed(&mut self, through: i64) {
+        for segment in &mut self.segments {
+            let before = segment.len();
+            segment.retain(|o| o.entry.seq() > through);
+            self.entries -= before - segment.len();
+        }
+        self.segments.retain(|s| !s.is_empty());
+    }
+
     /// Every record's entries as one run each, in record order.
     pub(crate) fn runs(&self) -> Vec<Run> {
         // Newest (smallest) segments first: each merge roughly doubles what it carries.

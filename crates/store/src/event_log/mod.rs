@@ -81,6 +81,10 @@ struct LogState {
     /// When `recent` was last pruned.
     pruned_at: i64,
     unflushed: OwnerIndex,
+    /// The last chunk whose entries are in `unflushed` (or flushed): a flush covers these.
+    indexed_through: i64,
+    /// Whether a committed batch's [`IndexUpdate`] is yet to be applied.
+    update_due: bool,
     buried: HashSet<Uuid>,
 }
 
@@ -123,6 +127,36 @@ pub(crate) struct LogCommit {
     pub(crate) flushed_through: Option<i64>,
     pub(crate) forgotten: Vec<Uuid>,
     pub(crate) now: i64,
+}
+
+/// What a committed batch adds to the owner index: its events' entries, the flush it wrote
+/// and the records it deleted. Applied when dropped (or by [`IndexUpdate::apply`]).
+///
+/// The message keys a batch commits are learnt at once (the next batch's replay check needs
+/// them), but the index only serves event pages, so the single writer can leave it to another
+/// thread: the update must be applied in commit order, before the next batch commits.
+/// A flush covers only the chunks already indexed (`indexed_through`), so one planned while
+/// an update is still due loses nothing: the entries it did not see stay unflushed.
+#[derive(Debug)]
+pub struct IndexUpdate {
+    log: Option<std::sync::Arc<EventLog>>,
+    entries: Vec<(Uuid, Entry)>,
+    flushed_through: Option<i64>,
+    forgotten: Vec<Uuid>,
+    last_seq: Option<i64>,
+}
+
+impl IndexUpdate {
+    /// Adds the batch's entries to the index (what dropping it does).
+    pub fn apply(self) {}
+}
+
+impl Drop for IndexUpdate {
+    fn drop(&mut self) {
+        if let Some(log) = self.log.take() {
+            log.indexed(self);
+        }
+    }
 }
 
 /// The message keys of a batch being applied: which messages are new, and, per write, the keys
@@ -231,6 +265,8 @@ impl EventLog {
             pruned_at: rebuilt.latest_received,
             recent: rebuilt.recent,
             unflushed: rebuilt.unflushed,
+            indexed_through: rebuilt.last_seq,
+            update_due: false,
             buried: rebuilt.buried,
         };
     }
@@ -267,27 +303,23 @@ impl EventLog {
         owners.iter().flat_map(|o| state.unflushed.of(*o)).collect()
     }
 
-    /// When the unflushed entries are many: the runs to write and the last chunk they cover.
+    /// When the unflushed entries are many: the runs to write and the last chunk they cover
+    /// (the last one indexed: a batch whose update is still due is left to the next flush).
     pub(crate) fn flush_plan(&self) -> Option<(i64, Vec<Run>)> {
         let flush_at = self.flush_at.load(Ordering::Relaxed);
         let state = self.state();
         (state.unflushed.entries() >= flush_at.max(1))
-            .then(|| (state.next_seq - 1, state.unflushed.runs()))
+            .then(|| (state.indexed_through, state.unflushed.runs()))
     }
 
-    /// Applies what a batch committed.
-    pub(crate) fn committed(&self, commit: LogCommit) {
+    /// Learns what a batch committed: its message keys at once, its index entries when the
+    /// returned update is applied.
+    pub(crate) fn committed(self: &std::sync::Arc<Self>, commit: LogCommit) -> IndexUpdate {
         let mut state = self.state();
-        if let Some(through) = commit.flushed_through {
-            // Every unflushed entry was committed before the batch that flushed them.
-            state.unflushed.clear();
-            state.flushed_through = through;
-        }
-        for owner in &commit.forgotten {
-            state.unflushed.forget(*owner);
-            state.buried.insert(*owner);
-        }
-        state.unflushed.add_all(commit.entries);
+        debug_assert!(
+            !state.update_due,
+            "a batch committed before the last one's index update was applied"
+        );
         for key in commit.messages {
             state.recent.insert(key, commit.now);
         }
@@ -295,6 +327,32 @@ impl EventLog {
             recent, pruned_at, ..
         } = &mut *state;
         prune(recent, pruned_at, commit.now);
+        state.update_due = true;
+        IndexUpdate {
+            log: Some(self.clone()),
+            last_seq: commit.chunks.iter().map(|c| c.seq).max(),
+            entries: commit.entries,
+            flushed_through: commit.flushed_through,
+            forgotten: commit.forgotten,
+        }
+    }
+
+    fn indexed(&self, update: &mut IndexUpdate) {
+        let mut state = self.state();
+        if let Some(through) = update.flushed_through {
+            // The flush covered every entry of the chunks through `through`.
+            state.unflushed.flushed(through);
+            state.flushed_through = through;
+        }
+        for owner in &update.forgotten {
+            state.unflushed.forget(*owner);
+            state.buried.insert(*owner);
+        }
+        state.unflushed.add_all(std::mem::take(&mut update.entries));
+        if let Some(last) = update.last_seq {
+            state.indexed_through = state.indexed_through.max(last);
+        }
+        state.update_due = false;
     }
 }
 

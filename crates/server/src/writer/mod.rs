@@ -16,14 +16,17 @@
 //!
 //! A commit's fsync does not hold the writer up: once a batch is committed, a task of its own
 //! waits until it is durable (`steward_store::Durable`), then opens the gate and answers, while
-//! the writer applies the next batch's writes to storage (its engine step waits for the gate).
-//! And where a batch's workspaces derive nothing, the engine applies it while it commits.
+//! the writer applies the next batch's writes to storage (its commit waits for the gate).
+//! And where a batch's workspaces derive nothing, the engine applies it on a thread of its own
+//! after the commit, while the writer writes the next batch ([`engine_stage`]).
 //!
 //! Between durability and the answers the batch's task drops the cached bodies of every record
 //! the batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
 //!
 //! Besides writes, jobs may ask for an engine step that commits with their write ([`Then`]):
 //! installing a new derivation configuration, reprocessing, moving time-based rules.
+
+mod engine_stage;
 
 use std::sync::{Arc, RwLock};
 
@@ -36,7 +39,7 @@ use steward_store::write::{Outcome, Write, WriteError};
 use steward_store::{PendingBatch, Store};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::body_cache::{BodyCache, BodyKind};
+use crate::body_cache::BodyCache;
 use crate::derived::{self, Input};
 use crate::error::{ApiError, ErrorCode};
 use crate::trait_types::Definitions;
@@ -85,8 +88,9 @@ struct Context {
     engine: Arc<RwLock<Engine>>,
     gate: Arc<tokio::sync::RwLock<()>>,
     clock: Arc<dyn Clock>,
-    definitions: Arc<Definitions>,
-    bodies: Arc<BodyCache>,
+    answers: engine_stage::Answers,
+    /// Batches committed, for the engine stage to apply and answer.
+    engine_stage: std::sync::mpsc::Sender<engine_stage::Handoff>,
 }
 
 impl Writer {
@@ -99,13 +103,18 @@ impl Writer {
         bodies: Arc<BodyCache>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let answers = engine_stage::Answers {
+            bodies,
+            definitions,
+            runtime: tokio::runtime::Handle::current(),
+        };
         let context = Context {
+            engine_stage: engine_stage::spawn(engine.clone(), answers.clone()),
             store,
             engine,
             gate,
             clock,
-            definitions,
-            bodies,
+            answers,
         };
         tokio::spawn(run(context, queue));
         Self { jobs }
@@ -220,12 +229,6 @@ fn internal(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Internal, message)
 }
 
-/// A batch's commit: done beside the engine step, or to run after it.
-enum Commit {
-    Done(steward_store::Result<steward_store::Durable>),
-    AfterEngine(Box<PendingBatch>),
-}
-
 /// What a job brings to the engine step, read before the gate closes.
 #[derive(Default)]
 struct Prepared {
@@ -253,18 +256,14 @@ async fn process(context: &Context, jobs: Vec<Job>) {
         }
         Err(cause) => {
             tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
-            for reply in replies {
-                let _ = reply.send(Err(internal(
-                    "the write could not be stored; nothing was written",
-                )));
-            }
+            refuse(replies);
             return;
         }
     };
     match prepare(context, &mut pending, &writes, &steps, &results).await {
         Ok(prepared) => {
             commit(
-                context, pending, &writes, steps, results, replies, prepared, now,
+                context, pending, writes, steps, results, replies, prepared, now,
             )
             .await
         }
@@ -275,11 +274,7 @@ async fn process(context: &Context, jobs: Vec<Job>) {
                 "derived values could not be prepared; nothing was written"
             );
             drop(pending);
-            for reply in replies {
-                let _ = reply.send(Err(internal(
-                    "the write could not be stored; nothing was written",
-                )));
-            }
+            refuse(replies);
         }
     }
 }
@@ -322,10 +317,10 @@ async fn prepare(
 async fn commit(
     context: &Context,
     pending: PendingBatch,
-    writes: &[(WorkspaceId, Write)],
+    writes: Vec<(WorkspaceId, Write)>,
     steps: Vec<Option<Then>>,
     results: Vec<Result<Outcome, WriteError>>,
-    replies: Vec<oneshot::Sender<Result<Done, ApiError>>>,
+    replies: Vec<engine_stage::Reply>,
     prepared: Vec<Prepared>,
     now: Millis,
 ) {
@@ -334,25 +329,49 @@ async fn commit(
     let gate = context.gate.clone().write_owned().await;
     let applying = std::time::Instant::now();
     // Where no workspace of the batch derives values and no step runs, the engine reports
-    // nothing storage keeps: the batch commits while the engine applies it (the commit's work
-    // runs on the database's side, the engine's on this thread).
+    // nothing storage keeps: the batch commits first and the engine stage applies it while
+    // this task writes the next batch.
     let independent = steps.iter().all(Option::is_none) && prepared.iter().all(|p| !p.derived);
-    let (applied, commit) = if independent {
-        let (committed, applied) = tokio::join!(pending.commit_visible(), async {
-            apply(context, writes, &steps, &results, &prepared, now)
-        });
-        (applied, Commit::Done(committed))
-    } else {
-        let applied = apply(context, writes, &steps, &results, &prepared, now);
-        (applied, Commit::AfterEngine(Box::new(pending)))
-    };
+    if independent {
+        let committed = pending.commit_leaving_index().await;
+        tracing::debug!(
+            gate_us = (applying - waiting).as_micros() as u64,
+            commit_us = applying.elapsed().as_micros() as u64,
+            "batch committed"
+        );
+        match committed {
+            Ok((durable, index)) => {
+                let handoff = engine_stage::Handoff {
+                    gate,
+                    index,
+                    durable,
+                    writes,
+                    results,
+                    replies,
+                    now,
+                };
+                if let Err(lost) = context.engine_stage.send(handoff) {
+                    tracing::error!("the engine stage has stopped; stopping");
+                    drop(lost);
+                    std::process::exit(70);
+                }
+            }
+            Err(cause) => {
+                // The engine never saw the batch: nothing to undo.
+                tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
+                drop(gate);
+                refuse(replies);
+            }
+        }
+        return;
+    }
+    let applied = apply(context, &writes, &steps, &results, &prepared, now);
     let committing = std::time::Instant::now();
     let (reported, step_reports) = match applied {
         Ok(applied) => applied,
         Err(cause) => {
-            // A configuration that no longer compiles: refused before the engine changed
-            // (only steps fail so, and a batch with steps commits after the engine).
-            drop(commit);
+            // A configuration that no longer compiles: refused before the engine changed.
+            drop(pending);
             drop(gate);
             for reply in replies {
                 let _ = reply.send(Err(ApiError::new(cause.code, cause.message.clone())));
@@ -360,79 +379,45 @@ async fn commit(
             return;
         }
     };
-    let stored = match commit {
-        Commit::Done(committed) => committed,
-        Commit::AfterEngine(mut pending) => {
-            let mut stored = Ok(());
-            for ((ws, _), changes) in writes.iter().zip(&reported) {
-                if stored.is_ok() && derived::persistable(changes) {
-                    stored = pending.derived(*ws, now, changes).await;
-                }
-            }
-            match stored {
-                Ok(()) => pending.commit_visible().await,
-                Err(cause) => Err(cause),
-            }
+    let mut pending = pending;
+    let mut stored = Ok(());
+    for ((ws, _), changes) in writes.iter().zip(&reported) {
+        if stored.is_ok() && derived::persistable(changes) {
+            stored = pending.derived(*ws, now, changes).await;
         }
+    }
+    let stored = match stored {
+        Ok(()) => pending.commit_visible().await,
+        Err(cause) => Err(cause),
     };
     tracing::debug!(
         gate_us = (applying - waiting).as_micros() as u64,
-        independent,
         engine_us = (committing - applying).as_micros() as u64,
         commit_us = committing.elapsed().as_micros() as u64,
-        "batch committed"
+        "batch committed after the engine"
     );
-    let durable = match stored {
-        Ok(durable) => durable,
+    match stored {
+        Ok(durable) => {
+            context
+                .answers
+                .when_durable(gate, durable, &writes, results, replies, step_reports)
+        }
         Err(cause) => {
             tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
             rebuild(context).await;
             drop(gate);
-            for reply in replies {
-                let _ = reply.send(Err(internal(
-                    "the write could not be stored; nothing was written",
-                )));
-            }
-            return;
+            refuse(replies);
         }
-    };
-    let changed: Vec<(WorkspaceId, BodyKind, uuid::Uuid)> = writes
-        .iter()
-        .zip(&results)
-        .flat_map(|((workspace, _), result)| {
-            let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
-            changes.iter().filter_map(|change| {
-                let (kind, id) = BodyKind::changed_by(change)?;
-                Some((*workspace, kind, id))
-            })
-        })
-        .collect();
-    let redefined: Vec<WorkspaceId> = writes
-        .iter()
-        .zip(&results)
-        .filter(|((_, write), result)| {
-            result.is_ok() && crate::trait_types::changes_definitions(write)
-        })
-        .map(|((workspace, _), _)| *workspace)
-        .collect();
-    // The batch is answered once durable; the writer goes on with the next one meanwhile
-    // (its engine step waits for this gate).
-    let (bodies, definitions) = (context.bodies.clone(), context.definitions.clone());
-    tokio::spawn(async move {
-        durable.wait().await;
-        // Cached bodies of what changed go before anyone hears of the commit.
-        bodies.forget(changed);
-        for workspace in redefined {
-            definitions.forget(workspace);
-        }
-        drop(gate);
-        for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {
-            let done = result
-                .map(|outcome| Done { outcome, derived })
-                .map_err(ApiError::from);
-            let _ = reply.send(done);
-        }
-    });
+    }
+}
+
+/// Answers every job of a batch that could not be stored.
+fn refuse(replies: Vec<engine_stage::Reply>) {
+    for reply in replies {
+        let _ = reply.send(Err(internal(
+            "the write could not be stored; nothing was written",
+        )));
+    }
 }
 
 /// Applies a batch to the engine (the gate is held): its graph changes and events, then the
@@ -458,17 +443,7 @@ fn apply(
             _ => None,
         });
     }
-    let mut reported: Vec<Vec<DerivedChange>> = vec![Vec::new(); writes.len()];
-    for (((ws, _), result), out) in writes.iter().zip(results).zip(&mut reported) {
-        if let Ok(outcome) = result {
-            for change in &outcome.changes {
-                out.extend(engine.apply_at(*ws, change, now));
-            }
-            for event in &outcome.events {
-                out.extend(engine.record_event(*ws, &crate::usage::event_input(event)));
-            }
-        }
-    }
+    let mut reported = engine_stage::record(&mut engine, writes, results, now);
     // Derived values follow the records the writes touched, before anyone hears back: a
     // write returns with every dependent value recomputed.
     for (((ws, _), ready), out) in writes.iter().zip(prepared).zip(&mut reported) {

@@ -1,0 +1,154 @@
+//! The writer's second stage: applying committed batches to the engine, and answering them.
+//!
+//! A batch whose workspaces derive nothing and that runs no step needs nothing back from the
+//! engine before it commits. So the writer commits it and hands it here, to a thread of its
+//! own, and goes on writing the next batch to storage while this thread applies the last one
+//! to the engine (two cores work where one did). The writer took the visibility gate before
+//! the commit and it travels with the batch: readers wait until the engine holds the batch
+//! and the disk has it, as for every other batch. The writer's next commit waits for that gate,
+//! so at most one batch is here at a time and batches reach the engine in commit order.
+
+use std::sync::{Arc, RwLock};
+
+use steward_engine::ids::WorkspaceId;
+use steward_engine::time::Millis;
+use steward_engine::{DerivedChange, Engine};
+use steward_store::write::{Outcome, Write, WriteError};
+use steward_store::{Durable, IndexUpdate};
+use tokio::sync::{OwnedRwLockWriteGuard, oneshot};
+
+use super::Done;
+use crate::body_cache::{BodyCache, BodyKind};
+use crate::error::ApiError;
+use crate::trait_types::Definitions;
+
+pub(super) type Reply = oneshot::Sender<Result<Done, ApiError>>;
+
+/// A committed batch on its way to the engine.
+pub(super) struct Handoff {
+    pub(super) gate: OwnedRwLockWriteGuard<()>,
+    pub(super) index: IndexUpdate,
+    pub(super) durable: Durable,
+    pub(super) writes: Vec<(WorkspaceId, Write)>,
+    pub(super) results: Vec<Result<Outcome, WriteError>>,
+    pub(super) replies: Vec<Reply>,
+    pub(super) now: Millis,
+}
+
+/// Starts the stage's thread; it ends when the returned sender is dropped.
+pub(super) fn spawn(
+    engine: Arc<RwLock<Engine>>,
+    answers: Answers,
+) -> std::sync::mpsc::Sender<Handoff> {
+    let (handoffs, batches) = std::sync::mpsc::channel::<Handoff>();
+    std::thread::Builder::new()
+        .name("steward-engine".into())
+        .spawn(move || {
+            for batch in batches {
+                let Handoff {
+                    gate,
+                    index,
+                    durable,
+                    writes,
+                    results,
+                    replies,
+                    now,
+                } = batch;
+                // Before the gate opens: event pages read the index.
+                index.apply();
+                let started = std::time::Instant::now();
+                {
+                    let mut engine = engine.write().expect("engine lock");
+                    // Nothing the engine reports here is stored: no workspace derives values.
+                    let _ = record(&mut engine, &writes, &results, now);
+                }
+                tracing::debug!(
+                    engine_us = started.elapsed().as_micros() as u64,
+                    "batch applied"
+                );
+                let step_reports = vec![Vec::new(); writes.len()];
+                answers.when_durable(gate, durable, &writes, results, replies, step_reports);
+            }
+        })
+        .expect("the engine stage's thread starts");
+    handoffs
+}
+
+/// A batch's graph changes and events, applied to the engine; per write, what it reported.
+pub(super) fn record(
+    engine: &mut Engine,
+    writes: &[(WorkspaceId, Write)],
+    results: &[Result<Outcome, WriteError>],
+    now: Millis,
+) -> Vec<Vec<DerivedChange>> {
+    let mut reported: Vec<Vec<DerivedChange>> = vec![Vec::new(); writes.len()];
+    for (((ws, _), result), out) in writes.iter().zip(results).zip(&mut reported) {
+        if let Ok(outcome) = result {
+            for change in &outcome.changes {
+                out.extend(engine.apply_at(*ws, change, now));
+            }
+            for event in &outcome.events {
+                out.extend(engine.record_event(*ws, &crate::usage::event_input(event)));
+            }
+        }
+    }
+    reported
+}
+
+/// Answers batches once they are durable.
+#[derive(Clone)]
+pub(super) struct Answers {
+    pub(super) bodies: Arc<BodyCache>,
+    pub(super) definitions: Arc<Definitions>,
+    pub(super) runtime: tokio::runtime::Handle,
+}
+
+impl Answers {
+    /// Once `durable` resolves: drops the cached bodies of what the batch changed, opens the
+    /// gate, and answers each job (its result, and what its step reported).
+    pub(super) fn when_durable(
+        &self,
+        gate: OwnedRwLockWriteGuard<()>,
+        durable: Durable,
+        writes: &[(WorkspaceId, Write)],
+        results: Vec<Result<Outcome, WriteError>>,
+        replies: Vec<Reply>,
+        step_reports: Vec<Vec<DerivedChange>>,
+    ) {
+        let changed: Vec<(WorkspaceId, BodyKind, uuid::Uuid)> = writes
+            .iter()
+            .zip(&results)
+            .flat_map(|((workspace, _), result)| {
+                let changes = result.as_ref().map_or(&[][..], |o| &o.changes[..]);
+                changes.iter().filter_map(|change| {
+                    let (kind, id) = BodyKind::changed_by(change)?;
+                    Some((*workspace, kind, id))
+                })
+            })
+            .collect();
+        let redefined: Vec<WorkspaceId> = writes
+            .iter()
+            .zip(&results)
+            .filter(|((_, write), result)| {
+                result.is_ok() && crate::trait_types::changes_definitions(write)
+            })
+            .map(|((workspace, _), _)| *workspace)
+            .collect();
+        let (bodies, definitions) = (self.bodies.clone(), self.definitions.clone());
+        self.runtime.spawn(async move {
+            durable.wait().await;
+            // Cached bodies of what changed go before anyone hears of the commit.
+            bodies.forget(changed);
+            for workspace in redefined {
+                definitions.forget(workspace);
+            }
+            drop(gate);
+            for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {
+                let done = result
+                    .map(|outcome| Done { outcome, derived })
+                    .map_err(ApiError::from);
+                let _ = reply.send(done);
+            }
+        });
+    }
+}
