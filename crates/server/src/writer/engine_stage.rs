@@ -35,43 +35,32 @@ pub(super) struct Handoff {
     pub(super) now: Millis,
 }
 
-/// Starts the stage's thread; it ends when the returned sender is dropped.
-pub(super) fn spawn(
-    engine: Arc<RwLock<Engine>>,
-    answers: Answers,
-) -> std::sync::mpsc::Sender<Handoff> {
-    let (handoffs, batches) = std::sync::mpsc::channel::<Handoff>();
-    std::thread::Builder::new()
-        .name("steward-engine".into())
-        .spawn(move || {
-            for batch in batches {
-                let Handoff {
-                    gate,
-                    index,
-                    durable,
-                    writes,
-                    results,
-                    replies,
-                    now,
-                } = batch;
-                // Before the gate opens: event pages read the index.
-                index.apply();
-                let started = std::time::Instant::now();
-                {
-                    let mut engine = engine.write().expect("engine lock");
-                    // Nothing the engine reports here is stored: no workspace derives values.
-                    let _ = record(&mut engine, &writes, &results, now);
-                }
-                tracing::debug!(
-                    engine_us = started.elapsed().as_micros() as u64,
-                    "batch applied"
-                );
-                let step_reports = vec![Vec::new(); writes.len()];
-                answers.when_durable(gate, durable, &writes, results, replies, step_reports);
-            }
-        })
-        .expect("the engine stage's thread starts");
-    handoffs
+/// Applies a committed batch to the engine and answers it once durable.
+pub(super) fn apply_committed(engine: &RwLock<Engine>, answers: &Answers, batch: Handoff) {
+    let Handoff {
+        gate,
+        index,
+        durable,
+        writes,
+        results,
+        replies,
+        now,
+    } = batch;
+    {
+        let mut engine = engine.write().expect("engine lock");
+        // Nothing the engine reports here is stored: no workspace derives values.
+        let _ = record(&mut engine, &writes, &results, now);
+    }
+    let step_reports = vec![Vec::new(); writes.len()];
+    answers.when_durable(
+        gate,
+        durable,
+        Some(index),
+        &writes,
+        results,
+        replies,
+        step_reports,
+    );
 }
 
 /// A batch's graph changes and events, applied to the engine; per write, what it reported.
@@ -104,12 +93,16 @@ pub(super) struct Answers {
 }
 
 impl Answers {
-    /// Once `durable` resolves: drops the cached bodies of what the batch changed, opens the
-    /// gate, and answers each job (its result, and what its step reported).
+    /// Once `durable` resolves: applies the batch's event index update (off the writer's
+    /// path; the writer's next commit waits for the gate, so updates stay in commit order),
+    /// drops the cached bodies of what the batch changed, opens the gate, and answers each job
+    /// (its result, and what its step reported).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn when_durable(
         &self,
         gate: OwnedRwLockWriteGuard<()>,
         durable: Durable,
+        index: Option<IndexUpdate>,
         writes: &[(WorkspaceId, Write)],
         results: Vec<Result<Outcome, WriteError>>,
         replies: Vec<Reply>,
@@ -137,6 +130,8 @@ impl Answers {
         let (bodies, definitions) = (self.bodies.clone(), self.definitions.clone());
         self.runtime.spawn(async move {
             durable.wait().await;
+            // Before the gate opens: event pages read the index.
+            drop(index);
             // Cached bodies of what changed go before anyone hears of the commit.
             bodies.forget(changed);
             for workspace in redefined {

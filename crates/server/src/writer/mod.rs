@@ -89,8 +89,6 @@ struct Context {
     gate: Arc<tokio::sync::RwLock<()>>,
     clock: Arc<dyn Clock>,
     answers: engine_stage::Answers,
-    /// Batches committed, for the engine stage to apply and answer.
-    engine_stage: std::sync::mpsc::Sender<engine_stage::Handoff>,
 }
 
 impl Writer {
@@ -109,7 +107,6 @@ impl Writer {
             runtime: tokio::runtime::Handle::current(),
         };
         let context = Context {
-            engine_stage: engine_stage::spawn(engine.clone(), answers.clone()),
             store,
             engine,
             gate,
@@ -350,11 +347,7 @@ async fn commit(
                     replies,
                     now,
                 };
-                if let Err(lost) = context.engine_stage.send(handoff) {
-                    tracing::error!("the engine stage has stopped; stopping");
-                    drop(lost);
-                    std::process::exit(70);
-                }
+                engine_stage::apply_committed(&context.engine, &context.answers, handoff);
             }
             Err(cause) => {
                 // The engine never saw the batch: nothing to undo.
@@ -397,11 +390,15 @@ async fn commit(
         "batch committed after the engine"
     );
     match stored {
-        Ok(durable) => {
-            context
-                .answers
-                .when_durable(gate, durable, &writes, results, replies, step_reports)
-        }
+        Ok(durable) => context.answers.when_durable(
+            gate,
+            durable,
+            None,
+            &writes,
+            results,
+            replies,
+            step_reports,
+        ),
         Err(cause) => {
             tracing::error!(%cause, writes = writes.len(), "write transaction failed; nothing was written");
             rebuild(context).await;

@@ -42,10 +42,16 @@ impl Entry {
 /// Kept as a few *segments*, each sorted by record and then newest first: a commit sorts its
 /// own entries into a new segment (one sort of a few hundred pairs, instead of a hash-table
 /// insert and a vector push per entry at a random place, which cost the single writer more than
-/// the chunk's insert), and segments of similar size merge, so there are about
-/// log2(entries / commit size) of them. A record's entries are a binary search in each, and a
-/// flush merges the segments into runs without sorting anything again. Records are compared
-/// as `u128` (the order of their UUIDs' bytes), a register compare rather than a `memcmp`.
+/// the chunk's insert). Segments merge in tiers: once [`FANOUT`] of about the same size gather,
+/// they merge into one, so an entry is copied about log₈(entries / commit size) times (three
+/// at the flush size; pairwise merging copied it nine times, streaming megabytes through the
+/// cache on every commit), and there are at most a few dozen segments. A record's entries are
+/// a binary search in each, and a flush merges the segments into runs without sorting
+/// anything again. Records are compared as `u128` (the order of their UUIDs' bytes), a
+/// register compare rather than a `memcmp`.
+/// How many segments of a tier merge into one.
+const FANOUT: usize = 8;
+
 #[derive(Debug, Default)]
 pub(crate) struct OwnerIndex {
     /// Oldest (largest) first; each in [`Owned`] order.
@@ -82,14 +88,17 @@ impl OwnerIndex {
             .collect();
         segment.sort_unstable_by_key(Owned::order);
         self.segments.push(segment);
-        // Like a binary counter: a segment at least half its elder's size merges into it.
-        while let [.., elder, newer] = &self.segments[..] {
-            if newer.len() * 2 < elder.len() {
+        // The newest FANOUT segments merge once those after the first of them hold at least as
+        // much as it does: FANOUT commits make a segment, FANOUT of those the next tier, ...
+        while self.segments.len() >= FANOUT {
+            let first = self.segments.len() - FANOUT;
+            let after: usize = self.segments[first + 1..].iter().map(Vec::len).sum();
+            if after < self.segments[first].len() {
                 break;
             }
-            let newer = self.segments.pop().expect("two segments");
-            let elder = self.segments.last_mut().expect("two segments");
-            merge_into(elder, &newer);
+            let merged = merge_all(&self.segments[first..]);
+            self.segments.truncate(first);
+            self.segments.push(merged);
         }
     }
 
@@ -151,6 +160,33 @@ impl OwnerIndex {
             })
             .collect()
     }
+}
+
+/// Merges sorted segments (each in [`Owned`] order) into one, each entry copied once.
+fn merge_all(segments: &[Vec<Owned>]) -> Vec<Owned> {
+    let mut out = Vec::with_capacity(segments.iter().map(Vec::len).sum());
+    let mut heads: Vec<&[Owned]> = segments
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(Vec::as_slice)
+        .collect();
+    while heads.len() > 1 {
+        let mut best = 0;
+        for i in 1..heads.len() {
+            if heads[i][0].order() < heads[best][0].order() {
+                best = i;
+            }
+        }
+        out.push(heads[best][0]);
+        heads[best] = &heads[best][1..];
+        if heads[best].is_empty() {
+            heads.swap_remove(best);
+        }
+    }
+    if let Some(last) = heads.first() {
+        out.extend_from_slice(last);
+    }
+    out
 }
 
 /// Merges `from` into `into` (both in [`Owned`] order), in place from the back: no new
@@ -239,7 +275,7 @@ mod tests {
         /// and segments stay few.
         #[test]
         fn segments_find_every_entry(commits in proptest::collection::vec(
-            proptest::collection::vec((0u128..20, 0i64..50), 0..40), 0..60,
+            proptest::collection::vec((0u128..20, 0i64..50), 0..40), 0..200,
         )) {
             let mut index = OwnerIndex::default();
             let mut expected: std::collections::BTreeMap<u128, Vec<Entry>> = Default::default();
@@ -256,7 +292,11 @@ mod tests {
             }
             let total: usize = expected.values().map(Vec::len).sum();
             proptest::prop_assert_eq!(index.entries(), total);
-            proptest::prop_assert!(index.segments.len() <= 2 + total.max(1).ilog2() as usize);
+            // FANOUT - 1 per tier at most, tiers growing by FANOUT from the smallest commit.
+            proptest::prop_assert!(index.segments.len() < FANOUT * (2 + total.max(1).ilog(FANOUT) as usize));
+            for segment in &index.segments {
+                proptest::prop_assert!(segment.is_sorted_by_key(Owned::order));
+            }
             for owner in 0..20u128 {
                 let mut found: Vec<Entry> = index.of(Uuid::from_u128(owner)).collect();
                 found.sort_unstable();
