@@ -43,6 +43,7 @@ pub(crate) const GENERATION: usize = 131_072;
 
 /// Which table an external id names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub(crate) enum Kind {
     User,
     Account,
@@ -52,32 +53,89 @@ pub(crate) enum Kind {
 /// A resolved record: its id and, for an account, its organization.
 pub(crate) type Resolved = (Uuid, Option<Uuid>);
 
+/// One resolved record.
+#[derive(Debug)]
+struct Known {
+    ws: WorkspaceId,
+    kind: Kind,
+    external_id: Box<str>,
+    resolved: Resolved,
+}
+
+/// The hash entries are kept under: the workspace, the kind and the external id.
+fn hash_of(ws: WorkspaceId, kind: Kind, external_id: &str) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = foldhash::fast::FixedState::with_seed(0x5741_5244).build_hasher();
+    ws.0.as_u128().hash(&mut hasher);
+    (kind as u8).hash(&mut hasher);
+    external_id.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Entries under their hash, computed once per lookup (one probe finds the id and, for an
+/// account, its organization).
 #[derive(Debug, Default)]
 struct Generation {
-    ids: HashMap<(WorkspaceId, Kind), HashMap<Box<str>, Uuid>>,
-    /// Each cached account's organization.
-    account_orgs: HashMap<Uuid, Option<Uuid>>,
-    entries: usize,
+    known: hashbrown::HashTable<(u64, Known)>,
+    /// Each cached account's hash, to apply moves.
+    accounts: HashMap<Uuid, u64>,
 }
 
 impl Generation {
-    fn get(&self, ws: WorkspaceId, kind: Kind, external_id: &str) -> Option<Uuid> {
-        self.ids.get(&(ws, kind))?.get(external_id).copied()
+    fn get(&self, hash: u64, ws: WorkspaceId, kind: Kind, external_id: &str) -> Option<Resolved> {
+        self.known
+            .find(hash, |(h, k)| {
+                *h == hash && k.kind == kind && k.ws == ws && *k.external_id == *external_id
+            })
+            .map(|(_, k)| k.resolved)
     }
 
-    fn insert(&mut self, ws: WorkspaceId, kind: Kind, external_id: &str, resolved: Resolved) {
-        let (id, org) = resolved;
-        if self
-            .ids
-            .entry((ws, kind))
-            .or_default()
-            .insert(external_id.into(), id)
-            .is_none()
-        {
-            self.entries += 1;
+    fn insert(
+        &mut self,
+        hash: u64,
+        ws: WorkspaceId,
+        kind: Kind,
+        external_id: &str,
+        resolved: Resolved,
+    ) {
+        let entry = self.known.entry(
+            hash,
+            |(h, k)| *h == hash && k.kind == kind && k.ws == ws && *k.external_id == *external_id,
+            |(h, _)| *h,
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(mut found) => {
+                found.get_mut().1.resolved = resolved
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert((
+                    hash,
+                    Known {
+                        ws,
+                        kind,
+                        external_id: external_id.into(),
+                        resolved,
+                    },
+                ));
+            }
         }
-        if kind == Kind::Account && self.account_orgs.insert(id, org).is_none() {
-            self.entries += 1;
+        if kind == Kind::Account {
+            self.accounts.insert(resolved.0, hash);
+        }
+    }
+
+    fn entries(&self) -> usize {
+        self.known.len()
+    }
+
+    fn moved(&mut self, account: Uuid, org: Option<Uuid>) {
+        let Some(&hash) = self.accounts.get(&account) else {
+            return;
+        };
+        if let Some((_, k)) = self.known.find_mut(hash, |(h, k)| {
+            *h == hash && k.kind == Kind::Account && k.resolved.0 == account
+        }) {
+            k.resolved.1 = org;
         }
     }
 }
@@ -90,34 +148,42 @@ struct Generations {
 
 impl Generations {
     fn get(&mut self, ws: WorkspaceId, kind: Kind, external_id: &str) -> Option<Resolved> {
-        if let Some(id) = self.hot.get(ws, kind, external_id) {
-            return match kind {
-                Kind::Account => self.hot.account_orgs.get(&id).map(|org| (id, *org)),
-                _ => Some((id, None)),
-            };
+        let hash = hash_of(ws, kind, external_id);
+        if let Some(resolved) = self.hot.get(hash, ws, kind, external_id) {
+            return Some(resolved);
         }
-        let id = self.cold.get(ws, kind, external_id)?;
-        let resolved = match kind {
-            Kind::Account => (id, *self.cold.account_orgs.get(&id)?),
-            _ => (id, None),
-        };
-        self.insert(ws, kind, external_id, resolved);
+        let resolved = self.cold.get(hash, ws, kind, external_id)?;
+        self.insert_hashed(hash, ws, kind, external_id, resolved);
         Some(resolved)
     }
 
     fn insert(&mut self, ws: WorkspaceId, kind: Kind, external_id: &str, resolved: Resolved) {
-        if self.hot.entries >= GENERATION {
+        self.insert_hashed(
+            hash_of(ws, kind, external_id),
+            ws,
+            kind,
+            external_id,
+            resolved,
+        );
+    }
+
+    fn insert_hashed(
+        &mut self,
+        hash: u64,
+        ws: WorkspaceId,
+        kind: Kind,
+        external_id: &str,
+        resolved: Resolved,
+    ) {
+        if self.hot.entries() >= GENERATION {
             self.cold = std::mem::take(&mut self.hot);
         }
-        self.hot.insert(ws, kind, external_id, resolved);
+        self.hot.insert(hash, ws, kind, external_id, resolved);
     }
 
     fn moved(&mut self, account: Uuid, org: Option<Uuid>) {
-        for generation in [&mut self.hot, &mut self.cold] {
-            if let Some(entry) = generation.account_orgs.get_mut(&account) {
-                *entry = org;
-            }
-        }
+        self.hot.moved(account, org);
+        self.cold.moved(account, org);
     }
 }
 
@@ -155,7 +221,7 @@ impl KnownIds {
     #[cfg(test)]
     fn len(&self) -> usize {
         let state = self.state();
-        state.hot.entries + state.cold.entries
+        state.hot.entries() + state.cold.entries()
     }
 }
 
@@ -217,16 +283,16 @@ impl<'a> BatchIds<'a> {
         let mut state = self.known.state();
         for wanted in wanted {
             let external_id = wanted.as_str();
-            if found.contains_key(external_id) {
+            let std::collections::hash_map::Entry::Vacant(slot) = found.entry(external_id) else {
                 continue;
-            }
+            };
             match state.get(ws, kind, external_id) {
                 Some((id, org)) => {
                     let org = match kind {
                         Kind::Account => self.organization_now(id, org, this_write),
                         _ => org,
                     };
-                    found.insert(external_id, (id, org));
+                    slot.insert((id, org));
                 }
                 None => missing.push(wanted),
             }

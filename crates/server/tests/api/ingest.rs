@@ -426,3 +426,41 @@ on_every_backend!(a_message_id_repeated_within_a_request_counts_once, |app| {
     );
     assert_eq!(app.walk("/resources/accounts/a/events", 10).await.len(), 1);
 });
+
+on_every_backend!(
+    concurrent_batches_through_many_index_flushes_list_every_event_once,
+    |app| {
+        // A flush every few events: flushing batches overlap the next ones in the writer.
+        app.state.store.set_event_index_flush_at(5);
+        let senders = (0..8).map(|client| {
+            let app_client = app.client.clone();
+            let (url, key) = (app.url("/v1/batch"), app.key.clone());
+            tokio::spawn(async move {
+                for request in 0..6 {
+                    let batch: Vec<Value> = (0..5)
+                        .map(|i| {
+                            json!({"type": "track", "userId": format!("u{client}"), "event": "Flushed",
+                                   "messageId": format!("{client}-{request}-{i}"), "context": {"groupId": "a"}})
+                        })
+                        .collect();
+                    let response = app_client
+                        .post(&url)
+                        .bearer_auth(&key)
+                        .json(&json!({ "batch": batch }))
+                        .send()
+                        .await
+                        .expect("send");
+                    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+                }
+            })
+        });
+        for sender in senders.collect::<Vec<_>>() {
+            sender.await.expect("sender");
+        }
+        let events = app.walk("/resources/accounts/a/events", 100).await;
+        let ids: std::collections::HashSet<&str> =
+            events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!((events.len(), ids.len()), (240, 240));
+        assert_eq!(app.walk("/resources/users/u3/events", 100).await.len(), 30);
+    }
+);

@@ -144,8 +144,16 @@ where
                         Ok(status) if status < 300 => {
                             latencies.push(t.elapsed().as_micros() as u32)
                         }
-                        Ok(_) => errors += 1,
-                        Err(_) => {
+                        Ok(status) => {
+                            if errors == 0 {
+                                eprintln!("client {c}: a request was answered {status}");
+                            }
+                            errors += 1;
+                        }
+                        Err(cause) => {
+                            if errors == 0 {
+                                eprintln!("client {c}: a request failed: {cause}");
+                            }
                             errors += 1;
                             conn = Connection::open(addr).await.expect("reconnect");
                         }
