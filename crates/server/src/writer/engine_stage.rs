@@ -93,8 +93,8 @@ pub(super) struct Answers {
 }
 
 impl Answers {
-    /// Once `durable` resolves: applies the batch's event index update (off the writer's
-    /// path; the writer's next commit waits for the gate, so updates stay in commit order),
+    /// Applies the batch's event index update (off the writer's path; the writer's next commit
+    /// waits for the gate, so updates stay in commit order), then, once `durable` resolves,
     /// drops the cached bodies of what the batch changed, opens the gate, and answers each job
     /// (its result, and what its step reported).
     #[allow(clippy::too_many_arguments)]
@@ -129,9 +129,10 @@ impl Answers {
             .collect();
         let (bodies, definitions) = (self.bodies.clone(), self.definitions.clone());
         self.runtime.spawn(async move {
-            durable.wait().await;
-            // Before the gate opens: event pages read the index.
+            // While the disk syncs; before the gate opens (event pages read the index; the
+            // chunks they then read wait for durability like every storage read).
             drop(index);
+            durable.wait().await;
             // Cached bodies of what changed go before anyone hears of the commit.
             bodies.forget(changed);
             for workspace in redefined {

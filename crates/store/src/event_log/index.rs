@@ -39,66 +39,23 @@ impl Entry {
 
 /// The entries of the chunks not yet flushed, by record.
 ///
-/// Kept as a few *segments*, each sorted by record and then newest first: a commit sorts its
-/// own entries into a new segment (one sort of a few hundred pairs, instead of a hash-table
-/// insert and a vector push per entry at a random place, which cost the single writer more than
-/// the chunk's insert). Segments merge in tiers: once [`FANOUT`] of about the same size gather,
-/// they merge into one, so an entry is copied about log₈(entries / commit size) times (three
-/// at the flush size; pairwise merging copied it nine times, streaming megabytes through the
-/// cache on every commit), and there are at most a few dozen segments. A record's entries are
-/// a binary search in each, and a flush merges the segments into runs without sorting
-/// anything again. Records are compared as `u128` (the order of their UUIDs' bytes), a
-/// register compare rather than a `memcmp`.
-/// How many segments of a tier merge into one.
-const FANOUT: usize = 8;
-
+/// A vector per record, appended to in commit order and sorted only when read: a page sorts
+/// what it gathers anyway, and a flush sorts each record's entries once. Adding a commit's
+/// entries costs a hash probe and a push each. (Kept sorted instead, as tiers of merged
+/// segments, a commit cost six times as much: the merges copied every entry a few times over.)
+/// The index is updated beside the single writer (see [`super::IndexUpdate`]).
 #[derive(Debug, Default)]
 pub(crate) struct OwnerIndex {
-    /// Oldest (largest) first; each in [`Owned`] order.
-    segments: Vec<Vec<Owned>>,
+    by_owner: foldhash::HashMap<Uuid, Vec<Entry>>,
     entries: usize,
-}
-
-/// An entry under its record; ordered by record, then newest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Owned {
-    owner: u128,
-    entry: Entry,
-}
-
-impl Owned {
-    fn order(&self) -> (u128, std::cmp::Reverse<Entry>) {
-        (self.owner, std::cmp::Reverse(self.entry))
-    }
 }
 
 impl OwnerIndex {
     /// Adds the entries of one commit (or one chunk).
     pub(crate) fn add_all(&mut self, entries: Vec<(Uuid, Entry)>) {
-        if entries.is_empty() {
-            return;
-        }
         self.entries += entries.len();
-        let mut segment: Vec<Owned> = entries
-            .into_iter()
-            .map(|(owner, entry)| Owned {
-                owner: owner.as_u128(),
-                entry,
-            })
-            .collect();
-        segment.sort_unstable_by_key(Owned::order);
-        self.segments.push(segment);
-        // The newest FANOUT segments merge once those after the first of them hold at least as
-        // much as it does: FANOUT commits make a segment, FANOUT of those the next tier, ...
-        while self.segments.len() >= FANOUT {
-            let first = self.segments.len() - FANOUT;
-            let after: usize = self.segments[first + 1..].iter().map(Vec::len).sum();
-            if after < self.segments[first].len() {
-                break;
-            }
-            let merged = merge_all(&self.segments[first..]);
-            self.segments.truncate(first);
-            self.segments.push(merged);
+        for (owner, entry) in entries {
+            self.by_owner.entry(owner).or_default().push(entry);
         }
     }
 
@@ -106,105 +63,53 @@ impl OwnerIndex {
         self.entries
     }
 
-    /// `owner`'s entries, newest first within each segment.
+    /// `owner`'s entries, in no particular order.
     pub(crate) fn of(&self, owner: Uuid) -> impl Iterator<Item = Entry> + '_ {
-        let owner = owner.as_u128();
-        self.segments.iter().flat_map(move |segment| {
-            let start = segment.partition_point(|o| o.owner < owner);
-            segment[start..]
-                .iter()
-                .take_while(move |o| o.owner == owner)
-                .map(|o| o.entry)
-        })
+        self.by_owner.get(&owner).into_iter().flatten().copied()
     }
 
     pub(crate) fn forget(&mut self, owner: Uuid) {
-        let owner = owner.as_u128();
-        for segment in &mut self.segments {
-            let before = segment.len();
-            segment.retain(|o| o.owner != owner);
-            self.entries -= before - segment.len();
+        if let Some(gone) = self.by_owner.remove(&owner) {
+            self.entries -= gone.len();
         }
-        self.segments.retain(|s| !s.is_empty());
     }
 
     pub(crate) fn clear(&mut self) {
-        self.segments.clear();
+        self.by_owner.clear();
         self.entries = 0;
     }
 
     /// Drops the entries of the chunks through `through` (flushed to runs).
     pub(crate) fn flushed(&mut self, through: i64) {
-        for segment in &mut self.segments {
-            let before = segment.len();
-            segment.retain(|o| o.entry.seq() > through);
-            self.entries -= before - segment.len();
-        }
-        self.segments.retain(|s| !s.is_empty());
+        let mut left = 0;
+        self.by_owner.retain(|_, entries| {
+            entries.retain(|e| e.seq() > through);
+            left += entries.len();
+            !entries.is_empty()
+        });
+        self.entries = left;
     }
 
-    /// Every record's entries as one run each, in record order.
+    /// Every record's entries as one run each, in record order, newest first within a run.
     pub(crate) fn runs(&self) -> Vec<Run> {
-        // Newest (smallest) segments first: each merge roughly doubles what it carries.
-        let mut all = Vec::with_capacity(self.entries);
-        for segment in self.segments.iter().rev() {
-            merge_into(&mut all, segment);
-        }
-        all.chunk_by(|a, b| a.owner == b.owner)
-            .map(|group| Run {
-                owner: Uuid::from_u128(group[0].owner),
-                min_at: group.last().map_or(0, |o| o.entry.at),
-                max_at: group.first().map_or(0, |o| o.entry.at),
-                count: group.len() as i64,
-                bytes: encode_run(group.iter().map(|o| &o.entry)),
+        let mut owners: Vec<(&Uuid, &Vec<Entry>)> = self.by_owner.iter().collect();
+        owners.sort_unstable_by_key(|(owner, _)| **owner);
+        let mut sorted = Vec::new();
+        owners
+            .into_iter()
+            .map(|(owner, entries)| {
+                sorted.clear();
+                sorted.extend_from_slice(entries);
+                sorted.sort_unstable_by(|a, b| b.cmp(a));
+                Run {
+                    owner: *owner,
+                    min_at: sorted.last().map_or(0, |e| e.at),
+                    max_at: sorted.first().map_or(0, |e| e.at),
+                    count: sorted.len() as i64,
+                    bytes: encode_run(sorted.iter()),
+                }
             })
             .collect()
-    }
-}
-
-/// Merges sorted segments (each in [`Owned`] order) into one, each entry copied once.
-fn merge_all(segments: &[Vec<Owned>]) -> Vec<Owned> {
-    let mut out = Vec::with_capacity(segments.iter().map(Vec::len).sum());
-    let mut heads: Vec<&[Owned]> = segments
-        .iter()
-        .filter(|s| !s.is_empty())
-        .map(Vec::as_slice)
-        .collect();
-    while heads.len() > 1 {
-        let mut best = 0;
-        for i in 1..heads.len() {
-            if heads[i][0].order() < heads[best][0].order() {
-                best = i;
-            }
-        }
-        out.push(heads[best][0]);
-        heads[best] = &heads[best][1..];
-        if heads[best].is_empty() {
-            heads.swap_remove(best);
-        }
-    }
-    if let Some(last) = heads.first() {
-        out.extend_from_slice(last);
-    }
-    out
-}
-
-/// Merges `from` into `into` (both in [`Owned`] order), in place from the back: no new
-/// allocation to fault in and zero (that was a quarter of a commit's indexing).
-fn merge_into(into: &mut Vec<Owned>, from: &[Owned]) {
-    let Some(&filler) = from.first() else { return };
-    let (mut i, mut j) = (into.len(), from.len());
-    into.resize(i + j, filler);
-    let mut k = i + j;
-    while j > 0 {
-        k -= 1;
-        if i > 0 && into[i - 1].order() > from[j - 1].order() {
-            i -= 1;
-            into[k] = into[i];
-        } else {
-            j -= 1;
-            into[k] = from[j];
-        }
     }
 }
 
@@ -268,11 +173,14 @@ mod tests {
         index.forget(a);
         assert_eq!(index.entries(), 1);
         assert_eq!(index.of(b).collect::<Vec<_>>(), vec![Entry::new(20, 2, 0)]);
+        index.add_all(vec![(b, Entry::new(5, 3, 0))]);
+        index.flushed(2);
+        assert_eq!(index.entries(), 1);
+        assert_eq!(index.of(b).collect::<Vec<_>>(), vec![Entry::new(5, 3, 0)]);
     }
 
     proptest::proptest! {
-        /// Whatever the sizes of the commits, a record's entries are exactly those added for it,
-        /// and segments stay few.
+        /// Whatever the sizes of the commits, a record's entries are exactly those added for it.
         #[test]
         fn segments_find_every_entry(commits in proptest::collection::vec(
             proptest::collection::vec((0u128..20, 0i64..50), 0..40), 0..200,
@@ -292,11 +200,6 @@ mod tests {
             }
             let total: usize = expected.values().map(Vec::len).sum();
             proptest::prop_assert_eq!(index.entries(), total);
-            // FANOUT - 1 per tier at most, tiers growing by FANOUT from the smallest commit.
-            proptest::prop_assert!(index.segments.len() < FANOUT * (2 + total.max(1).ilog(FANOUT) as usize));
-            for segment in &index.segments {
-                proptest::prop_assert!(segment.is_sorted_by_key(Owned::order));
-            }
             for owner in 0..20u128 {
                 let mut found: Vec<Entry> = index.of(Uuid::from_u128(owner)).collect();
                 found.sort_unstable();
