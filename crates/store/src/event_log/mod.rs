@@ -238,7 +238,7 @@ pub(crate) fn bury(event: &mut ChunkEvent<'_>, buried: impl Fn(Uuid) -> bool) ->
 
 /// The message keys of the replay window: 64 of their 128 bits, with the second they were
 /// received, 16 bytes an entry instead of 32 (a day of 100 events a second is 8.6 million
-/// keys). Two messages share 64 bits by chance with probability n / 2⁶⁴ for a window of n
+/// keys; with the table's spare room 170–300 MB). Two messages share 64 bits by chance with probability n / 2⁶⁴ for a window of n
 /// keys: at 1,000 events a second all day, one new message in 2·10¹¹ would be taken for a
 /// replay. Chunks keep all 128 bits.
 type RecentKeys = HashMap<u64, u32>;
