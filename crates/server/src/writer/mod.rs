@@ -17,8 +17,8 @@
 //! A commit's fsync does not hold the writer up: once a batch is committed, a task of its own
 //! waits until it is durable (`steward_store::Durable`), then opens the gate and answers, while
 //! the writer applies the next batch's writes to storage (its commit waits for the gate).
-//! And where a batch's workspaces derive nothing, the engine applies it on a thread of its own
-//! after the commit, while the writer writes the next batch ([`engine_stage`]).
+//! And where a batch's workspaces derive nothing, it commits first and the engine applies it
+//! while the commit syncs ([`engine_stage`]).
 //!
 //! Between durability and the answers the batch's task drops the cached bodies of every record
 //! the batch changed (`body_cache`), so no read after an acknowledged write sees the old one.
@@ -338,7 +338,9 @@ async fn commit(
         );
         match committed {
             Ok((durable, index)) => {
-                let handoff = engine_stage::Handoff {
+                engine_stage::apply_committed(
+                    &context.engine,
+                    &context.answers,
                     gate,
                     index,
                     durable,
@@ -346,8 +348,7 @@ async fn commit(
                     results,
                     replies,
                     now,
-                };
-                engine_stage::apply_committed(&context.engine, &context.answers, handoff);
+                );
             }
             Err(cause) => {
                 // The engine never saw the batch: nothing to undo.
