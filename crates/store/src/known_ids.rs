@@ -81,12 +81,20 @@ struct Generation {
     accounts: HashMap<Uuid, u64>,
 }
 
+/// Whether a table entry is the one `(hash, ws, kind, external_id)` names.
+fn names<'a>(
+    hash: u64,
+    ws: WorkspaceId,
+    kind: Kind,
+    external_id: &'a str,
+) -> impl Fn(&(u64, Known)) -> bool + 'a {
+    move |(h, k)| *h == hash && k.kind == kind && k.ws == ws && *k.external_id == *external_id
+}
+
 impl Generation {
     fn get(&self, hash: u64, ws: WorkspaceId, kind: Kind, external_id: &str) -> Option<Resolved> {
         self.known
-            .find(hash, |(h, k)| {
-                *h == hash && k.kind == kind && k.ws == ws && *k.external_id == *external_id
-            })
+            .find(hash, names(hash, ws, kind, external_id))
             .map(|(_, k)| k.resolved)
     }
 
@@ -98,11 +106,9 @@ impl Generation {
         external_id: &str,
         resolved: Resolved,
     ) {
-        let entry = self.known.entry(
-            hash,
-            |(h, k)| *h == hash && k.kind == kind && k.ws == ws && *k.external_id == *external_id,
-            |(h, _)| *h,
-        );
+        let entry = self
+            .known
+            .entry(hash, names(hash, ws, kind, external_id), |(h, _)| *h);
         match entry {
             hashbrown::hash_table::Entry::Occupied(mut found) => {
                 found.get_mut().1.resolved = resolved

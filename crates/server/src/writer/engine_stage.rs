@@ -77,11 +77,9 @@ pub(super) fn record(
 }
 
 /// Answers batches once they are durable.
-#[derive(Clone)]
 pub(super) struct Answers {
     pub(super) bodies: Arc<BodyCache>,
     pub(super) definitions: Arc<Definitions>,
-    pub(super) runtime: tokio::runtime::Handle,
 }
 
 impl Answers {
@@ -120,7 +118,7 @@ impl Answers {
             .map(|((workspace, _), _)| *workspace)
             .collect();
         let (bodies, definitions) = (self.bodies.clone(), self.definitions.clone());
-        self.runtime.spawn(async move {
+        tokio::spawn(async move {
             // While the disk syncs; before the gate opens (event pages read the index; the
             // chunks they then read wait for durability like every storage read).
             drop(index);

@@ -104,7 +104,6 @@ impl Writer {
         let answers = engine_stage::Answers {
             bodies,
             definitions,
-            runtime: tokio::runtime::Handle::current(),
         };
         let context = Context {
             store,
