@@ -204,7 +204,10 @@ impl Messages {
     }
 
     pub fn of_user(&self, user: UserId) -> LastMessages {
-        self.users.get(&user).map(UserTimes::last).unwrap_or_default()
+        self.users
+            .get(&user)
+            .map(UserTimes::last)
+            .unwrap_or_default()
     }
 
     /// The latest over `users`.
@@ -234,7 +237,12 @@ impl Messages {
 mod tests {
     use super::*;
 
-    fn record(message: MessageId, direction: Direction, at: i64, users: &[UserId]) -> MessageChange {
+    fn record(
+        message: MessageId,
+        direction: Direction,
+        at: i64,
+        users: &[UserId],
+    ) -> MessageChange {
         MessageChange::Record {
             message,
             direction,
@@ -247,7 +255,11 @@ mod tests {
     fn deleting_the_latest_message_brings_back_the_one_before() {
         let mut m = Messages::default();
         let (u, v) = (UserId::generate(), UserId::generate());
-        let (m1, m2, m3) = (MessageId::generate(), MessageId::generate(), MessageId::generate());
+        let (m1, m2, m3) = (
+            MessageId::generate(),
+            MessageId::generate(),
+            MessageId::generate(),
+        );
         assert_eq!(m.apply(&record(m1, Direction::Inbound, 10, &[u, v, u])), {
             let mut both = vec![u, v];
             both.sort();

@@ -291,8 +291,10 @@ pub enum Builtin {
 }
 
 /// The fields a message moves, on its users and on their accounts and organizations.
-pub(crate) const MESSAGE_FIELDS: [&str; 2] =
-    ["lastInboundMessageTimestamp", "lastOutboundMessageTimestamp"];
+pub(crate) const MESSAGE_FIELDS: [&str; 2] = [
+    "lastInboundMessageTimestamp",
+    "lastOutboundMessageTimestamp",
+];
 
 impl Builtin {
     pub const ALL: [Builtin; 9] = [

@@ -159,7 +159,12 @@ fn status_value(status: Status) -> &'static Value {
     &VALUES[status as usize]
 }
 
-fn builtin(links: Links<'_>, metrics: Option<&Metrics>, record: RecordRef, builtin: Builtin) -> Value {
+fn builtin(
+    links: Links<'_>,
+    metrics: Option<&Metrics>,
+    record: RecordRef,
+    builtin: Builtin,
+) -> Value {
     let graph = links.graph;
     let stamps = match record {
         RecordRef::Organization(id) => graph.organization_stamps(id),
@@ -179,7 +184,10 @@ fn builtin(links: Links<'_>, metrics: Option<&Metrics>, record: RecordRef, built
         Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
         Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
         Builtin::LastInboundMessage | Builtin::LastOutboundMessage => {
-            let last = links.messages.map(|m| m.of(record, graph)).unwrap_or_default();
+            let last = links
+                .messages
+                .map(|m| m.of(record, graph))
+                .unwrap_or_default();
             date(if builtin == Builtin::LastInboundMessage {
                 last.inbound
             } else {
