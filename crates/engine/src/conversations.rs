@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(m.of_user(v).inbound, None);
         m.apply(&MessageChange::Forget { message: m1 });
         m.apply(&MessageChange::Forget { message: m3 });
-        assert!(m.is_empty() && m.len() == 0);
+        assert!(m.is_empty());
     }
 
     #[test]

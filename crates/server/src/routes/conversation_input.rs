@@ -246,7 +246,15 @@ mod tests {
             field_of(with(json!({"timestamp": "soon"}))),
             "messages[1].timestamp"
         );
-        let fields = conversation_fields(&body(with(json!({"timestamp": "2026-01-02"})))).unwrap();
+        assert_eq!(
+            field_of(with(json!({}))),
+            "messages[1].externalId",
+            "listed twice"
+        );
+        let fields = conversation_fields(&body(with(
+            json!({"externalId": "m2", "timestamp": "2026-01-02"}),
+        )))
+        .unwrap();
         let messages = fields.messages.unwrap();
         assert_eq!(messages[1].timestamp, Some(Millis(1_767_312_000_000)));
         assert_eq!(messages[1].from.field, "messages[1].from.id");
