@@ -64,6 +64,32 @@ async fn hierarchy(app: &TestApp) -> String {
     ann["id"].as_str().unwrap().to_owned()
 }
 
+/// A second server state built from the same storage (what a restart does), with the
+/// workspace and account `a1` it finds.
+async fn restarted(
+    app: &TestApp,
+) -> (
+    steward_server::AppState,
+    steward_engine::ids::WorkspaceId,
+    steward_engine::ids::AccountId,
+) {
+    let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
+        app.state.store.clone(),
+        std::sync::Arc::new(app.clock.clone()),
+    ))
+    .await
+    .unwrap();
+    let ws = rebuilt
+        .store
+        .find_workspace("acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let a1 = id_of(app, "/resources/accounts/a1").await.parse().unwrap();
+    (rebuilt, ws, a1)
+}
+
 async fn id_of(app: &TestApp, path: &str) -> String {
     app.ok_get(path).await["id"].as_str().unwrap().to_owned()
 }
@@ -503,21 +529,7 @@ on_every_backend!(
         );
 
         // A restart rebuilds them from storage.
-        let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
-            app.state.store.clone(),
-            std::sync::Arc::new(app.clock.clone()),
-        ))
-        .await
-        .unwrap();
-        let ws = rebuilt
-            .store
-            .find_workspace("acme")
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
-        let a1: steward_engine::ids::AccountId =
-            id_of(&app, "/resources/accounts/a1").await.parse().unwrap();
+        let (rebuilt, ws, a1) = restarted(&app).await;
         let last = rebuilt
             .engine()
             .await
@@ -655,21 +667,7 @@ on_every_backend!(
 
         // After a restart the rules read the messages rebuilt from storage.
         app.ok_post("/resources/conversations", json!({"externalId": "c2", "subject": "S", "messages": [message("m5", user("u2"), vec![], Some(8 * DAY))]})).await;
-        let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
-            app.state.store.clone(),
-            std::sync::Arc::new(app.clock.clone()),
-        ))
-        .await
-        .unwrap();
-        let ws = rebuilt
-            .store
-            .find_workspace("acme")
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
-        let id: steward_engine::ids::AccountId =
-            id_of(&app, "/resources/accounts/a1").await.parse().unwrap();
+        let (rebuilt, ws, id) = restarted(&app).await;
         let derived = rebuilt
             .engine()
             .await
