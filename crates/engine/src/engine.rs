@@ -3,6 +3,7 @@
 use foldhash::{HashMap, HashMapExt};
 
 use crate::assignments::{Assignments, Customer};
+use crate::conversations::{LastMessages, MessageChange, Messages};
 use crate::derive::{
     Before, Compiled, Derivation, DerivedChange, DerivedView, LifecycleRecord, Links, Mode,
     RecordInput, RecordRef,
@@ -19,6 +20,8 @@ pub struct Engine {
     graphs: HashMap<WorkspaceId, Graph>,
     pub(crate) metrics: HashMap<WorkspaceId, Metrics>,
     assignments: HashMap<WorkspaceId, Assignments>,
+    /// Conversations' messages (none before a workspace's first message).
+    messages: HashMap<WorkspaceId, Messages>,
     /// Only workspaces with formula traits, lifecycle or deactivation rules (or restored
     /// lifecycle state) have an entry: an unconfigured workspace pays nothing.
     pub(crate) derivations: HashMap<WorkspaceId, Derivation>,
@@ -40,11 +43,13 @@ fn new_graph(bulk_loading: bool) -> Graph {
 fn links<'a>(
     graphs: &'a HashMap<WorkspaceId, Graph>,
     assignments: &'a HashMap<WorkspaceId, Assignments>,
+    messages: &'a HashMap<WorkspaceId, Messages>,
     workspace: WorkspaceId,
 ) -> Links<'a> {
     Links {
         graph: graphs.get(&workspace).unwrap_or(&EMPTY_GRAPH),
         assignments: assignments.get(&workspace),
+        messages: messages.get(&workspace),
     }
 }
 
@@ -57,6 +62,7 @@ impl Engine {
             graphs: HashMap::new(),
             metrics: HashMap::new(),
             assignments: HashMap::new(),
+            messages: HashMap::new(),
             derivations: HashMap::new(),
             bulk_loading: false,
         }
@@ -118,6 +124,9 @@ impl Engine {
         change: &GraphChange,
         now: Millis,
     ) -> Vec<DerivedChange> {
+        if let GraphChange::Messages(change) = change {
+            return self.apply_message(workspace, change, now);
+        }
         let bulk_loading = self.bulk_loading;
         let derived = self
             .derivations
@@ -133,6 +142,11 @@ impl Engine {
             .entry(workspace)
             .or_insert_with(|| new_graph(bulk_loading));
         graph.apply(change);
+        if let (GraphChange::DeleteUser { id }, Some(messages)) =
+            (change, self.messages.get_mut(&workspace))
+        {
+            messages.forget_user(*id);
+        }
         if let Some(metrics) = self.metrics.get_mut(&workspace) {
             match change {
                 GraphChange::DeleteUser { id } => metrics.forget_user(*id),
@@ -147,6 +161,7 @@ impl Engine {
                 let links = Links {
                     graph,
                     assignments: self.assignments.get(&workspace),
+                    messages: self.messages.get(&workspace),
                 };
                 let metrics = self.metrics.get(&workspace);
                 let mut out = derivation.advance(links, metrics, now);
@@ -181,7 +196,7 @@ impl Engine {
         metrics.record(event);
         match derivation {
             Some(derivation) => {
-                let links = links(&self.graphs, &self.assignments, workspace);
+                let links = links(&self.graphs, &self.assignments, &self.messages, workspace);
                 let now = derivation.now;
                 derivation.event_recorded(event, links, Some(metrics), now)
             }
@@ -226,7 +241,7 @@ impl Engine {
         if compiled.is_empty() && !self.derivations.contains_key(&workspace) {
             return Vec::new();
         }
-        let graph = links(&self.graphs, &self.assignments, workspace);
+        let graph = links(&self.graphs, &self.assignments, &self.messages, workspace);
         let derivation = self.derivations.entry(workspace).or_default();
         let out = derivation.install(compiled, graph);
         if derivation.compiled().is_some_and(|c| c.is_empty()) {
@@ -238,7 +253,7 @@ impl Engine {
     /// A record's name and complete traits during a configuration (projection only).
     pub fn load_traits(&mut self, workspace: WorkspaceId, input: RecordInput<'_>) {
         if let Some(derivation) = self.derivations.get_mut(&workspace) {
-            let graph = links(&self.graphs, &self.assignments, workspace);
+            let graph = links(&self.graphs, &self.assignments, &self.messages, workspace);
             derivation.load(input, graph);
         }
     }
@@ -261,7 +276,7 @@ impl Engine {
         let Some(derivation) = self.derivations.get_mut(&workspace) else {
             return Vec::new();
         };
-        let graph = links(&self.graphs, &self.assignments, workspace);
+        let graph = links(&self.graphs, &self.assignments, &self.messages, workspace);
         let metrics = self.metrics.get(&workspace);
         let mut out = derivation.advance(graph, metrics, now);
         out.extend(derivation.set_traits(input, graph, metrics, now));
@@ -274,7 +289,7 @@ impl Engine {
         let Some(derivation) = self.derivations.get_mut(&workspace) else {
             return Vec::new();
         };
-        let graph = links(&self.graphs, &self.assignments, workspace);
+        let graph = links(&self.graphs, &self.assignments, &self.messages, workspace);
         derivation.advance(graph, self.metrics.get(&workspace), now)
     }
 
@@ -312,7 +327,7 @@ impl Engine {
         let Some(derivation) = self.derivations.get_mut(&workspace) else {
             return Vec::new();
         };
-        let graph = links(&self.graphs, &self.assignments, workspace);
+        let graph = links(&self.graphs, &self.assignments, &self.messages, workspace);
         derivation.recompute_all(graph, self.metrics.get(&workspace), mode, now)
     }
 
@@ -378,6 +393,41 @@ impl Engine {
             Some(d) => metrics.organization_counting(id, graph, now, &|u| d.user_active(u)),
             None => metrics.organization(id, graph, now),
         })
+    }
+
+    // ---- conversations' messages (see `conversations.rs`) ---------------------------------
+
+    /// A committed message write: the users it touches, and their accounts and organizations,
+    /// have their dependent values recomputed before this returns.
+    fn apply_message(
+        &mut self,
+        workspace: WorkspaceId,
+        change: &MessageChange,
+        now: Millis,
+    ) -> Vec<DerivedChange> {
+        let touched = self.messages.entry(workspace).or_default().apply(change);
+        let Some(derivation) = self.derivations.get_mut(&workspace) else {
+            return Vec::new();
+        };
+        let links = links(&self.graphs, &self.assignments, &self.messages, workspace);
+        let metrics = self.metrics.get(&workspace);
+        let mut out = derivation.advance(links, metrics, now);
+        out.extend(derivation.messages_changed(&touched, links, metrics, now));
+        out
+    }
+
+    /// The latest inbound and outbound message of a record (an account's and organization's
+    /// over its current users).
+    pub fn last_messages(&self, workspace: WorkspaceId, record: RecordRef) -> LastMessages {
+        match (self.messages.get(&workspace), self.graphs.get(&workspace)) {
+            (Some(messages), Some(graph)) => messages.of(record, graph),
+            _ => LastMessages::default(),
+        }
+    }
+
+    /// The messages of a workspace (none before its first message).
+    pub fn messages(&self, workspace: WorkspaceId) -> Option<&Messages> {
+        self.messages.get(&workspace)
     }
 
     // ---- key roles and owners (see `assignments.rs`) -------------------------------------

@@ -52,6 +52,8 @@ pub enum GraphChange {
     },
     /// Key roles and owners (see [`crate::assignments`]); the graph itself ignores them.
     Assignment(crate::assignments::AssignmentChange),
+    /// A message recorded or deleted (see [`crate::conversations`]); the graph ignores it.
+    Messages(crate::conversations::MessageChange),
 }
 
 pub(crate) type Slot = u32;
@@ -314,7 +316,7 @@ impl Graph {
             GraphChange::DeleteOrganization { id } => self.delete_org(*id),
             GraphChange::DeleteAccount { id } => self.delete_account(*id),
             GraphChange::DeleteUser { id } => self.delete_user(*id),
-            GraphChange::Assignment(_) => {}
+            GraphChange::Assignment(_) | GraphChange::Messages(_) => {}
         }
     }
 

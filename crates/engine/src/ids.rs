@@ -87,3 +87,11 @@ typed_id!(
     /// One record of a custom object, attached to an account and/or an organization.
     CustomObjectInstanceId
 );
+typed_id!(
+    /// A conversation: an e-mail thread (or chat) recorded through the REST API.
+    ConversationId
+);
+typed_id!(
+    /// One message of a conversation.
+    MessageId
+);

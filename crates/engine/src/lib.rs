@@ -12,6 +12,7 @@
 //!   applying [`graph::GraphChange`]s after each committed write.
 
 pub mod assignments;
+pub mod conversations;
 pub mod custom_objects;
 pub mod derive;
 pub mod domain;
@@ -28,6 +29,7 @@ mod replay;
 pub mod time;
 
 pub use assignments::{AssignmentChange, Assignments, Customer, RoleKey};
+pub use conversations::{Direction, LastMessages, MessageChange, Messages};
 pub use derive::{DerivedChange, DerivedView, RecordInput, RecordRef, Status};
 pub use engine::Engine;
 pub use event_batch::{EventBatch, EventBatcher};

@@ -9,7 +9,7 @@ use steward_engine::ids::{AccountId, AdminId, OrganizationId, UserId};
 use steward_engine::metrics::Seen;
 use steward_engine::page::RecordSlot;
 use steward_engine::time::Millis;
-use steward_engine::{Customer, RoleKey};
+use steward_engine::{Customer, LastMessages, RecordRef, RoleKey};
 use steward_store::rows::{AccountRow, OrganizationRow, UserRow};
 use uuid::Uuid;
 
@@ -58,28 +58,34 @@ enum CustomerHole {
     CsmId,
     FirstSeenTimestamp,
     KeyRoles,
+    LastInboundMessageTimestamp,
+    LastOutboundMessageTimestamp,
     LastSeenTimestamp,
     OrganizationOwnerId,
     UsersCount,
 }
 
 /// The holes of [`organization_template`] and [`account_template`], in template order.
-const ORGANIZATION_HOLES: [CustomerHole; 8] = [
+const ORGANIZATION_HOLES: [CustomerHole; 10] = [
     CustomerHole::AccountExecutiveId,
     CustomerHole::AccountsCount,
     CustomerHole::CsmId,
     CustomerHole::FirstSeenTimestamp,
     CustomerHole::KeyRoles,
+    CustomerHole::LastInboundMessageTimestamp,
+    CustomerHole::LastOutboundMessageTimestamp,
     CustomerHole::LastSeenTimestamp,
     CustomerHole::OrganizationOwnerId,
     CustomerHole::UsersCount,
 ];
-const ACCOUNT_HOLES: [CustomerHole; 7] = [
+const ACCOUNT_HOLES: [CustomerHole; 9] = [
     CustomerHole::AccountExecutiveId,
     CustomerHole::AccountOwnerId,
     CustomerHole::CsmId,
     CustomerHole::FirstSeenTimestamp,
     CustomerHole::KeyRoles,
+    CustomerHole::LastInboundMessageTimestamp,
+    CustomerHole::LastOutboundMessageTimestamp,
     CustomerHole::LastSeenTimestamp,
     CustomerHole::UsersCount,
 ];
@@ -88,6 +94,7 @@ const ACCOUNT_HOLES: [CustomerHole; 7] = [
 pub struct CustomerFill<'a> {
     responsible: Responsible<'a>,
     seen: Seen,
+    messages: LastMessages,
     accounts_count: usize,
     users_count: usize,
 }
@@ -119,6 +126,8 @@ customer_hole_keys! {
     CsmId => "csmId", "null";
     FirstSeenTimestamp => "firstSeenTimestamp", "null";
     KeyRoles => "keyRoles", "[]";
+    LastInboundMessageTimestamp => "lastInboundMessageTimestamp", "null";
+    LastOutboundMessageTimestamp => "lastOutboundMessageTimestamp", "null";
     LastSeenTimestamp => "lastSeenTimestamp", "null";
     OrganizationOwnerId => "organizationOwnerId", "null";
     UsersCount => "usersCount", "0";
@@ -161,6 +170,8 @@ impl CustomerFill<'_> {
             CustomerHole::KeyRoles => {
                 m.value(key, &self.responsible.key_roles());
             }
+            CustomerHole::LastInboundMessageTimestamp => iso(m, self.messages.inbound),
+            CustomerHole::LastOutboundMessageTimestamp => iso(m, self.messages.outbound),
             CustomerHole::LastSeenTimestamp => iso(m, self.seen.last),
             CustomerHole::UsersCount => count(m, self.users_count),
         };
@@ -177,6 +188,8 @@ pub fn organization_template(row: &OrganizationRow) -> Template {
     t.hole(); // firstSeenTimestamp
     t.members().uuid("id", row.id.0);
     t.hole(); // keyRoles
+    t.hole(); // lastInboundMessageTimestamp
+    t.hole(); // lastOutboundMessageTimestamp
     t.hole(); // lastSeenTimestamp
     t.members().str("name", &row.name);
     t.hole(); // organizationOwnerId
@@ -198,6 +211,7 @@ pub fn organization_fill<'a>(id: Uuid, place: RecordSlot, view: &View<'a>) -> Cu
             Some(graph) => seen(view, |m| m.organization_seen(id, graph)),
             None => Seen::default(),
         },
+        messages: view.last_messages(RecordRef::Organization(id)),
         accounts_count: graph.map_or(0, |g| g.organization_accounts_count_at(id, place)),
         users_count: graph.map_or(0, |g| g.organization_users_count_at(id, place)),
     }
@@ -225,6 +239,8 @@ pub fn account_template(row: &AccountRow) -> Template {
     t.hole(); // firstSeenTimestamp
     t.members().uuid("id", row.id.0);
     t.hole(); // keyRoles
+    t.hole(); // lastInboundMessageTimestamp
+    t.hole(); // lastOutboundMessageTimestamp
     t.hole(); // lastSeenTimestamp
     t.members()
         .str("name", &row.name)
@@ -241,6 +257,7 @@ pub fn account_fill<'a>(id: Uuid, place: RecordSlot, view: &View<'a>) -> Custome
     CustomerFill {
         responsible: Responsible::of(view, Customer::Account(id)),
         seen: seen(view, |m| m.account_seen(id)),
+        messages: view.last_messages(RecordRef::Account(id)),
         accounts_count: 0,
         users_count: view
             .graph
@@ -271,6 +288,8 @@ pub fn user_template(row: &UserRow) -> Template {
     t.members()
         .uuid("id", row.id.0)
         .opt_iso("joinDate", row.joined_at);
+    t.hole(); // lastInboundMessageTimestamp
+    t.hole(); // lastOutboundMessageTimestamp
     t.hole(); // lastSeenTimestamp
     t.members().opt_str("name", row.name.as_deref());
     t.hole(); // organizationIds
@@ -284,6 +303,7 @@ pub fn user_template(row: &UserRow) -> Template {
 /// What a user's derived members are filled with (see [`write_user_filled`]).
 pub struct UserFill {
     seen: Seen,
+    messages: LastMessages,
     accounts: Vec<AccountId>,
     organizations: Vec<OrganizationId>,
 }
@@ -293,6 +313,7 @@ pub fn user_fill(id: Uuid, place: RecordSlot, view: &View<'_>) -> UserFill {
     let graph = view.graph;
     UserFill {
         seen: seen(view, |m| m.user_seen(id)),
+        messages: view.last_messages(RecordRef::User(id)),
         accounts: graph
             .map(|g| g.user_accounts_at(id, place))
             .unwrap_or_default(),
@@ -307,7 +328,9 @@ pub fn write_user_filled(out: &mut Vec<u8>, template: &Template, fill: &UserFill
         match hole {
             0 => m.uuids("accountIds", fill.accounts.iter().map(|a| a.0)),
             1 => m.opt_iso("firstKnown", fill.seen.first),
-            2 => m.opt_iso("lastSeenTimestamp", fill.seen.last),
+            2 => m.opt_iso("lastInboundMessageTimestamp", fill.messages.inbound),
+            3 => m.opt_iso("lastOutboundMessageTimestamp", fill.messages.outbound),
+            4 => m.opt_iso("lastSeenTimestamp", fill.seen.last),
             _ => m.uuids("organizationIds", fill.organizations.iter().map(|o| o.0)),
         };
     });
@@ -327,7 +350,7 @@ mod tests {
     use steward_engine::domain::Traits;
     use steward_engine::metrics::{EventInput, EventKind, Metrics};
     use steward_engine::time::Millis;
-    use steward_engine::{Graph, GraphChange};
+    use steward_engine::{Direction, Graph, GraphChange, MessageChange, Messages};
 
     use super::*;
     use crate::render;
@@ -382,6 +405,7 @@ mod tests {
     struct World {
         graph: Graph,
         metrics: Metrics,
+        messages: Messages,
         org: OrganizationId,
         account: AccountId,
         user: UserId,
@@ -420,7 +444,14 @@ mod tests {
             updated_at: at,
         });
         let mut metrics = Metrics::new();
+        let mut messages = Messages::default();
         if active {
+            messages.apply(&MessageChange::Record {
+                message: steward_engine::ids::MessageId::generate(),
+                direction: Direction::Outbound,
+                at: Millis(at.0 - 9_000),
+                users: vec![user],
+            });
             for t in [at.0 - 5_000, at.0 + 77] {
                 metrics.record(&EventInput {
                     kind: EventKind::Track,
@@ -435,6 +466,7 @@ mod tests {
         World {
             graph,
             metrics,
+            messages,
             org,
             account,
             user,
@@ -447,6 +479,7 @@ mod tests {
             metrics: Some(&w.metrics),
             assignments: None,
             derived: None,
+            messages: Some(&w.messages),
             now: Millis(1_800_000_000_000),
         }
     }

@@ -55,7 +55,7 @@ impl BodyKind {
             GraphChange::UpsertUser { id, .. } | GraphChange::DeleteUser { id } => {
                 (BodyKind::User, id.0)
             }
-            GraphChange::Assignment(_) => return None,
+            GraphChange::Assignment(_) | GraphChange::Messages(_) => return None,
         })
     }
 }

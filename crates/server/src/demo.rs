@@ -402,6 +402,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<String> {
         }
     }
     crate::demo_roles::load(state, ws.id).await?;
+    crate::demo_conversations::load(state, ws.id).await?;
     load_derivation(state, ws.id).await?;
     let events = demo_events(now);
     for chunk in events.chunks(2_000) {
@@ -423,6 +424,8 @@ fn demo_derivation() -> Value {
             {"model": "account", "key": "arr", "label": "ARR", "expression": "coalesce(traits.mrr, 0) * 12"},
             {"model": "account", "key": "activeUsers", "label": "Active users (30 days)",
              "expression": "count(users where lastSeenTimestamp in last 30 days)"},
+            {"model": "account", "key": "ownerLastWrote", "label": "Days since the owner wrote",
+             "expression": "days_since(owner.lastInboundMessageTimestamp)"},
             {"model": "organization", "key": "totalArr", "label": "Total ARR", "expression": "sum(accounts, arr)"}
         ],
         "lifecycle": {

@@ -11,6 +11,7 @@ pub mod body;
 pub mod body_cache;
 pub mod config;
 pub mod demo;
+mod demo_conversations;
 mod demo_roles;
 pub mod derived;
 pub mod error;

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use steward_engine::ids::WorkspaceId;
 use steward_engine::metrics::{Metrics, Seen};
 use steward_engine::time::Millis;
-use steward_engine::{Assignments, Customer, Engine, Graph, RecordRef};
+use steward_engine::{Assignments, Customer, Engine, Graph, LastMessages, Messages, RecordRef};
 use steward_store::rows::{AccountRow, AdminRow, CustomFieldRow, OrganizationRow, UserRow};
 
 /// What rendering reads from the engine for one workspace, at one moment.
@@ -15,6 +15,8 @@ pub struct View<'a> {
     pub assignments: Option<&'a Assignments>,
     /// The engine, in workspaces with derived values (formula traits, lifecycle).
     pub derived: Option<(&'a Engine, WorkspaceId)>,
+    /// Conversations' messages (last inbound / outbound message).
+    pub messages: Option<&'a Messages>,
     pub now: Millis,
 }
 
@@ -25,8 +27,27 @@ impl<'a> View<'a> {
             metrics: engine.metrics(workspace),
             assignments: engine.assignments(workspace),
             derived: engine.is_derived(workspace).then_some((engine, workspace)),
+            messages: engine.messages(workspace),
             now,
         }
+    }
+
+    /// A record's latest inbound and outbound message (an account's or organization's over
+    /// its current users).
+    pub fn last_messages(&self, record: RecordRef) -> LastMessages {
+        match (self.messages, self.graph) {
+            (Some(messages), Some(graph)) => messages.of(record, graph),
+            _ => LastMessages::default(),
+        }
+    }
+}
+
+/// `lastInboundMessageTimestamp` and `lastOutboundMessageTimestamp` (read-only, as Vitally's).
+fn add_last_messages(object: &mut Value, view: &View<'_>, record: RecordRef) {
+    let last = view.last_messages(record);
+    if let Some(map) = object.as_object_mut() {
+        map.insert("lastInboundMessageTimestamp".into(), iso(last.inbound));
+        map.insert("lastOutboundMessageTimestamp".into(), iso(last.outbound));
     }
 }
 
@@ -94,6 +115,7 @@ pub fn organization(row: &OrganizationRow, graph: &View<'_>) -> Value {
     });
     let customer = Customer::Organization(row.id);
     crate::assign::render::add(&mut v, graph.assignments, customer, "organizationOwnerId");
+    add_last_messages(&mut v, graph, RecordRef::Organization(row.id));
     add_derived(&mut v, graph, RecordRef::Organization(row.id));
     v
 }
@@ -118,6 +140,7 @@ pub fn account(row: &AccountRow, graph: &View<'_>) -> Value {
         Customer::Account(row.id),
         "accountOwnerId",
     );
+    add_last_messages(&mut v, graph, RecordRef::Account(row.id));
     add_derived(&mut v, graph, RecordRef::Account(row.id));
     v
 }
@@ -140,6 +163,7 @@ pub fn user(row: &UserRow, graph: &View<'_>) -> Value {
         "createdAt": row.created_at.to_iso(),
         "updatedAt": row.updated_at.to_iso(),
     });
+    add_last_messages(&mut v, graph, RecordRef::User(row.id));
     add_derived(&mut v, graph, RecordRef::User(row.id));
     v
 }
@@ -212,4 +236,58 @@ pub fn custom_object_instance(row: &steward_store::rows::CustomObjectInstanceRow
         "createdAt": row.created_at.to_iso(),
         "updatedAt": row.updated_at.to_iso(),
     })
+}
+
+/// A message participant: `{"type": "user"|"admin", "id": <Steward id>}`.
+fn participant(p: &steward_store::rows::Participant) -> Value {
+    json!({"type": p.kind.as_str(), "id": p.id})
+}
+
+fn participants(list: &[steward_store::rows::Participant]) -> Vec<Value> {
+    list.iter().map(participant).collect()
+}
+
+/// A message, as Vitally's: `type` is `inbound` (from a user) or `outbound` (from a team
+/// member).
+pub fn message(row: &steward_store::rows::MessageRow) -> Value {
+    json!({
+        "id": row.id,
+        "type": row.direction.as_str(),
+        "externalId": row.external_id,
+        "externalUrl": row.external_url,
+        "conversationId": row.conversation_id,
+        "message": row.body,
+        "timestamp": row.sent_at.to_iso(),
+        "from": participant(&row.from),
+        "to": participants(&row.to),
+        "cc": participants(&row.cc),
+        "bcc": participants(&row.bcc),
+        "createdAt": row.created_at.to_iso(),
+        "updatedAt": row.updated_at.to_iso(),
+    })
+}
+
+/// A conversation; `messages` only where the row carries them (lists leave them out, as
+/// Vitally's). Steward records conversations through the API only: `status` is always
+/// `open`, `rating` null and `source` `api`.
+pub fn conversation(row: &steward_store::rows::ConversationRow) -> Value {
+    let mut v = json!({
+        "id": row.id,
+        "externalId": row.external_id,
+        "externalUrl": row.external_url,
+        "subject": row.subject,
+        "traits": row.traits,
+        "accounts": row.accounts,
+        "users": row.users,
+        "admins": row.admins,
+        "status": "open",
+        "rating": null,
+        "source": "api",
+        "createdAt": row.created_at.to_iso(),
+        "updatedAt": row.updated_at.to_iso(),
+    });
+    if let Some(messages) = &row.messages {
+        v["messages"] = Value::Array(messages.iter().map(message).collect());
+    }
+    v
 }

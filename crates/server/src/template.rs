@@ -17,7 +17,7 @@ use steward_engine::time::Millis;
 use uuid::Uuid;
 
 /// Derived members a template can leave room for.
-const MAX_HOLES: usize = 8;
+const MAX_HOLES: usize = 12;
 
 /// An object's stored members, rendered, with the places of its derived members. Cheap to
 /// clone (shared). One allocation holds it all, so reading a cached template costs one cache

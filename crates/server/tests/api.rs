@@ -6,6 +6,7 @@ mod api {
     pub mod admins_fields;
     pub mod auth;
     pub mod config;
+    pub mod conversations;
     pub mod custom_objects;
     pub mod derived;
     pub mod errors;

@@ -359,7 +359,8 @@ impl<'a> BatchIds<'a> {
                 }
                 GraphChange::UpsertOrganization { .. }
                 | GraphChange::UpsertUser { .. }
-                | GraphChange::Assignment(_) => {}
+                | GraphChange::Assignment(_)
+                | GraphChange::Messages(_) => {}
             }
         }
     }

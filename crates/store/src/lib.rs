@@ -12,6 +12,8 @@
 
 pub mod assign;
 pub mod bench;
+mod conversation_ops;
+pub mod conversations;
 mod custom_object_ops;
 mod durable;
 pub use durable::Durable;
@@ -634,6 +636,10 @@ impl Store {
         // Key roles and owners: a few rows per customer at most, so plain queries.
         for (ws, change) in dispatch!(self.load_assignments())? {
             engine.apply(ws, &steward_engine::GraphChange::Assignment(change));
+        }
+        // Conversations' messages: direction, timestamp and users of each.
+        for (ws, change) in dispatch!(self.load_messages())? {
+            engine.apply(ws, &change);
         }
         Ok(())
     }

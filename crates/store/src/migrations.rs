@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_event_chunks.sql"),
         include_str!("../migrations/postgres/0007_event_chunks.sql"),
     ),
+    (
+        8,
+        "conversations",
+        include_str!("../migrations/sqlite/0008_conversations.sql"),
+        include_str!("../migrations/postgres/0008_conversations.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

@@ -677,6 +677,11 @@ macro_rules! backend_ops {
                 | Write::UpsertCustomObjectInstance { .. }
                 | Write::UpdateCustomObjectInstance { .. }
                 | Write::ArchiveCustomObjectInstance { .. } => apply_custom_objects(conn, ws, now, write).await,
+                Write::UpsertConversation { .. }
+                | Write::UpdateConversation { .. }
+                | Write::DeleteConversation { .. }
+                | Write::UpsertMessage { .. }
+                | Write::DeleteMessage { .. } => apply_conversations(conn, ws, now, write).await,
                 Write::DeleteCustomField { target } => {
                     let done = sqlx::query("DELETE FROM custom_fields WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(target.0).execute(&mut *conn).await?;
                     if done.rows_affected() == 0 {

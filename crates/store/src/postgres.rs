@@ -9,5 +9,6 @@ crate::ops::backend_ops!(
 );
 
 crate::custom_object_ops::custom_object_ops!(row: sqlx::postgres::PgRow);
+crate::conversation_ops::conversation_ops!(row: sqlx::postgres::PgRow);
 crate::roles_ops::roles_ops!();
 crate::lifecycle_ops::lifecycle_ops!();

@@ -175,3 +175,79 @@ pub struct CustomObjectInstanceRow {
 }
 
 listed!(CustomObjectRow, CustomObjectInstanceRow);
+
+/// A message participant, resolved: a user's or a team member's Steward id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Participant {
+    #[serde(rename = "type", with = "participant_kind")]
+    pub kind: crate::write::ParticipantKind,
+    pub id: uuid::Uuid,
+}
+
+mod participant_kind {
+    use crate::write::ParticipantKind;
+
+    pub fn serialize<S: serde::Serializer>(k: &ParticipantKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(k.as_str())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<ParticipantKind, D::Error> {
+        let raw: String = serde::Deserialize::deserialize(d)?;
+        ParticipantKind::parse(&raw)
+            .ok_or_else(|| serde::de::Error::custom("unknown participant type"))
+    }
+}
+
+/// One message of a conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageRow {
+    pub id: steward_engine::ids::MessageId,
+    pub conversation_id: steward_engine::ids::ConversationId,
+    pub external_id: String,
+    pub direction: steward_engine::Direction,
+    /// The message's `timestamp`.
+    pub sent_at: Millis,
+    /// The message (HTML).
+    pub body: String,
+    pub from: Participant,
+    pub to: Vec<Participant>,
+    pub cc: Vec<Participant>,
+    pub bcc: Vec<Participant>,
+    pub external_url: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl MessageRow {
+    /// Every participant: sender, then to, cc and bcc.
+    pub fn participants(&self) -> impl Iterator<Item = &Participant> {
+        std::iter::once(&self.from)
+            .chain(&self.to)
+            .chain(&self.cc)
+            .chain(&self.bcc)
+    }
+}
+
+/// A conversation with the records its messages' participants associate it with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationRow {
+    pub id: steward_engine::ids::ConversationId,
+    pub external_id: String,
+    pub subject: Option<String>,
+    pub traits: Traits,
+    pub external_url: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// The users among its messages' participants (existing ones), sorted.
+    pub users: Vec<UserId>,
+    /// The team members among its messages' participants, sorted.
+    pub admins: Vec<AdminId>,
+    /// The accounts those users belong to now, sorted.
+    pub accounts: Vec<AccountId>,
+    /// Its messages by timestamp (then id), where asked for (lists leave them out).
+    pub messages: Option<Vec<MessageRow>>,
+}
+
+listed!(ConversationRow, MessageRow);

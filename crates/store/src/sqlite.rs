@@ -11,5 +11,6 @@ crate::ops::backend_ops!(
 );
 
 crate::custom_object_ops::custom_object_ops!(row: sqlx::sqlite::SqliteRow);
+crate::conversation_ops::conversation_ops!(row: sqlx::sqlite::SqliteRow);
 crate::roles_ops::roles_ops!();
 crate::lifecycle_ops::lifecycle_ops!();

@@ -124,6 +124,65 @@ impl InstanceFields {
     }
 }
 
+/// A conversation as written (see `crate::conversations`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversationFields {
+    pub subject: Option<String>,
+    pub traits: TraitPatch,
+    pub external_url: Option<Option<String>>,
+    pub messages: Option<Vec<MessageInput>>,
+}
+
+/// Who a participant is: a user (a customer's person) or a team member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantKind {
+    User,
+    Admin,
+}
+
+impl ParticipantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A participant as the client named it: a user by id or external id, a team member by id
+/// or e-mail. `field` is where the reference sits in the request (`messages[0].from.id`),
+/// for the error when it names no one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticipantRef {
+    pub kind: ParticipantKind,
+    pub reference: RecordRef,
+    pub field: String,
+}
+
+/// A message as written. Its direction follows from the sender: a user's is inbound, a team
+/// member's outbound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageInput {
+    pub external_id: ExternalId,
+    /// The message (HTML).
+    pub body: String,
+    pub from: ParticipantRef,
+    pub to: Vec<ParticipantRef>,
+    pub cc: Vec<ParticipantRef>,
+    pub bcc: Vec<ParticipantRef>,
+    /// When it was sent; `None`: now.
+    pub timestamp: Option<Millis>,
+    pub external_url: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
     /// Create, or update the record with this external id.
@@ -228,6 +287,33 @@ pub enum Write {
     /// Sets `archivedAt` (the REST API's DELETE).
     ArchiveCustomObjectInstance {
         object: RecordRef,
+        target: RecordRef,
+    },
+    /// Creates a conversation, or updates the one with this external id: `subject` and
+    /// `external_url` set when given, traits merged, `messages` created or updated by their
+    /// external ids (others kept).
+    UpsertConversation {
+        external_id: ExternalId,
+        fields: ConversationFields,
+    },
+    /// `target`: the conversation's id or external id. `messages`, when given, replace the
+    /// conversation's messages (those left out are deleted; those kept keep their ids).
+    UpdateConversation {
+        target: RecordRef,
+        fields: ConversationFields,
+    },
+    /// Deletes the conversation and its messages.
+    DeleteConversation {
+        target: RecordRef,
+    },
+    /// Adds a message to `conversation` (its id or external id), or updates the message with
+    /// this external id there.
+    UpsertMessage {
+        conversation: RecordRef,
+        message: MessageInput,
+    },
+    /// `target`: the message's id or external id.
+    DeleteMessage {
         target: RecordRef,
     },
     /// The messages of one ingestion request, applied together (all or nothing). Each message
@@ -491,6 +577,8 @@ pub enum Written {
     CustomField(CustomFieldRow),
     CustomObject(crate::rows::CustomObjectRow),
     CustomObjectInstance(crate::rows::CustomObjectInstanceRow),
+    Conversation(crate::rows::ConversationRow),
+    Message(crate::rows::MessageRow),
     Deleted,
     /// A configuration document was stored or removed (read it back to show it).
     Config,

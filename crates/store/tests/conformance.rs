@@ -8,6 +8,8 @@ mod support;
 
 #[path = "conformance/admin.rs"]
 mod admin;
+#[path = "conformance/conversations.rs"]
+mod conversations;
 #[path = "conformance/custom_objects.rs"]
 mod custom_objects;
 #[path = "conformance/durability.rs"]

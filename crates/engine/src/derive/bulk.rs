@@ -945,6 +945,7 @@ mod tests {
         let links = Links {
             graph: &graph,
             assignments: Some(&assignments),
+            messages: None,
         };
         let (one, one_out) = configured(links, now, 1);
         let (three, three_out) = configured(links, now, 3);

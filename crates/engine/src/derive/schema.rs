@@ -283,10 +283,21 @@ pub enum Builtin {
     Sessions,
     UsersCount,
     AccountsCount,
+    /// The latest message a user sent the team: the user's own, an account's or
+    /// organization's over its current users (see `crate::conversations`).
+    LastInboundMessage,
+    /// The latest message the team sent a user (likewise).
+    LastOutboundMessage,
 }
 
+/// The fields a message moves, on its users and on their accounts and organizations.
+pub(crate) const MESSAGE_FIELDS: [&str; 2] = [
+    "lastInboundMessageTimestamp",
+    "lastOutboundMessageTimestamp",
+];
+
 impl Builtin {
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 9] = [
         Builtin::CreatedAt,
         Builtin::UpdatedAt,
         Builtin::LastSeenTimestamp,
@@ -294,6 +305,8 @@ impl Builtin {
         Builtin::Sessions,
         Builtin::UsersCount,
         Builtin::AccountsCount,
+        Builtin::LastInboundMessage,
+        Builtin::LastOutboundMessage,
     ];
 
     pub fn name(self, model: Model) -> &'static str {
@@ -306,6 +319,8 @@ impl Builtin {
             Builtin::Sessions => "sessions",
             Builtin::UsersCount => "usersCount",
             Builtin::AccountsCount => "accountsCount",
+            Builtin::LastInboundMessage => MESSAGE_FIELDS[0],
+            Builtin::LastOutboundMessage => MESSAGE_FIELDS[1],
         }
     }
 
@@ -314,7 +329,9 @@ impl Builtin {
             Builtin::CreatedAt
             | Builtin::UpdatedAt
             | Builtin::LastSeenTimestamp
-            | Builtin::FirstSeen => Type::Date,
+            | Builtin::FirstSeen
+            | Builtin::LastInboundMessage
+            | Builtin::LastOutboundMessage => Type::Date,
             _ => Type::Number,
         }
     }

@@ -20,7 +20,7 @@ use super::compile::{Compiled, ModelRules, Node, node_bit};
 use super::config::{ChurnedRevenue, Model};
 use super::lifecycle::{Facts, Mode, combine, decide, track_allows};
 use super::records::{RecordState, RecordStateMut, Records};
-use super::schema::{AssignedField, InputKey, LifeField, Rel};
+use super::schema::{AssignedField, InputKey, LifeField, MESSAGE_FIELDS, Rel};
 use super::timers::Timers;
 use super::view::{Links, View, World, exists, for_each_neighbor};
 use super::{DerivedChange, DerivedView, LifecycleRecord, RecordInput, RecordRef, Status};
@@ -130,6 +130,7 @@ impl Before {
                 users: graph.organization_user_ids(*id).collect(),
                 ..Before::default()
             },
+            GraphChange::Messages(_) => Before::default(),
             GraphChange::Assignment(change) => {
                 let roles_moved = match change {
                     AssignmentChange::SetOwner { customer, .. } => {
@@ -458,6 +459,17 @@ impl Derivation {
                 self.dependents(c, graph, $at, $name, false, &mut seeds)
             };
         }
+        // An account's or organization's users changed: its user count, and its last
+        // messages (the latest over its current users).
+        macro_rules! members {
+            ($at:expr) => {{
+                let at = $at;
+                field!(at, "usersCount");
+                for name in MESSAGE_FIELDS {
+                    field!(at, name);
+                }
+            }};
+        }
         match change {
             GraphChange::UpsertOrganization { id, .. } => {
                 let at = RecordRef::Organization(*id);
@@ -482,7 +494,7 @@ impl Derivation {
                         edge!(Rel::OrgAccounts, o);
                         edge!(Rel::OrgUsers, o);
                         field!(o, "accountsCount");
-                        field!(o, "usersCount");
+                        members!(o);
                         // An organization's usage is its accounts' (at read time).
                         field!(o, "lastSeenTimestamp");
                         field!(o, "firstSeenTimestamp");
@@ -514,7 +526,7 @@ impl Derivation {
                     for account in moved {
                         let a = RecordRef::Account(account);
                         edge!(Rel::AccountUsers, a);
-                        field!(a, "usersCount");
+                        members!(a);
                     }
                 }
                 let orgs = graph.user_organizations(*id);
@@ -524,7 +536,7 @@ impl Derivation {
                     for org in moved {
                         let o = RecordRef::Organization(org);
                         edge!(Rel::OrgUsers, o);
-                        field!(o, "usersCount");
+                        members!(o);
                     }
                 }
             }
@@ -546,7 +558,7 @@ impl Derivation {
                     edge!(Rel::OrgAccounts, o);
                     edge!(Rel::OrgUsers, o);
                     field!(o, "accountsCount");
-                    field!(o, "usersCount");
+                    members!(o);
                     field!(o, "lastSeenTimestamp");
                     field!(o, "firstSeenTimestamp");
                 }
@@ -565,14 +577,16 @@ impl Derivation {
                 for account in &before.accounts {
                     let a = RecordRef::Account(*account);
                     edge!(Rel::AccountUsers, a);
-                    field!(a, "usersCount");
+                    members!(a);
                 }
                 for org in &before.orgs {
                     let o = RecordRef::Organization(*org);
                     edge!(Rel::OrgUsers, o);
-                    field!(o, "usersCount");
+                    members!(o);
                 }
             }
+            // Seeded by `messages_changed`, which knows the users a message touched.
+            GraphChange::Messages(_) => {}
             GraphChange::Assignment(_) => {
                 for customer in &before.owner_moved {
                     edge!(owner_rel(*customer), *customer);
@@ -659,6 +673,41 @@ impl Derivation {
         for record in touched {
             for name in usage {
                 self.dependents(&compiled, graph, record, name, false, &mut seeds);
+            }
+        }
+        if seeds.is_empty() {
+            return Vec::new();
+        }
+        self.now = self.now.max(now);
+        self.run(graph, metrics, seeds, Mode::Data, now)
+    }
+
+    /// After messages were recorded or deleted: the last-message fields of the users they
+    /// touched, of those users' accounts and of their organizations.
+    pub(crate) fn messages_changed(
+        &mut self,
+        users: &[UserId],
+        graph: Links<'_>,
+        metrics: Option<&Metrics>,
+        now: Millis,
+    ) -> Vec<DerivedChange> {
+        let Some(compiled) = self.compiled.clone() else {
+            return Vec::new();
+        };
+        let mut seeds = Vec::new();
+        for user in users {
+            let mut touched = vec![RecordRef::User(*user)];
+            touched.extend(graph.user_account_ids(*user).map(RecordRef::Account));
+            touched.extend(
+                graph
+                    .user_organizations(*user)
+                    .into_iter()
+                    .map(RecordRef::Organization),
+            );
+            for record in touched {
+                for name in MESSAGE_FIELDS {
+                    self.dependents(&compiled, graph, record, name, false, &mut seeds);
+                }
             }
         }
         if seeds.is_empty() {

@@ -10,6 +10,7 @@ use super::schema::{Builtin, FieldSource, HolderAttr, LifeField, Rel, decode_fie
 use super::state::{Derivation, Life};
 use super::{RecordRef, Status};
 use crate::assignments::{Assignments, Customer};
+use crate::conversations::Messages;
 use crate::graph::{Graph, Slot};
 use crate::metrics::Metrics;
 use crate::time::Millis;
@@ -24,6 +25,8 @@ pub(crate) fn date(at: Option<Millis>) -> Value {
 pub(crate) struct Links<'a> {
     pub(crate) graph: &'a Graph,
     pub(crate) assignments: Option<&'a Assignments>,
+    /// Conversations' messages (the last inbound / outbound message fields).
+    pub(crate) messages: Option<&'a Messages>,
 }
 
 impl std::ops::Deref for Links<'_> {
@@ -80,7 +83,7 @@ pub(crate) fn field_value(
             None => Value::Null,
         },
         FieldSource::Builtin => match Builtin::ALL.get(index) {
-            Some(b) => builtin(world.graph.graph, world.metrics, record(), *b),
+            Some(b) => builtin(world.graph, world.metrics, record(), *b),
             None => Value::Null,
         },
         FieldSource::Assigned => assigned(world, record(), index),
@@ -156,7 +159,13 @@ fn status_value(status: Status) -> &'static Value {
     &VALUES[status as usize]
 }
 
-fn builtin(graph: &Graph, metrics: Option<&Metrics>, record: RecordRef, builtin: Builtin) -> Value {
+fn builtin(
+    links: Links<'_>,
+    metrics: Option<&Metrics>,
+    record: RecordRef,
+    builtin: Builtin,
+) -> Value {
+    let graph = links.graph;
     let stamps = match record {
         RecordRef::Organization(id) => graph.organization_stamps(id),
         RecordRef::Account(id) => graph.account_stamps(id),
@@ -174,6 +183,17 @@ fn builtin(graph: &Graph, metrics: Option<&Metrics>, record: RecordRef, builtin:
         Builtin::UpdatedAt => date(stamps.map(|s| s.1)),
         Builtin::LastSeenTimestamp => date(seen().and_then(|s| s.last)),
         Builtin::FirstSeen => date(seen().and_then(|s| s.first)),
+        Builtin::LastInboundMessage | Builtin::LastOutboundMessage => {
+            let last = links
+                .messages
+                .map(|m| m.of(record, graph))
+                .unwrap_or_default();
+            date(if builtin == Builtin::LastInboundMessage {
+                last.inbound
+            } else {
+                last.outbound
+            })
+        }
         Builtin::Sessions => match (record, metrics) {
             (RecordRef::User(id), Some(m)) => Value::number(f64::from(m.user_sessions(id))),
             _ => Value::Number(0.0),

@@ -6,6 +6,7 @@ mod assignments;
 mod config;
 mod formulas;
 mod lifecycle;
+mod messages;
 mod property;
 mod time_zone;
 

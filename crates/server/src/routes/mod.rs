@@ -3,6 +3,8 @@
 mod accounts;
 mod admins;
 mod config;
+mod conversation_input;
+mod conversations;
 pub(crate) mod custom_fields;
 mod custom_object_instances;
 pub(crate) mod custom_objects;
@@ -33,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(custom_fields::routes())
         .merge(custom_objects::routes())
         .merge(custom_object_instances::routes())
+        .merge(conversations::routes())
         .merge(events::routes())
         .merge(roles::routes())
         .merge(config::routes())

@@ -58,6 +58,8 @@ pub async fn render_written(state: &AppState, workspace: WorkspaceId, written: &
         Written::CustomField(row) => render::custom_field(row),
         Written::CustomObject(row) => render::custom_object(row),
         Written::CustomObjectInstance(row) => render::custom_object_instance(row),
+        Written::Conversation(row) => render::conversation(row),
+        Written::Message(row) => render::message(row),
         Written::Deleted => json!({ "deleted": true }),
         Written::Config => json!({ "saved": true }),
         Written::Ingested {

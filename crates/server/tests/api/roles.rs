@@ -708,6 +708,23 @@ on_every_backend!(demo_workspace_has_a_cs_team_with_books, |app| {
         14,
         "4 Globex regions and 10 startups"
     );
+    // Owners write to their CSMs; the quiet startups' owners stopped weeks ago.
+    assert!(
+        startup["lastInboundMessageTimestamp"].is_string(),
+        "{startup}"
+    );
+    assert_eq!(
+        startup["traits"]["ownerLastWrote"],
+        serde_json::json!(1.0),
+        "{startup}"
+    );
+    let quiet = get("/resources/accounts/acct-103".into()).await;
+    assert!(
+        quiet["traits"]["ownerLastWrote"].as_f64().unwrap() >= 25.0,
+        "{quiet}"
+    );
+    let threads = get("/resources/accounts/acct-100/conversations".into()).await;
+    assert_eq!(threads["results"].as_array().unwrap().len(), 1, "{threads}");
     // Loading again changes nothing.
     steward_server::demo::load(&app.state)
         .await

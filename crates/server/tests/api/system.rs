@@ -109,6 +109,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/analytics/v1/unlink"),
     ("post", "/analytics/v1/customobjectinstance"),
     ("post", "/analytics/v1/batch"),
+    ("get", "/resources/conversations"),
+    ("post", "/resources/conversations"),
+    ("get", "/resources/conversations/{id}"),
+    ("put", "/resources/conversations/{id}"),
+    ("delete", "/resources/conversations/{id}"),
+    ("get", "/resources/conversations/{id}/messages"),
+    ("post", "/resources/conversations/{id}/messages"),
+    ("get", "/resources/messages/{id}"),
+    ("delete", "/resources/messages/{id}"),
+    ("get", "/resources/accounts/{id}/conversations"),
+    ("get", "/resources/organizations/{id}/conversations"),
 ];
 
 on_every_backend!(
