@@ -1,13 +1,15 @@
 //! The property: whatever the writes and their order, the values the engine keeps
 //! incrementally are the values a fresh engine computes from the final data (given the
 //! persisted lifecycle state, as at a restart), and a full re-evaluation changes nothing.
+//! The steps include messages (the last inbound and outbound message, also through owners).
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use steward_engine::conversations::{Direction, MessageChange};
 use steward_engine::derive::{DerivedChange, RecordInput, RecordRef};
-use steward_engine::ids::AdminId;
+use steward_engine::ids::{AdminId, MessageId};
 use steward_engine::metrics::{EventInput, EventKind};
 use steward_engine::{AssignmentChange, Customer, Engine, GraphChange, RoleKey};
 
@@ -41,7 +43,11 @@ fn config_a() -> serde_json::Value {
             {"model": "organization", "key": "ownerRole", "label": "", "expression": "owner.role"},
             {"model": "organization", "key": "ownedBig", "label": "", "expression": "count(accounts where owner.seats > 1)"},
             {"model": "organization", "key": "csm", "label": "", "expression": "csmId"},
-            {"model": "organization", "key": "csmAccounts", "label": "", "expression": "count(accounts where keyRoles.csm.id is set)"}
+            {"model": "organization", "key": "csmAccounts", "label": "", "expression": "count(accounts where keyRoles.csm.id is set)"},
+            {"model": "user", "key": "wrote", "label": "", "expression": "lastInboundMessageTimestamp"},
+            {"model": "account", "key": "ownerWrote", "label": "", "expression": "owner.lastInboundMessageTimestamp"},
+            {"model": "account", "key": "answered", "label": "", "expression": "lastOutboundMessageTimestamp in last 2 days"},
+            {"model": "organization", "key": "ownersWriting", "label": "", "expression": "count(accounts where owner.lastInboundMessageTimestamp in last 1 days)"}
         ],
         "lifecycle": {
             "organizations": {
@@ -112,7 +118,12 @@ enum Step {
     Csm(bool, u32, Option<u32>),
     TeamEmail(u32, u32),
     DeleteAdmin(u32),
+    /// A message (recorded again: replaced), inbound (`true`) or outbound, with its users.
+    Message(u32, bool, Vec<u32>),
+    ForgetMessage(u32),
 }
+
+const MESSAGES: u32 = 4;
 
 const ADMINS: u32 = 3;
 
@@ -174,6 +185,8 @@ fn step(with_rule_changes: bool) -> impl Strategy<Value = Step> {
         2 => (any::<bool>(), 0..ACCOUNTS, proptest::option::of(0..ADMINS)).prop_map(|(k, i, m)| Step::Csm(k, i, m)),
         1 => (0..ADMINS, 0..3u32).prop_map(|(m, e)| Step::TeamEmail(m, e)),
         1 => (0..ADMINS).prop_map(Step::DeleteAdmin),
+        3 => (0..MESSAGES, any::<bool>(), proptest::collection::vec(0..USERS, 0..3)).prop_map(|(m, i, us)| Step::Message(m, i, us)),
+        1 => (0..MESSAGES).prop_map(Step::ForgetMessage),
     ];
     steps.prop_map(move |s| match s {
         Step::Reconfigure(_) | Step::Reprocess if !with_rule_changes => Step::Hours(1),
@@ -192,6 +205,21 @@ struct World {
     owners: BTreeMap<RecordRef, u32>,
     csms: BTreeMap<RecordRef, u32>,
     team: BTreeMap<u32, String>,
+    /// Messages as storage keeps them (a deleted user leaves them): direction, time, users.
+    messages: BTreeMap<u32, (bool, Millis, Vec<u32>)>,
+}
+
+fn message_change(m: u32, inbound: bool, at: Millis, users: &[u32]) -> GraphChange {
+    GraphChange::Messages(MessageChange::Record {
+        message: MessageId(uuid::Uuid::from_u128(0x6_0000 + u128::from(m))),
+        direction: if inbound {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        },
+        at,
+        users: users.iter().copied().map(usr).collect(),
+    })
 }
 
 fn admin(i: u32) -> AdminId {
@@ -262,6 +290,7 @@ impl World {
             owners: BTreeMap::new(),
             csms: BTreeMap::new(),
             team: BTreeMap::new(),
+            messages: BTreeMap::new(),
         }
     }
 
@@ -331,6 +360,9 @@ impl World {
                 }
                 self.traits.remove(&u(*i));
                 self.owners.retain(|_, owner| owner != i);
+                for (_, _, users) in self.messages.values_mut() {
+                    users.retain(|x| x != i);
+                }
                 self.graph(GraphChange::DeleteUser { id: usr(*i) });
             }
             Step::Set(record, key, value) => {
@@ -419,6 +451,23 @@ impl World {
                 self.csms.retain(|_, holder| holder != m);
                 self.assign(AssignmentChange::ForgetAdmin { admin: admin(*m) });
             }
+            Step::Message(m, inbound, users) => {
+                let mut users: Vec<u32> = users
+                    .iter()
+                    .copied()
+                    .filter(|x| exists(&self.engine, u(*x)))
+                    .collect();
+                users.sort_unstable();
+                users.dedup();
+                self.graph(message_change(*m, *inbound, now, &users));
+                self.messages.insert(*m, (*inbound, now, users));
+            }
+            Step::ForgetMessage(m) => {
+                self.messages.remove(m);
+                self.graph(GraphChange::Messages(MessageChange::Forget {
+                    message: MessageId(uuid::Uuid::from_u128(0x6_0000 + u128::from(*m))),
+                }));
+            }
         }
     }
 
@@ -491,6 +540,9 @@ impl World {
         }
         for (at, user, account) in &self.counted {
             fresh.record_event(ws(), &event(*at, *user, *account));
+        }
+        for (m, (inbound, at, users)) in &self.messages {
+            fresh.apply_at(ws(), &message_change(*m, *inbound, *at, users), self.now);
         }
         fresh.restore(ws(), &self.engine.lifecycle_state(ws()));
         fresh.configure(
