@@ -70,16 +70,6 @@ pub(crate) fn forgotten(message: steward_engine::ids::MessageId) -> GraphChange 
     GraphChange::Messages(MessageChange::Forget { message })
 }
 
-/// Calls the same-named operation of whichever backend is in use.
-macro_rules! dispatch {
-    ($self:ident . $op:ident ( $($arg:expr),* )) => {
-        match &$self.inner {
-            Inner::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
-            Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
-        }
-    };
-}
-
 impl Store {
     /// A conversation by its id, else its external id, with its messages.
     pub async fn find_conversation(

@@ -129,16 +129,6 @@ pub(crate) fn sort_fields(fields: &mut [CustomFieldRow]) {
     fields.sort_by(|a, b| a.label.cmp(&b.label).then(a.id.cmp(&b.id)));
 }
 
-/// Calls the same-named operation of whichever backend is in use.
-macro_rules! dispatch {
-    ($self:ident . $op:ident ( $($arg:expr),* )) => {
-        match &$self.inner {
-            Inner::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
-            Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
-        }
-    };
-}
-
 impl Store {
     /// The object `r` names: its id, else its name.
     pub async fn find_custom_object(

@@ -10,6 +10,19 @@
 //! durable when acknowledged while the cost of the commit is shared. On SQLite the fsync of a
 //! commit runs beside the next batch's writes (see `durable.rs`).
 
+/// Calls the same-named operation of whichever backend is in use.
+/// Answers once what it read is durable (see `durable.rs`). Defined before the modules, so
+/// that those with operations of their own (`conversations`, `custom_objects`) use it too.
+macro_rules! dispatch {
+    ($self:ident . $op:ident ( $($arg:expr),* )) => {{
+        let out = match &$self.inner {
+            Inner::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
+            Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
+        };
+        $self.settle(out).await
+    }};
+}
+
 pub mod assign;
 pub mod bench;
 mod conversation_ops;
@@ -185,18 +198,6 @@ pub struct Store {
 enum Inner {
     Sqlite(sqlite::Pool),
     Postgres(postgres::Pool),
-}
-
-/// Calls the same-named operation of whichever backend is in use.
-/// Answers once what it read is durable (see `durable.rs`).
-macro_rules! dispatch {
-    ($self:ident . $op:ident ( $($arg:expr),* )) => {{
-        let out = match &$self.inner {
-            Inner::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
-            Inner::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
-        };
-        $self.settle(out).await
-    }};
 }
 
 /// As [`dispatch!`], for the hot write paths: on SQLite they take the one write connection.
