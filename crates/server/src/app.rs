@@ -35,7 +35,7 @@ pub struct Shared {
     pub store: Store,
     pub engine: Arc<RwLock<Engine>>,
     /// The visibility gate: the writer holds it from changing the engine until its commit is
-    /// over, readers take it before reading the engine (see `writer.rs`).
+    /// over, readers take it before reading the engine (see `writer/mod.rs` and `settle.rs`).
     pub gate: Arc<tokio::sync::RwLock<()>>,
     pub writer: Writer,
     pub keys: Arc<KeyCache>,
@@ -54,6 +54,9 @@ impl Shared {
     /// what is not committed); never held across an `.await`.
     pub async fn engine(&self) -> EngineRead<'_> {
         let gate = self.gate.read().await;
+        // The engine holds every commit up to here (the writer commits only behind the gate);
+        // the answer waits until they are durable.
+        crate::settle::saw_commits(self.store.commit_mark());
         EngineRead {
             engine: self.engine.read().expect("engine lock"),
             _gate: gate,

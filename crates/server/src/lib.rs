@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod render;
 mod routes;
+mod settle;
 pub mod template;
 pub mod trait_types;
 pub mod usage;

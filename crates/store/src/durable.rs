@@ -13,8 +13,9 @@
 //!   that holds it (which covers every earlier commit too: the WAL is one file, appended to).
 //! - **No reader sees a commit that could still be lost.** Every read from storage, once done,
 //!   waits until the last commit that had *started* is durable ([`WalSync::settled`]): a read
-//!   that saw a commit ends after that commit started. Readers of the engine are held by the
-//!   writer's visibility gate, which now opens once the batch is durable.
+//!   that saw a commit ends after that commit started. The server's answers wait the same way
+//!   ([`Store::settled`](crate::Store::settled)), so what its engine holds of a commit, from
+//!   the moment the commit ends, is passed on only once durable.
 //! - **Checkpoints stay safe**: with `synchronous=NORMAL` SQLite still syncs the WAL before it
 //!   copies pages into the database, and the database before the WAL is reused.
 //! - **A failed fsync ends the process.** The kernel may have dropped the pages it could not
@@ -146,12 +147,16 @@ impl WalSync {
 
     /// Waits until every commit started so far is durable.
     pub(crate) async fn settled(&self) {
-        self.durable_through(self.started.load(Ordering::SeqCst))
-            .await;
+        self.durable_through(self.started()).await;
+    }
+
+    /// The number of the last commit started.
+    pub(crate) fn started(&self) -> u64 {
+        self.started.load(Ordering::SeqCst)
     }
 
     /// Waits until commit `seq` and every one before it are durable.
-    async fn durable_through(&self, seq: u64) {
+    pub(crate) async fn durable_through(&self, seq: u64) {
         if *self.durable.borrow() >= seq {
             return;
         }

@@ -325,10 +325,31 @@ impl Store {
 
     /// `out`, once every commit that had started is durable: what a read saw cannot be lost.
     async fn settle<T>(&self, out: T) -> T {
+        self.settled().await;
+        out
+    }
+
+    /// Waits until every commit started so far is durable.
+    async fn settled(&self) {
         if let Some(wal) = &self.wal {
             wal.settled().await;
         }
-        out
+    }
+
+    /// A mark for what has been committed so far, durable or not: whoever read state that
+    /// commits shape outside storage (the server's engine holds a batch from its commit on)
+    /// waits for [`Store::durable_through`] this mark before passing what it read on, so that
+    /// nothing a power cut could still take back leaves the process. Always 0 where commits
+    /// are durable when they end (PostgreSQL, in-memory SQLite).
+    pub fn commit_mark(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |wal| wal.started())
+    }
+
+    /// Waits until every commit up to `mark` ([`Store::commit_mark`]) is durable.
+    pub async fn durable_through(&self, mark: u64) {
+        if let Some(wal) = &self.wal {
+            wal.durable_through(mark).await;
+        }
     }
 
     /// Whether commits are synced beside the writer, answered once durable (SQLite on a file;

@@ -3,9 +3,9 @@
 //! A batch whose workspaces derive nothing and that runs no step needs nothing back from the
 //! engine before it commits. So the writer commits it first and then applies it here, while
 //! its WAL fsync runs (before, the fsync started only after the engine step). The writer took
-//! the visibility gate before the commit and it stays held: readers wait until the engine
-//! holds the batch and the disk has it, as for every other batch. The writer's next commit
-//! waits for that gate, so batches reach the engine, and the event index, in commit order.
+//! the visibility gate before the commit and it stays held until the engine and the event
+//! index hold the batch, as for every other batch. The writer's next commit waits for that
+//! gate, so batches reach the engine, and the event index, in commit order.
 //! (A thread of its own for this stage, working while the next batch is written, was tried:
 //! on two cores it made batches smaller and was no faster.)
 
@@ -84,8 +84,8 @@ pub(super) struct Answers {
 
 impl Answers {
     /// Applies the batch's event index update (off the writer's path; the writer's next commit
-    /// waits for the gate, so updates stay in commit order), then, once `durable` resolves,
-    /// drops the cached bodies of what the batch changed, opens the gate, and answers each job
+    /// waits for the gate, so updates stay in commit order), drops the cached bodies of what
+    /// the batch changed and opens the gate, then, once `durable` resolves, answers each job
     /// (its result, and what its step reported).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn when_durable(
@@ -119,16 +119,19 @@ impl Answers {
             .collect();
         let (bodies, definitions) = (self.bodies.clone(), self.definitions.clone());
         tokio::spawn(async move {
-            // While the disk syncs; before the gate opens (event pages read the index; the
-            // chunks they then read wait for durability like every storage read).
+            // While the disk syncs, and before the gate opens: event pages read the index, and
+            // the next batch's update must come after this one's.
             drop(index);
-            durable.wait().await;
-            // Cached bodies of what changed go before anyone hears of the commit.
+            // Cached bodies of what changed go before anyone can read the batch.
             bodies.forget(changed);
             for workspace in redefined {
                 definitions.forget(workspace);
             }
+            // The gate opens once the engine holds the batch, not once the disk does: the
+            // writer's next commit need not wait for this one's fsync. Readers that now see
+            // the batch wait for it to be durable before they answer (`routes::settled`).
             drop(gate);
+            durable.wait().await;
             for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {
                 let done = result
                     .map(|outcome| Done { outcome, derived })

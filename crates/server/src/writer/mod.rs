@@ -7,16 +7,19 @@
 //! transaction**: a write and the history entries it causes are durable together or not at all.
 //!
 //! The engine never shows uncommitted data: from the moment the writer starts changing it until
-//! the commit is durable, it holds the *visibility gate* (`AppState::gate`) for writing, and
+//! the commit is over, it holds the *visibility gate* (`AppState::gate`) for writing, and
 //! every reader of the engine takes the gate for reading first
-//! ([`crate::app::AppState::engine`]). So readers wait for the few milliseconds of a commit,
-//! asynchronously (no thread blocks on it). Should the commit fail after the engine was
+//! ([`crate::app::AppState::engine`]). So readers wait for the fraction of a millisecond of a
+//! commit, asynchronously (no thread blocks on it). Nor does anything that could still be
+//! lost leave the process: every answer waits until the commits it could have seen are
+//! durable (`routes::settled`), as every storage read does. Should the commit fail after the engine was
 //! changed, the engine is rebuilt from storage before the gate opens again (what start-up
 //! does), so it never keeps what storage lost.
 //!
-//! A commit's fsync does not hold the writer up: once a batch is committed, a task of its own
-//! waits until it is durable (`steward_store::Durable`), then opens the gate and answers, while
-//! the writer applies the next batch's writes to storage (its commit waits for the gate).
+//! A commit's fsync does not hold the writer up: once a batch is committed and in the engine,
+//! a task of its own opens the gate, waits until the batch is durable
+//! (`steward_store::Durable`) and answers, while the writer applies the next batches (their
+//! commits wait for the gate, not for the disk).
 //! And where a batch's workspaces derive nothing, it commits first and the engine applies it
 //! while the commit syncs ([`engine_stage`]).
 //!

@@ -172,5 +172,34 @@ async fn sqlite_commits_are_synced_before_they_count() {
     assert!(found.is_some());
     assert!(s.wal_syncs() > before, "the read waited for the sync");
     durable.wait().await;
+
+    // What the server's engine shows of a commit waits on its mark.
+    let mark = s.commit_mark();
+    let (pending, _) = s
+        .begin_batch(T0, &[(ws, upsert_account("b", Some("o")))])
+        .await
+        .unwrap();
+    let before = s.wal_syncs();
+    let durable = pending.commit_visible().await.unwrap();
+    let after = s.commit_mark();
+    assert!(after > mark, "a commit moves the mark");
+    s.durable_through(after).await;
+    assert!(
+        s.wal_syncs() > before,
+        "the wait ended with the commit's sync"
+    );
+    durable.wait().await;
     s.close().await;
+}
+
+/// Where commits are durable when they end (PostgreSQL), there is nothing to wait for.
+#[tokio::test]
+async fn postgres_commits_need_no_mark() {
+    for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
+        let (t, ws) = setup(backend).await;
+        let mut e = Engine::new();
+        ok(&t.store, &mut e, T0, ws, upsert_org("o", json!({}))).await;
+        assert_eq!(t.store.commit_mark(), 0);
+        t.store.durable_through(0).await;
+    }
 }
