@@ -35,7 +35,7 @@ pub struct Shared {
     pub store: Store,
     pub engine: Arc<RwLock<Engine>>,
     /// The visibility gate: the writer holds it from changing the engine until its commit is
-    /// over, readers take it before reading the engine (see `writer/mod.rs` and `settle.rs`).
+    /// over, readers take it before reading the engine (see `writer/mod.rs`).
     pub gate: Arc<tokio::sync::RwLock<()>>,
     pub writer: Writer,
     pub keys: Arc<KeyCache>,
@@ -50,13 +50,18 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Read access to derived state, once no commit is in flight (the engine never shows
-    /// what is not committed); never held across an `.await`.
+    /// Read access to derived state, once no commit is in flight and every commit it holds is
+    /// durable (the engine never shows what could still be lost); never held across an
+    /// `.await`.
     pub async fn engine(&self) -> EngineRead<'_> {
         let gate = self.gate.read().await;
-        // The engine holds every commit up to here (the writer commits only behind the gate);
-        // the answer waits until they are durable.
-        crate::settle::saw_commits(self.store.commit_mark());
+        // The gate opens once a batch is in the engine, before its fsync ends (so that the
+        // writer's next commit need not wait for the disk): the engine may hold commits a power
+        // cut could still take back. Nothing is read from it before they are durable. No commit
+        // starts while the gate is held, so this wait ends with the fsync under way (nothing
+        // to wait for when none is). A writer queued for the gate meanwhile waits with it:
+        // under reads and writes at once, commits wait for the disk again, as they all did.
+        self.store.durable_through(self.store.commit_mark()).await;
         EngineRead {
             engine: self.engine.read().expect("engine lock"),
             _gate: gate,

@@ -24,7 +24,6 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod render;
 mod routes;
-mod settle;
 pub mod template;
 pub mod trait_types;
 pub mod usage;

@@ -13,9 +13,10 @@
 //!   that holds it (which covers every earlier commit too: the WAL is one file, appended to).
 //! - **No reader sees a commit that could still be lost.** Every read from storage, once done,
 //!   waits until the last commit that had *started* is durable ([`WalSync::settled`]): a read
-//!   that saw a commit ends after that commit started. The server's answers wait the same way
-//!   ([`Store::settled`](crate::Store::settled)), so what its engine holds of a commit, from
-//!   the moment the commit ends, is passed on only once durable.
+//!   that saw a commit ends after that commit started. State kept outside storage that holds
+//!   a commit from the moment it ends (the server's engine) is read the same way: after
+//!   [`Store::durable_through`](crate::Store::durable_through) its
+//!   [`Store::commit_mark`](crate::Store::commit_mark).
 //! - **Checkpoints stay safe**: with `synchronous=NORMAL` SQLite still syncs the WAL before it
 //!   copies pages into the database, and the database before the WAL is reused.
 //! - **A failed fsync ends the process.** The kernel may have dropped the pages it could not

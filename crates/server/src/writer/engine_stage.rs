@@ -128,8 +128,8 @@ impl Answers {
                 definitions.forget(workspace);
             }
             // The gate opens once the engine holds the batch, not once the disk does: the
-            // writer's next commit need not wait for this one's fsync. Readers that now see
-            // the batch wait for it to be durable before they answer (`routes::settled`).
+            // writer's next commit need not wait for this one's fsync. Readers of the engine
+            // wait for it to be durable before they read (`AppState::engine`).
             drop(gate);
             durable.wait().await;
             for ((reply, result), derived) in replies.into_iter().zip(results).zip(step_reports) {

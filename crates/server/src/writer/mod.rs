@@ -11,8 +11,8 @@
 //! every reader of the engine takes the gate for reading first
 //! ([`crate::app::AppState::engine`]). So readers wait for the fraction of a millisecond of a
 //! commit, asynchronously (no thread blocks on it). Nor does anything that could still be
-//! lost leave the process: every answer waits until the commits it could have seen are
-//! durable (`routes::settled`), as every storage read does. Should the commit fail after the engine was
+//! lost leave the process: a reader of the engine waits until the commits it holds are
+//! durable, as every storage read does. Should the commit fail after the engine was
 //! changed, the engine is rebuilt from storage before the gate opens again (what start-up
 //! does), so it never keeps what storage lost.
 //!

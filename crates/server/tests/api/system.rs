@@ -181,3 +181,37 @@ on_every_backend!(healthz, |app| {
     let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 });
+
+/// The writer opens the visibility gate once a batch is in the engine, before its fsync ends;
+/// the engine is then read only once every commit it holds is durable (SQLite on a file, where
+/// commits are synced beside the writer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_is_read_once_what_it_holds_is_durable() {
+    use steward_engine::domain::{ExternalId, TraitPatch};
+    use steward_store::write::{OrganizationFields, Write};
+
+    let app = crate::api::helpers::spawn(steward_store::test_support::Backend::Sqlite).await;
+    let store = &app.state.store;
+    let ws = store.find_workspace("acme").await.unwrap().unwrap().id;
+    let write = Write::UpsertOrganization {
+        external_id: ExternalId::parse("externalId", "o").unwrap(),
+        fields: OrganizationFields {
+            name: None,
+            traits: TraitPatch::from_json("traits", &serde_json::json!({})).unwrap(),
+        },
+    };
+    let (pending, results) = store
+        .begin_batch(crate::api::helpers::START, &[(ws, write)])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok());
+    let before = store.wal_syncs();
+    let durable = pending.commit_visible().await.unwrap();
+    let engine = app.state.engine().await;
+    assert!(
+        store.wal_syncs() > before,
+        "the engine was read before the commit was synced"
+    );
+    drop(engine);
+    durable.wait().await;
+}
