@@ -94,6 +94,15 @@ pub fn probe(page: &PageRequest) -> PageRequest {
     }
 }
 
+/// [`envelope`] for stored rows, keyed as the page is sorted.
+pub fn listed_envelope<T: steward_store::rows::Listed>(
+    page: &PageRequest,
+    rows: Vec<T>,
+    render: impl Fn(&T) -> Value,
+) -> Value {
+    envelope(page, rows, |r| r.page_key(page.sort), render)
+}
+
 /// Builds the envelope from up to `limit + 1` items (fetched with [`probe`]).
 pub fn envelope<T>(
     page: &PageRequest,

@@ -6,7 +6,6 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_engine::domain::Email;
 use steward_engine::ids::AdminId;
-use steward_store::rows::Listed;
 use steward_store::write::{AdminFields, Write};
 
 use super::support::{self, Params};
@@ -14,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::{listed_envelope, page_request, probe};
 use crate::render;
 
 const LICENSE_STATUSES: [&str; 3] = ["active", "deactivated", "auto-created"];
@@ -55,12 +54,7 @@ async fn list(
         .store
         .list_admins(auth.workspace, &probe(&page))
         .await?;
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        render::admin,
-    )))
+    Ok(Json(listed_envelope(&page, rows, render::admin)))
 }
 
 async fn create(

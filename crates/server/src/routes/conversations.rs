@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 use steward_engine::ids::WorkspaceId;
 use steward_store::conversations::ConversationScope;
-use steward_store::rows::{ConversationRow, Listed};
+use steward_store::rows::ConversationRow;
 use steward_store::write::{RecordRef, Write};
 
 use super::conversation_input::{conversation_fields, message_body};
@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonObject;
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::{listed_envelope, page_request, probe};
 use crate::render;
 
 pub fn routes() -> Router<AppState> {
@@ -113,12 +113,7 @@ async fn page(
         .store
         .list_conversations(ws, scope, &probe(&page))
         .await?;
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        render::conversation,
-    )))
+    Ok(Json(listed_envelope(&page, rows, render::conversation)))
 }
 
 async fn list(State(state): State<AppState>, auth: Auth, params: Params) -> ApiResult<Json<Value>> {
@@ -181,12 +176,7 @@ async fn messages(
         .store
         .list_messages(auth.workspace, conversation.id, &probe(&page))
         .await?;
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        render::message,
-    )))
+    Ok(Json(listed_envelope(&page, rows, render::message)))
 }
 
 async fn fetch_message(

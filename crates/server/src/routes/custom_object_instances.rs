@@ -24,7 +24,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject};
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::{listed_envelope, page_request, probe};
 use crate::render;
 
 pub fn routes() -> Router<AppState> {
@@ -202,10 +202,9 @@ async fn page(
         .store
         .list_custom_object_instances(ws, object.id, scope, archived, &probe(&page))
         .await?;
-    Ok(Json(envelope(
+    Ok(Json(listed_envelope(
         &page,
         rows,
-        |r| r.page_key(page.sort),
         render::custom_object_instance,
     )))
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use steward_engine::custom_objects::CustomObjectName;
 use steward_engine::domain::{FieldError, TraitKey};
 use steward_engine::ids::WorkspaceId;
-use steward_store::rows::{CustomObjectRow, Listed};
+use steward_store::rows::CustomObjectRow;
 use steward_store::write::{CustomObjectFields, FieldDefinition, RecordRef, Write, Written};
 
 use super::custom_fields::{TYPES, one_of, options};
@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Body, JsonObject, Member};
-use crate::pagination::{envelope, page_request, probe};
+use crate::pagination::{listed_envelope, page_request, probe};
 use crate::render;
 
 pub fn routes() -> Router<AppState> {
@@ -138,12 +138,7 @@ async fn list(
         .store
         .list_custom_objects(auth.workspace, &probe(&page))
         .await?;
-    Ok(Json(envelope(
-        &page,
-        rows,
-        |r| r.page_key(page.sort),
-        render::custom_object,
-    )))
+    Ok(Json(listed_envelope(&page, rows, render::custom_object)))
 }
 
 async fn fetch(
