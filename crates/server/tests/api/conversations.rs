@@ -73,19 +73,8 @@ async fn restarted(
     steward_engine::ids::WorkspaceId,
     steward_engine::ids::AccountId,
 ) {
-    let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
-        app.state.store.clone(),
-        std::sync::Arc::new(app.clock.clone()),
-    ))
-    .await
-    .unwrap();
-    let ws = rebuilt
-        .store
-        .find_workspace("acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let rebuilt = app.restarted_state().await;
+    let ws = app.workspace_id().await;
     let a1 = id_of(app, "/resources/accounts/a1").await.parse().unwrap();
     (rebuilt, ws, a1)
 }

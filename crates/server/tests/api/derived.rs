@@ -216,23 +216,10 @@ on_every_backend!(
         );
 
         // A server rebuilt from storage has the same status and churn date.
-        let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
-            app.state.store.clone(),
-            std::sync::Arc::new(app.clock.clone()),
-        ))
-        .await
-        .unwrap();
+        let rebuilt = app.restarted_state().await;
         let account = app.ok_get("/resources/accounts/h1").await;
         let id: steward_engine::ids::AccountId = account["id"].as_str().unwrap().parse().unwrap();
-        let ws = rebuilt
-            .store
-            .list_workspaces()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|w| w.name == "acme")
-            .unwrap()
-            .id;
+        let ws = app.workspace_id().await;
         let derived = rebuilt
             .engine()
             .await

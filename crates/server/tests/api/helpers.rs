@@ -82,6 +82,27 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// A second server state built from the same storage: what a restart does.
+    pub async fn restarted_state(&self) -> AppState {
+        build_state(ServerConfig::new(
+            self.state.store.clone(),
+            Arc::new(self.clock.clone()),
+        ))
+        .await
+        .expect("state rebuilt from storage")
+    }
+
+    /// The id of the workspace `acme` the app's key belongs to.
+    pub async fn workspace_id(&self) -> steward_engine::ids::WorkspaceId {
+        self.state
+            .store
+            .find_workspace("acme")
+            .await
+            .unwrap()
+            .expect("workspace acme")
+            .id
+    }
+
     /// Another workspace with its own key, of the given role.
     pub async fn other_workspace_key(&self, name: &str, role: KeyRole) -> String {
         let ws = keys::find_or_create_workspace(&self.state.store, name, START)

@@ -377,20 +377,8 @@ on_every_backend!(
 
         // The engine rebuilt from the store reports the same metrics.
         let before = app.ok_get("/resources/accounts/g1/metrics").await;
-        let rebuilt = steward_server::build_state(steward_server::ServerConfig::new(
-            app.state.store.clone(),
-            std::sync::Arc::new(app.clock.clone()),
-        ))
-        .await
-        .unwrap();
-        let ws = app
-            .state
-            .store
-            .find_workspace("acme")
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let rebuilt = app.restarted_state().await;
+        let ws = app.workspace_id().await;
         let account = app
             .state
             .store

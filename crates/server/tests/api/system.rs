@@ -192,7 +192,7 @@ async fn the_engine_is_read_once_what_it_holds_is_durable() {
 
     let app = crate::api::helpers::spawn(steward_store::test_support::Backend::Sqlite).await;
     let store = &app.state.store;
-    let ws = store.find_workspace("acme").await.unwrap().unwrap().id;
+    let ws = app.workspace_id().await;
     let write = Write::UpsertOrganization {
         external_id: ExternalId::parse("externalId", "o").unwrap(),
         fields: OrganizationFields {
