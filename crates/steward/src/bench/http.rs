@@ -112,6 +112,51 @@ impl Run {
     }
 }
 
+impl Run {
+    fn merge(mut self, other: Run) -> Run {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies_us.extend(other.latencies_us);
+        self.cpu += other.cpu;
+        self
+    }
+}
+
+/// [`drive`] against two servers in turn, `rounds` slices of `duration / rounds` each, so that
+/// both see the same phases of a machine whose speed drifts (a shared VM's does, by a third
+/// within minutes). Each round continues the request sequence rather than repeating it, so a
+/// round does not find what the last one cached. Returns the runs at `a` and at `b`.
+pub async fn drive_interleaved<F>(
+    a: std::net::SocketAddr,
+    b: std::net::SocketAddr,
+    clients: usize,
+    duration: Duration,
+    rounds: u32,
+    request: F,
+) -> (Run, Run)
+where
+    F: Fn(usize, usize) -> Vec<u8> + Send + Sync + 'static,
+{
+    let request = std::sync::Arc::new(request);
+    let slice = duration / rounds.max(1);
+    let mut runs: Option<(Run, Run)> = None;
+    for round in 0..rounds.max(1) {
+        let offset = round as usize * 100_000_000;
+        let at = |addr| {
+            let request = request.clone();
+            drive(addr, clients, slice, move |c, n| request(c, offset + n))
+        };
+        let ra = at(a).await;
+        let rb = at(b).await;
+        runs = Some(match runs {
+            None => (ra, rb),
+            Some((sa, sb)) => (sa.merge(ra), sb.merge(rb)),
+        });
+    }
+    runs.expect("at least one round")
+}
+
 /// `clients` keep-alive connections, each sending `request(client, n)` back to back for
 /// `duration`.
 pub async fn drive<F>(

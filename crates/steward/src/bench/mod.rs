@@ -89,6 +89,10 @@ pub(crate) async fn ceiling(body: Vec<u8>) -> anyhow::Result<std::net::SocketAdd
     Ok(addr)
 }
 
+/// Load runs against Steward and its ceiling alternate in this many slices (see
+/// [`http::drive_interleaved`]).
+const ROUNDS: u32 = 5;
+
 fn report(name: &str, run: &http::Run, base: &http::Run) -> serde_json::Value {
     let ratio = run.throughput() / base.throughput();
     // Throughput follows the share of the cores the process got; CPU per request does not.
@@ -214,14 +218,14 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
     let base_addr = ceiling(sample).await?;
     let (u, k) = (users.clone(), key.clone());
-    let single = http::drive(addr, args.clients, duration, move |c, n| {
-        http::get(&format!("/resources/users/{}", u[pick(c, n, u.len())]), &k)
-    })
-    .await;
-    let (u, k) = (users.clone(), key.clone());
-    let single_base = http::drive(base_addr, args.clients, duration, move |c, n| {
-        http::get(&format!("/resources/users/{}", u[pick(c, n, u.len())]), &k)
-    })
+    let (single, single_base) = http::drive_interleaved(
+        addr,
+        base_addr,
+        args.clients,
+        duration,
+        ROUNDS,
+        move |c, n| http::get(&format!("/resources/users/{}", u[pick(c, n, u.len())]), &k),
+    )
     .await;
     let single_json = report("GET one user", &single, &single_base);
 
@@ -256,26 +260,22 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
     let page_bytes = sample.len();
     let base_addr = ceiling(sample).await?;
     let (cs, k) = (cursors.clone(), key.clone());
-    let page = http::drive(addr, args.clients, duration, move |c, n| {
-        http::get(
-            &format!(
-                "/resources/accounts?limit=100&from={}",
-                cs[pick(c, n, cs.len())]
-            ),
-            &k,
-        )
-    })
-    .await;
-    let (cs, k) = (cursors.clone(), key.clone());
-    let page_base = http::drive(base_addr, args.clients, duration, move |c, n| {
-        http::get(
-            &format!(
-                "/resources/accounts?limit=100&from={}",
-                cs[pick(c, n, cs.len())]
-            ),
-            &k,
-        )
-    })
+    let (page, page_base) = http::drive_interleaved(
+        addr,
+        base_addr,
+        args.clients,
+        duration,
+        ROUNDS,
+        move |c, n| {
+            http::get(
+                &format!(
+                    "/resources/accounts?limit=100&from={}",
+                    cs[pick(c, n, cs.len())]
+                ),
+                &k,
+            )
+        },
+    )
     .await;
     let page_json = report(
         &format!("GET page of 100 ({} KB)", page_bytes / 1024),
