@@ -32,15 +32,15 @@ use crate::template::Template;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/accounts", get(list).post(upsert))
+        .route("/resources/accounts", get(list).post(upsert))
         .route(
-            "/accounts/{id}",
+            "/resources/accounts/{id}",
             get(records::fetch::<Accounts>)
                 .put(records::update::<Accounts>)
                 .patch(records::update::<Accounts>)
                 .delete(records::remove::<Accounts>),
         )
-        .route("/accounts/{id}/users", get(users))
+        .route("/resources/accounts/{id}/users", get(users))
 }
 
 pub struct Accounts;

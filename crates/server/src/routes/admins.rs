@@ -20,10 +20,10 @@ const LICENSE_STATUSES: [&str; 3] = ["active", "deactivated", "auto-created"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admins", get(list).post(create))
-        .route("/admins/search", get(search))
+        .route("/resources/admins", get(list).post(create))
+        .route("/resources/admins/search", get(search))
         .route(
-            "/admins/{id}",
+            "/resources/admins/{id}",
             get(fetch).put(update).patch(update).delete(remove),
         )
 }

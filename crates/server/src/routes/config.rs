@@ -16,8 +16,11 @@ use crate::extract::JsonObject;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/config", get(export).put(apply))
-        .route("/config/reprocess", axum::routing::post(reprocess))
+        .route("/resources/config", get(export).put(apply))
+        .route(
+            "/resources/config/reprocess",
+            axum::routing::post(reprocess),
+        )
 }
 
 /// Applies the current lifecycle rules to every record, churned ones included: rule edits

@@ -23,15 +23,24 @@ use crate::render;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/conversations", get(list).post(create))
-        .route("/conversations/{id}", get(fetch).put(update).delete(remove))
+        .route("/resources/conversations", get(list).post(create))
         .route(
-            "/conversations/{id}/messages",
+            "/resources/conversations/{id}",
+            get(fetch).put(update).delete(remove),
+        )
+        .route(
+            "/resources/conversations/{id}/messages",
             get(messages).post(add_message),
         )
-        .route("/messages/{id}", get(fetch_message).delete(remove_message))
-        .route("/accounts/{id}/conversations", get(of_account))
-        .route("/organizations/{id}/conversations", get(of_organization))
+        .route(
+            "/resources/messages/{id}",
+            get(fetch_message).delete(remove_message),
+        )
+        .route("/resources/accounts/{id}/conversations", get(of_account))
+        .route(
+            "/resources/organizations/{id}/conversations",
+            get(of_organization),
+        )
 }
 
 async fn find_conversation_or_404(

@@ -31,9 +31,9 @@ pub const TYPES: [&str; 8] = [
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/customFields", get(list).post(create))
+        .route("/resources/customFields", get(list).post(create))
         .route(
-            "/customFields/{id}",
+            "/resources/customFields/{id}",
             get(fetch).put(update).patch(update).delete(remove),
         )
 }

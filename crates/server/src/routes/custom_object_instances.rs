@@ -29,18 +29,24 @@ use crate::render;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/customObjects/{id}/instances", get(list).post(create))
-        .route("/customObjects/{id}/instances/search", get(search))
         .route(
-            "/customObjects/{id}/instances/{instanceId}",
+            "/resources/customObjects/{id}/instances",
+            get(list).post(create),
+        )
+        .route(
+            "/resources/customObjects/{id}/instances/search",
+            get(search),
+        )
+        .route(
+            "/resources/customObjects/{id}/instances/{instanceId}",
             get(fetch).put(update).patch(update).delete(remove),
         )
         .route(
-            "/accounts/{id}/customObjects/{objectId}/instances",
+            "/resources/accounts/{id}/customObjects/{objectId}/instances",
             get(of_account),
         )
         .route(
-            "/organizations/{id}/customObjects/{objectId}/instances",
+            "/resources/organizations/{id}/customObjects/{objectId}/instances",
             get(of_organization),
         )
 }

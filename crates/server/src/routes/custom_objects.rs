@@ -22,9 +22,9 @@ use crate::render;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/customObjects", get(list).post(create))
+        .route("/resources/customObjects", get(list).post(create))
         .route(
-            "/customObjects/{id}",
+            "/resources/customObjects/{id}",
             get(fetch).put(update).patch(update).delete(remove),
         )
 }

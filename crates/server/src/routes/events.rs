@@ -20,12 +20,18 @@ use crate::pagination::{envelope, page_request};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/users/{id}/events", get(user_events))
-        .route("/accounts/{id}/events", get(account_events))
-        .route("/organizations/{id}/events", get(organization_events))
-        .route("/users/{id}/metrics", get(user_metrics))
-        .route("/accounts/{id}/metrics", get(account_metrics))
-        .route("/organizations/{id}/metrics", get(organization_metrics))
+        .route("/resources/users/{id}/events", get(user_events))
+        .route("/resources/accounts/{id}/events", get(account_events))
+        .route(
+            "/resources/organizations/{id}/events",
+            get(organization_events),
+        )
+        .route("/resources/users/{id}/metrics", get(user_metrics))
+        .route("/resources/accounts/{id}/metrics", get(account_metrics))
+        .route(
+            "/resources/organizations/{id}/metrics",
+            get(organization_metrics),
+        )
 }
 
 async fn owner(state: &AppState, auth: &Auth, kind: &str, id: String) -> ApiResult<EventOwner> {

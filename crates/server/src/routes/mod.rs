@@ -27,7 +27,9 @@ use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
 
 pub fn router(state: AppState) -> Router {
-    let resources = Router::new()
+    // Every resource module spells out its `/resources/...` paths: a nested router would
+    // rebuild each request's URI to strip the prefix.
+    Router::new()
         .merge(organizations::routes())
         .merge(accounts::routes())
         .merge(users::routes())
@@ -39,9 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(roles::routes())
         .merge(config::routes())
-        .merge(status_history::routes());
-    Router::new()
-        .nest("/resources", resources)
+        .merge(status_history::routes())
         .merge(system::routes())
         .merge(crate::ingest::routes())
         .fallback(not_found)

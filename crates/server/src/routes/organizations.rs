@@ -32,16 +32,16 @@ use crate::template::Template;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/organizations", get(list).post(upsert))
+        .route("/resources/organizations", get(list).post(upsert))
         .route(
-            "/organizations/{id}",
+            "/resources/organizations/{id}",
             get(records::fetch::<Organizations>)
                 .put(records::update::<Organizations>)
                 .patch(records::update::<Organizations>)
                 .delete(records::remove::<Organizations>),
         )
-        .route("/organizations/{id}/accounts", get(accounts))
-        .route("/organizations/{id}/users", get(users))
+        .route("/resources/organizations/{id}/accounts", get(accounts))
+        .route("/resources/organizations/{id}/users", get(users))
 }
 
 pub struct Organizations;

@@ -28,15 +28,18 @@ use crate::extract::JsonObject;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/keyRoles", get(list_roles).post(create_role))
-        .route("/keyRoles/{key}", axum::routing::delete(delete_role))
-        .route("/config/roles", get(get_roles).put(put_roles))
-        .route("/importFilters", get(list_filters))
+        .route("/resources/keyRoles", get(list_roles).post(create_role))
         .route(
-            "/importFilters/{source}",
+            "/resources/keyRoles/{key}",
+            axum::routing::delete(delete_role),
+        )
+        .route("/resources/config/roles", get(get_roles).put(put_roles))
+        .route("/resources/importFilters", get(list_filters))
+        .route(
+            "/resources/importFilters/{source}",
             get(get_filter).put(put_filter).delete(delete_filter),
         )
-        .route("/apiKeys", get(list_keys))
+        .route("/resources/apiKeys", get(list_keys))
 }
 
 // ---- key roles ---------------------------------------------------------------------------

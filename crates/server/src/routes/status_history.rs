@@ -15,9 +15,12 @@ use crate::error::ApiResult;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/accounts/{id}/statusHistory", get(history::<Accounts>))
         .route(
-            "/organizations/{id}/statusHistory",
+            "/resources/accounts/{id}/statusHistory",
+            get(history::<Accounts>),
+        )
+        .route(
+            "/resources/organizations/{id}/statusHistory",
             get(history::<Organizations>),
         )
 }

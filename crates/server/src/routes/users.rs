@@ -27,10 +27,10 @@ use crate::{body, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/users", get(list).post(upsert))
-        .route("/users/search", get(search))
+        .route("/resources/users", get(list).post(upsert))
+        .route("/resources/users/search", get(search))
         .route(
-            "/users/{id}",
+            "/resources/users/{id}",
             get(records::fetch::<Users>)
                 .put(records::update::<Users>)
                 .patch(records::update::<Users>)
