@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use steward_engine::{Clock, SystemClock};
 use steward_server::{ServerConfig, build_state, launch_with_tcp_listener};
 use steward_store::Store;
-use steward_store::rows::KeyRole;
+
+use crate::control::{self, Request};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +33,14 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Write a consistent copy of the embedded database to a new file, while Steward runs or
+    /// not (PostgreSQL: use pg_dump).
+    Backup {
+        /// The copy to write; must not exist yet.
+        out: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Configuration as code: export a workspace's configuration, apply a file (against a
     /// running server).
     #[command(subcommand)]
@@ -84,11 +93,33 @@ struct StorageArgs {
 }
 
 impl StorageArgs {
+    fn postgres_url(&self) -> Option<&str> {
+        self.database_url.as_deref().filter(|url| !url.is_empty())
+    }
+
     async fn open(&self) -> anyhow::Result<Store> {
-        Ok(match &self.database_url {
-            Some(url) if !url.is_empty() => Store::open_url(url).await?,
-            _ => Store::open_sqlite_dir(&self.data_dir).await?,
+        Ok(match self.postgres_url() {
+            Some(url) => Store::open_url(url).await?,
+            None => Store::open_sqlite_dir(&self.data_dir).await?,
         })
+    }
+
+    /// Runs a command on storage and prints its output: on the embedded database through the
+    /// server that owns it, if one does (see `control.rs`).
+    async fn execute(&self, request: Request) -> anyhow::Result<()> {
+        let output = match self.postgres_url() {
+            Some(url) => {
+                let store = Store::open_url(url).await?;
+                let output = control::execute(&store, request).await;
+                store.close().await;
+                output?
+            }
+            None => control::execute_embedded(&self.data_dir, request).await?,
+        };
+        if !output.is_empty() {
+            println!("{output}");
+        }
+        Ok(())
     }
 }
 
@@ -177,23 +208,13 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
-    let clock = SystemClock;
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Workspace(WorkspaceCommand::Create { name, storage }) => {
-            let name = steward_engine::domain::RecordName::parse("name", &name)
-                .map_err(|e| anyhow::anyhow!("workspace {e}"))?;
-            let store = storage.open().await?;
-            let ws = store.create_workspace(name.as_str(), clock.now()).await?;
-            println!("created workspace {} ({})", ws.name, ws.id);
-            Ok(())
+            storage.execute(Request::WorkspaceCreate { name }).await
         }
         Command::Workspace(WorkspaceCommand::List { storage }) => {
-            let store = storage.open().await?;
-            for ws in store.list_workspaces().await? {
-                println!("{}\t{}", ws.name, ws.id);
-            }
-            Ok(())
+            storage.execute(Request::WorkspaceList).await
         }
         Command::ApiKey(ApiKeyCommand::Create {
             workspace,
@@ -201,18 +222,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             role,
             storage,
         }) => {
-            let store = storage.open().await?;
-            let role = KeyRole::parse(&role).expect("clap checked the role");
-            let key = steward_server::keys::create_key(
-                &store,
-                &workspace,
-                name.as_deref(),
-                role,
-                clock.now(),
-            )
-            .await?;
-            println!("{key}");
-            Ok(())
+            storage
+                .execute(Request::ApiKeyCreate {
+                    workspace,
+                    name,
+                    role,
+                })
+                .await
+        }
+        Command::Backup { out, storage } => {
+            let path = std::path::absolute(&out)?;
+            anyhow::ensure!(!path.exists(), "{} exists already", path.display());
+            storage.execute(Request::Backup { path }).await
         }
         Command::Config(command) => {
             let output = tokio::task::spawn_blocking(move || match command {
@@ -246,6 +267,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         read_cache_bytes: args.read_cache_mb << 20,
     })
     .await?;
+    if args.storage.postgres_url().is_none() {
+        // Not fatal: without it, commands on storage wait for the server to stop.
+        if let Err(e) = control::listen(store.clone(), &args.storage.data_dir) {
+            tracing::warn!(error = %e, "no control socket in the data directory");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
     if args.demo {
@@ -256,6 +283,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%address, "listening");
     launch_with_tcp_listener(state, listener, shutdown_signal()).await?;
     store.close().await;
+    if args.storage.postgres_url().is_none() {
+        let _ = std::fs::remove_file(control::socket_path(&args.storage.data_dir));
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod control;
 mod remote;
 
 /// mimalloc instead of glibc's allocator: ingestion allocates and frees small objects on

@@ -480,3 +480,90 @@ async fn config_export_and_apply_against_a_running_server() {
     let (_, fields) = account_fields().await;
     assert_eq!(fields[0]["type"], json!("number"));
 }
+
+#[tokio::test]
+async fn a_running_server_owns_its_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "stw_test_owner_key";
+    let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
+    let steward = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("STEWARD_DATABASE_URL")
+            .env_remove("STEWARD_API_KEY")
+            .output()
+            .unwrap()
+    };
+
+    // A second server is refused at once, with a reason.
+    let started = Instant::now();
+    let port = free_port().to_string();
+    let second = steward(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second server ran");
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not after the busy timeout"
+    );
+
+    // Commands on storage are run by the server that owns it.
+    let run = |args: &[&str]| {
+        let out = steward(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(&["workspace", "create", "second"]).contains("created workspace second"));
+    assert!(run(&["workspace", "list"]).contains("second"));
+    let second_key = run(&["api-key", "create", "--workspace", "second"])
+        .trim()
+        .to_owned();
+    let refused = steward(&["api-key", "create", "--workspace", "nowhere"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no workspace named `nowhere`"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (status, _) = call(
+        &server.base,
+        &second_key,
+        reqwest::Method::POST,
+        "/resources/organizations",
+        Some(json!({"externalId": "o", "name": "O"})),
+    )
+    .await;
+    assert_eq!(status, 200, "the new key works at once");
+
+    // A backup taken while the server runs is a database a server can start from.
+    let copy = tempfile::tempdir().unwrap();
+    let backup = copy.path().join("steward.db");
+    let out = run(&["backup", backup.to_str().unwrap()]);
+    assert!(out.contains("backed up to"), "{out}");
+    assert!(
+        !steward(&["backup", backup.to_str().unwrap()])
+            .status
+            .success(),
+        "never overwrites"
+    );
+    drop(server);
+    let restored = start(copy.path(), &[], &[]).await;
+    let (status, body) = call(
+        &restored.base,
+        &second_key,
+        reqwest::Method::GET,
+        "/resources/organizations/o",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // With no server, the commands open the database themselves.
+    assert!(run(&["workspace", "list"]).contains("second"));
+}

@@ -112,8 +112,12 @@ impl Reader {
         let mut db = ptr::null_mut();
         // SAFETY: plain FFI open; on failure the handle is closed before returning.
         unsafe {
-            let flags = ffi::SQLITE_OPEN_READONLY | ffi::SQLITE_OPEN_NOMUTEX;
-            if ffi::sqlite3_open_v2(c_path.as_ptr(), &mut db, flags, ptr::null()) != ffi::SQLITE_OK
+            // Read-write, but `query_only`: the process's lock on the file (see
+            // `EXCLUSIVE_VFS`) is only shared by connections that may write. A read-only one
+            // would take a plain shared lock and so replace the process's exclusive one.
+            let flags = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_NOMUTEX;
+            let vfs = CString::new(crate::EXCLUSIVE_VFS).expect("no NUL");
+            if ffi::sqlite3_open_v2(c_path.as_ptr(), &mut db, flags, vfs.as_ptr()) != ffi::SQLITE_OK
             {
                 let e = error(db, "open");
                 ffi::sqlite3_close(db);
@@ -123,7 +127,7 @@ impl Reader {
             // Map the database file instead of reading it page by page: point reads across a
             // database much larger than SQLite's default 2 MB cache would otherwise pay several
             // syscalls and copies each. Best effort: a failure here only costs speed.
-            let pragmas = c"PRAGMA mmap_size = 17179869184; PRAGMA cache_size = -16384;";
+            let pragmas = c"PRAGMA query_only = 1; PRAGMA mmap_size = 17179869184; PRAGMA cache_size = -16384;";
             ffi::sqlite3_exec(db, pragmas.as_ptr(), None, ptr::null_mut(), ptr::null_mut());
         }
         Ok(Self {
