@@ -203,3 +203,33 @@ async fn postgres_commits_need_no_mark() {
         t.store.durable_through(0).await;
     }
 }
+
+#[tokio::test]
+async fn backups_copy_the_embedded_database_and_postgres_points_to_pg_dump() {
+    for backend in backends() {
+        let t = steward_store::test_support::fresh(backend).await;
+        let s = &t.store;
+        let ws = s.create_workspace("acme", T0).await.unwrap().id;
+        let mut e = Engine::new();
+        ok(s, &mut e, T0, ws, upsert_org("o", json!({"tier": "gold"}))).await;
+        let copy = tempfile::tempdir().unwrap();
+        let file = copy.path().join("steward.db");
+        match backend {
+            Backend::Sqlite => {
+                s.backup_into(&file).await.unwrap();
+                // The copy is a database Steward opens, with the same records; a second
+                // backup never overwrites it.
+                assert!(s.backup_into(&file).await.is_err());
+                let restored = Store::open_sqlite_dir(copy.path()).await.unwrap();
+                assert_eq!(all_orgs(&restored, ws).await, all_orgs(s, ws).await);
+                assert_eq!(restored.list_workspaces().await.unwrap().len(), 1);
+                restored.close().await;
+            }
+            Backend::Postgres => {
+                let err = s.backup_into(&file).await.unwrap_err();
+                assert!(err.to_string().contains("pg_dump"), "{err}");
+                assert!(!file.exists());
+            }
+        }
+    }
+}
