@@ -552,6 +552,17 @@ async fn a_running_server_owns_its_data_directory() {
             .success(),
         "never overwrites"
     );
+    let listed = Command::new(BIN)
+        .args(["workspace", "list", "--data-dir"])
+        .arg(copy.path())
+        .env_remove("STEWARD_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("second"),
+        "the copy is free while the server runs: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     drop(server);
     let restored = start(copy.path(), &[], &[]).await;
     let (status, body) = call(

@@ -221,7 +221,12 @@ pub(crate) const EXCLUSIVE_VFS: &str = "unix-excl";
 /// Fails at once, with a clear error, when another process holds the database file (the lock
 /// is taken by a connection's first read). Without this a second server or a CLI command
 /// would wait out the busy timeout and then fail with "database is locked".
-async fn claim_sqlite_file(file: &Path, options: &SqliteConnectOptions) -> Result<()> {
+/// Returns the connection that took the lock: the hold lasts while any connection of this
+/// process has the file open, so keep it until the store's own connections are open.
+async fn claim_sqlite_file(
+    file: &Path,
+    options: &SqliteConnectOptions,
+) -> Result<sqlx::SqliteConnection> {
     use sqlx::Connection;
     // Long enough for this process's own connections to let go of a lock they hold; another
     // process's hold on the file does not end.
@@ -231,7 +236,7 @@ async fn claim_sqlite_file(file: &Path, options: &SqliteConnectOptions) -> Resul
         sqlx::query("SELECT count(*) FROM sqlite_master")
             .execute(&mut connection)
             .await?;
-        connection.close().await
+        Ok(connection)
     }
     .await;
     match outcome {
@@ -309,14 +314,20 @@ impl Store {
             .vfs(EXCLUSIVE_VFS)
             // Map the file rather than read it page by page (see sqlite_read.rs).
             .pragma("mmap_size", "17179869184");
-        if !file.as_os_str().is_empty() && file.as_os_str() != ":memory:" {
-            claim_sqlite_file(&file, &options).await?;
-        }
+        let claim = if !file.as_os_str().is_empty() && file.as_os_str() != ":memory:" {
+            Some(claim_sqlite_file(&file, &options).await?)
+        } else {
+            None
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
             .connect_with(options.clone())
             .await?;
+        if let Some(claim) = claim {
+            use sqlx::Connection;
+            claim.close().await?;
+        }
         // An in-memory database has no file another connection could open: sqlx path only.
         let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
         let mut store = Self {
