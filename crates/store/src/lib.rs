@@ -272,6 +272,19 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                // sqlx pings every connection it hands out: a second round trip for each
+                // query, which halved single-record reads. Only a connection that sat idle
+                // may have died with the server unnoticed (HikariCP skips its check within
+                // 500 ms of last use too); a busy one's failure shows in its own query.
+                .test_before_acquire(false)
+                .before_acquire(|connection, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > Duration::from_millis(500) {
+                            sqlx::Connection::ping(connection).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect(url)
                 .await?;
             let store = Self {
@@ -322,6 +335,9 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            // A ping is a round trip to the connection's worker thread; a connection to a file
+            // does not go bad the way a network one does.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         if let Some(claim) = claim {
