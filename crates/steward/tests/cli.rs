@@ -17,6 +17,29 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `steward ARGS --data-dir DIR` on the embedded database, as a user types it.
+fn steward_on(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("STEWARD_DATABASE_URL")
+        .env_remove("STEWARD_API_KEY")
+        .output()
+        .unwrap()
+}
+
+/// [`steward_on`], which must succeed; returns what it printed.
+fn steward_ok(dir: &Path, args: &[&str]) -> String {
+    let out = steward_on(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 struct Server {
     child: Child,
     base: String,
@@ -164,28 +187,10 @@ async fn sigterm_stops_gracefully() {
 #[tokio::test]
 async fn workspace_and_key_commands_and_isolation() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env_remove("STEWARD_DATABASE_URL")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |args: &[&str]| steward_ok(dir.path(), args);
     run(&["workspace", "create", "production"]);
     run(&["workspace", "create", "sandbox"]);
-    let dup = Command::new(BIN)
-        .args(["workspace", "create", "sandbox", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let dup = steward_on(dir.path(), &["workspace", "create", "sandbox"]);
     assert!(
         !dup.status.success(),
         "a duplicate workspace name is refused"
@@ -486,16 +491,7 @@ async fn a_running_server_owns_its_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let key = "stw_test_owner_key";
     let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
-    let steward = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env_remove("STEWARD_DATABASE_URL")
-            .env_remove("STEWARD_API_KEY")
-            .output()
-            .unwrap()
-    };
+    let steward = |args: &[&str]| steward_on(dir.path(), args);
 
     // A second server is refused at once, with a reason.
     let started = Instant::now();
@@ -510,15 +506,7 @@ async fn a_running_server_owns_its_data_directory() {
     );
 
     // Commands on storage are run by the server that owns it.
-    let run = |args: &[&str]| {
-        let out = steward(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |args: &[&str]| steward_ok(dir.path(), args);
     assert!(run(&["workspace", "create", "second"]).contains("created workspace second"));
     assert!(run(&["workspace", "list"]).contains("second"));
     let second_key = run(&["api-key", "create", "--workspace", "second"])
@@ -552,12 +540,7 @@ async fn a_running_server_owns_its_data_directory() {
             .success(),
         "never overwrites"
     );
-    let listed = Command::new(BIN)
-        .args(["workspace", "list", "--data-dir"])
-        .arg(copy.path())
-        .env_remove("STEWARD_DATABASE_URL")
-        .output()
-        .unwrap();
+    let listed = steward_on(copy.path(), &["workspace", "list"]);
     assert!(
         String::from_utf8_lossy(&listed.stdout).contains("second"),
         "the copy is free while the server runs: {}",
