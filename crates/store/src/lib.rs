@@ -43,6 +43,7 @@ mod migrations;
 mod ops;
 mod pg_write;
 mod postgres;
+mod resident;
 mod roles_ops;
 pub mod rows;
 mod sql;
@@ -88,6 +89,8 @@ pub struct PendingBatch {
     log_commit: event_log::LogCommit,
     known: Arc<known_ids::KnownIds>,
     ids_commit: known_ids::IdsCommit,
+    /// What the batch changed in the resident records, applied once it commits.
+    resident: Option<(Arc<resident::Resident>, resident::ResidentCommit)>,
     /// The WAL the commit is synced to (SQLite on a file; see `durable.rs`).
     wal: Option<Arc<durable::WalSync>>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
@@ -171,6 +174,9 @@ impl PendingBatch {
         }
         let index = self.log.committed(self.log_commit);
         self.known.committed(self.ids_commit);
+        if let Some((resident, commit)) = self.resident {
+            resident.apply(commit);
+        }
         Ok((durable, index))
     }
 }
@@ -192,6 +198,9 @@ pub struct Store {
     known: Arc<known_ids::KnownIds>,
     /// The write connection's WAL, synced after its commits (see `durable.rs`).
     wal: Option<Arc<durable::WalSync>>,
+    /// Every record kept in memory once the engine is loaded (see `resident`); PostgreSQL's
+    /// default.
+    resident: Option<Arc<resident::Resident>>,
 }
 
 #[derive(Clone, Debug)]
@@ -295,6 +304,7 @@ impl Store {
                 turn: Arc::default(),
                 known: Arc::default(),
                 wal: None,
+                resident: Some(Arc::default()),
             };
             store.migrate().await?;
             Ok(store)
@@ -354,6 +364,7 @@ impl Store {
             turn: Arc::default(),
             known: Arc::default(),
             wal: None,
+            resident: None,
         };
         store.migrate().await?;
         if !in_memory {
@@ -441,6 +452,25 @@ impl Store {
         }
     }
 
+    /// Keeps every organization, account and user in memory once [`Store::load_engine`] has
+    /// run, answering single-record and by-id reads from there (see `resident`): on by
+    /// default for PostgreSQL, where each such read is otherwise a round trip, off for SQLite.
+    pub fn with_resident_records(mut self, on: bool) -> Self {
+        self.resident = on.then(Arc::default);
+        self
+    }
+
+    /// Heap bytes of the resident records (organizations, accounts, users); `None` when
+    /// records are not kept in memory.
+    pub fn resident_heap_bytes(&self) -> Option<[usize; 3]> {
+        self.resident.as_ref().map(|r| r.heap_bytes())
+    }
+
+    /// The resident records, once loaded.
+    fn serving_resident(&self) -> Option<&resident::Resident> {
+        self.resident.as_deref().filter(|r| r.serving())
+    }
+
     pub async fn close(&self) {
         match &self.inner {
             Inner::Sqlite(pool) => {
@@ -513,6 +543,9 @@ impl Store {
         ws: WorkspaceId,
         r: &RecordRef,
     ) -> Result<Option<OrganizationRow>> {
+        if let Some(resident) = self.serving_resident() {
+            return self.settle(resident.find::<OrganizationRow>(ws, r)).await;
+        }
         if let Some(file) = &self.sqlite_file {
             return self
                 .settle(sqlite_reads::find(file, &sqlite_reads::ORGS, ws, r))
@@ -522,6 +555,9 @@ impl Store {
     }
 
     pub async fn find_account(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<AccountRow>> {
+        if let Some(resident) = self.serving_resident() {
+            return self.settle(resident.find::<AccountRow>(ws, r)).await;
+        }
         if let Some(file) = &self.sqlite_file {
             return self
                 .settle(sqlite_reads::find(file, &sqlite_reads::ACCOUNTS, ws, r))
@@ -531,6 +567,9 @@ impl Store {
     }
 
     pub async fn find_user(&self, ws: WorkspaceId, r: &RecordRef) -> Result<Option<UserRow>> {
+        if let Some(resident) = self.serving_resident() {
+            return self.settle(resident.find::<UserRow>(ws, r)).await;
+        }
         if let Some(file) = &self.sqlite_file {
             return self
                 .settle(sqlite_reads::find(file, &sqlite_reads::USERS, ws, r))
@@ -609,6 +648,11 @@ impl Store {
         ws: WorkspaceId,
         ids: &[Uuid],
     ) -> Result<Vec<OrganizationRow>> {
+        if let Some(resident) = self.serving_resident() {
+            return self
+                .settle(resident.by_ids::<OrganizationRow>(ws, ids))
+                .await;
+        }
         if let Some(file) = &self.sqlite_file {
             return self
                 .settle(sqlite_reads::by_ids(file, &sqlite_reads::ORGS, ws, ids))
@@ -618,6 +662,9 @@ impl Store {
     }
 
     pub async fn accounts_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<AccountRow>> {
+        if let Some(resident) = self.serving_resident() {
+            return self.settle(resident.by_ids::<AccountRow>(ws, ids)).await;
+        }
         if let Some(file) = &self.sqlite_file {
             return self
                 .settle(sqlite_reads::by_ids(file, &sqlite_reads::ACCOUNTS, ws, ids))
@@ -627,6 +674,9 @@ impl Store {
     }
 
     pub async fn users_by_ids(&self, ws: WorkspaceId, ids: &[Uuid]) -> Result<Vec<UserRow>> {
+        if let Some(resident) = self.serving_resident() {
+            return self.settle(resident.by_ids::<UserRow>(ws, ids)).await;
+        }
         if let Some(file) = &self.sqlite_file {
             return self
                 .settle(sqlite_reads::by_ids(file, &sqlite_reads::USERS, ws, ids))
@@ -741,10 +791,28 @@ impl Store {
     }
 
     /// Rebuilds the customer graph of every workspace from the durable record.
+    /// With resident records (see `resident`), also fills them.
     pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {
         match &self.inner {
             Inner::Sqlite(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await?,
             Inner::Postgres(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await?,
+        }
+        if let Some(resident) = &self.resident {
+            // No batch commits while the tables are scanned.
+            let _turn = self.turn.lock().await;
+            let started = std::time::Instant::now();
+            match &self.inner {
+                Inner::Sqlite(pool) => {
+                    resident::load::load(&mut *pool.acquire().await?, resident).await?
+                }
+                Inner::Postgres(pool) => {
+                    resident::load::load(&mut *pool.acquire().await?, resident).await?
+                }
+            }
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "resident records loaded"
+            );
         }
         // Key roles and owners: a few rows per customer at most, so plain queries.
         for (ws, change) in dispatch!(self.load_assignments())? {
@@ -850,17 +918,18 @@ impl Store {
         let turn = self.turn.clone().lock_owned().await;
         let log = &*self.log;
         let known = &*self.known;
-        let (tx, results, log_commit, ids_commit) = match &self.inner {
+        let resident = self.resident.as_deref();
+        let (tx, results, log_commit, ids_commit, staged) = match &self.inner {
             Inner::Sqlite(pool) => {
                 let pool = self.sqlite_writer.as_ref().unwrap_or(pool);
-                let (tx, results, log, ids) =
-                    sqlite::begin_batch(pool, now, batch, log, known).await?;
-                (PendingTx::Sqlite(tx), results, log, ids)
+                let (tx, results, log, ids, staged) =
+                    sqlite::begin_batch(pool, now, batch, log, known, resident).await?;
+                (PendingTx::Sqlite(tx), results, log, ids, staged)
             }
             Inner::Postgres(pool) => {
-                let (tx, results, log, ids) =
-                    postgres::begin_batch(pool, now, batch, log, known).await?;
-                (PendingTx::Postgres(tx), results, log, ids)
+                let (tx, results, log, ids, staged) =
+                    postgres::begin_batch(pool, now, batch, log, known, resident).await?;
+                (PendingTx::Postgres(tx), results, log, ids, staged)
             }
         };
         let pending = PendingBatch {
@@ -869,6 +938,10 @@ impl Store {
             log_commit,
             known: self.known.clone(),
             ids_commit,
+            resident: self
+                .resident
+                .clone()
+                .zip(staged.filter(|commit| !commit.is_empty())),
             wal: self.wal.clone(),
             _turn: turn,
         };

@@ -31,7 +31,7 @@ pub(crate) trait BulkSource {
     ) -> Result<()>;
 }
 
-fn required(row: &dyn BulkRow, col: usize) -> Result<Uuid> {
+pub(crate) fn required(row: &dyn BulkRow, col: usize) -> Result<Uuid> {
     row.uuid(col)
         .ok_or_else(|| StoreError::Corrupt(format!("expected a UUID in column {col}")))
 }

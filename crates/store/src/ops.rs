@@ -385,12 +385,12 @@ macro_rules! backend_ops {
         /// comes back as the [`LogCommit`](crate::event_log::LogCommit).
         pub(crate) async fn begin_batch(
             pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)], log: &crate::event_log::EventLog,
-            known: &crate::known_ids::KnownIds,
+            known: &crate::known_ids::KnownIds, resident: Option<&crate::resident::Resident>,
         ) -> Result<BatchStarted> {
-            if let Some(started) = attempt_batch(pool, now, batch, log, known, false).await? {
+            if let Some(started) = attempt_batch(pool, now, batch, log, known, resident, false).await? {
                 return Ok(started);
             }
-            let started = attempt_batch(pool, now, batch, log, known, true).await?;
+            let started = attempt_batch(pool, now, batch, log, known, resident, true).await?;
             Ok(started.expect("with savepoints a refused write does not end the attempt"))
         }
 
@@ -398,7 +398,7 @@ macro_rules! backend_ops {
         /// (the attempt is rolled back).
         async fn attempt_batch(
             pool: &Pool, now: Millis, batch: &[(WorkspaceId, Write)], log: &crate::event_log::EventLog,
-            known: &crate::known_ids::KnownIds, savepoints: bool,
+            known: &crate::known_ids::KnownIds, resident: Option<&crate::resident::Resident>, savepoints: bool,
         ) -> Result<Option<BatchStarted>> {
             let mut tx = bulk::open_batch(pool).await?;
             let mut results = Vec::with_capacity(batch.len());
@@ -433,7 +433,44 @@ macro_rules! backend_ops {
                 results.push(result);
             }
             let commit = append_to_log(&mut tx, now, batch, &mut results, keys, log).await?;
-            Ok(Some((tx, results, commit, ids.into_commit())))
+            let resident = match resident {
+                Some(resident) if resident.serving() => Some(stage_resident(&mut tx, batch, &results).await?),
+                _ => None,
+            };
+            Ok(Some((tx, results, commit, ids.into_commit(), resident)))
+        }
+
+        /// What the batch changed in the resident records (see `resident/staging.rs`), the
+        /// records no outcome shows read back inside its transaction.
+        async fn stage_resident(
+            conn: &mut Conn, batch: &[(WorkspaceId, Write)], results: &[std::result::Result<Outcome, WriteError>],
+        ) -> SqlResult<crate::resident::ResidentCommit> {
+            use crate::resident::{Kind, Staging};
+            let mut staging = Staging::default();
+            for ((ws, _), result) in batch.iter().zip(results) {
+                if let Ok(outcome) = result {
+                    staging.outcome(*ws, outcome);
+                }
+            }
+            for (ws, kind, ids) in staging.refreshes() {
+                for ids in ids.chunks(500) {
+                    match kind {
+                        Kind::Organization => {
+                            let rows = by_ids(conn, &ORGS, ws, ids).await?;
+                            staging.refreshed(ws, ids, &rows);
+                        }
+                        Kind::Account => {
+                            let rows = by_ids(conn, &ACCOUNTS, ws, ids).await?;
+                            staging.refreshed(ws, ids, &rows);
+                        }
+                        Kind::User => {
+                            let rows = by_ids(conn, &USERS, ws, ids).await?;
+                            staging.refreshed(ws, ids, &rows);
+                        }
+                    }
+                }
+            }
+            Ok(staging.into_commit())
         }
 
         /// An open batch: its transaction, each write's result, and what the event log's and
@@ -443,6 +480,7 @@ macro_rules! backend_ops {
             Vec<std::result::Result<Outcome, WriteError>>,
             crate::event_log::LogCommit,
             crate::known_ids::IdsCommit,
+            Option<crate::resident::ResidentCommit>,
         );
 
         /// Writes a batch's part of the event log: first a flush of the index entries gathered

@@ -26,6 +26,8 @@ mod paging;
 mod paging_prop;
 #[path = "conformance/reads.rs"]
 mod reads;
+#[path = "conformance/resident.rs"]
+mod resident;
 #[path = "conformance/roles.rs"]
 mod roles;
 #[path = "conformance/workspaces.rs"]
