@@ -404,6 +404,8 @@ macro_rules! backend_ops {
             let mut results = Vec::with_capacity(batch.len());
             let mut keys = crate::event_log::BatchKeys::default();
             let mut ids = crate::known_ids::BatchIds::new(known);
+            // The batch's changes to the resident records so far: later writes read through it.
+            let mut staging = resident.filter(|r| r.serving()).map(|_| crate::resident::Staging::default());
             for (ws, write) in batch {
                 if savepoints {
                     sqlx::query("SAVEPOINT steward_write").execute(&mut *tx).await?;
@@ -417,9 +419,12 @@ macro_rules! backend_ops {
                     }
                     other => {
                         keys.settle(false);
-                        apply_plain(&mut tx, *ws, now, other).await
+                        apply_plain(&mut tx, *ws, now, other, resident.zip(staging.as_ref())).await
                     }
                 };
+                if let (Some(staging), Ok(outcome)) = (&mut staging, &result) {
+                    staging.outcome(*ws, outcome);
+                }
                 if savepoints {
                     if result.is_err() {
                         sqlx::query("ROLLBACK TO SAVEPOINT steward_write").execute(&mut *tx).await?;
@@ -433,25 +438,19 @@ macro_rules! backend_ops {
                 results.push(result);
             }
             let commit = append_to_log(&mut tx, now, batch, &mut results, keys, log).await?;
-            let resident = match resident {
-                Some(resident) if resident.serving() => Some(stage_resident(&mut tx, batch, &results).await?),
-                _ => None,
+            let resident = match staging {
+                Some(staging) => Some(finish_staging(&mut tx, staging).await?),
+                None => None,
             };
             Ok(Some((tx, results, commit, ids.into_commit(), resident)))
         }
 
         /// What the batch changed in the resident records (see `resident/staging.rs`), the
         /// records no outcome shows read back inside its transaction.
-        async fn stage_resident(
-            conn: &mut Conn, batch: &[(WorkspaceId, Write)], results: &[std::result::Result<Outcome, WriteError>],
+        async fn finish_staging(
+            conn: &mut Conn, mut staging: crate::resident::Staging,
         ) -> SqlResult<crate::resident::ResidentCommit> {
-            use crate::resident::{Kind, Staging};
-            let mut staging = Staging::default();
-            for ((ws, _), result) in batch.iter().zip(results) {
-                if let Ok(outcome) = result {
-                    staging.outcome(*ws, outcome);
-                }
-            }
+            use crate::resident::Kind;
             for (ws, kind, ids) in staging.refreshes() {
                 for ids in ids.chunks(500) {
                     match kind {
@@ -571,11 +570,34 @@ macro_rules! backend_ops {
         }
 
         /// Every write but `Ingest` (which is made of these).
-        async fn apply_plain(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write) -> std::result::Result<Outcome, WriteError> {
+        /// The resident records and what the batch so far staged over them, for a write's
+        /// reads of the record it changes (see [`existing`]); `None` to read the database.
+        type Known<'a> = Option<(&'a crate::resident::Resident, &'a crate::resident::Staging)>;
+
+        /// The record a write changes, from memory when memory can tell (`known`), else
+        /// from the batch's transaction.
+        async fn existing<T: crate::resident::ResidentRow>(
+            conn: &mut Conn, t: &Table<T>, ws: WorkspaceId, lookup: crate::resident::Lookup<'_>, known: Known<'_>,
+        ) -> SqlResult<Option<T>> {
+            use crate::resident::Lookup;
+            if let Some(found) = known.and_then(|(resident, staging)| resident.existing::<T>(staging, ws, lookup)) {
+                return Ok(found);
+            }
+            match lookup {
+                Lookup::External(external_id) => find_by_external(conn, t, ws, external_id).await,
+                Lookup::Ref(r) => find_by_ref(conn, t, ws, r).await,
+            }
+        }
+
+        /// Every write but `Ingest` (which is made of these). `known` serves the reads of the
+        /// record a write changes, as its first step; writes made of several pass `None` to
+        /// those after the first, which may read what an earlier one changed.
+        async fn apply_plain(conn: &mut Conn, ws: WorkspaceId, now: Millis, write: &Write, known: Known<'_>) -> std::result::Result<Outcome, WriteError> {
+            use crate::resident::Lookup;
             match write {
                 Write::Ingest(_) => Err(WriteError::Conflict("an ingestion batch cannot contain another".to_owned())),
                 Write::Assign { write, assign } => {
-                    let outcome = Box::pin(apply_plain(conn, ws, now, write)).await?;
+                    let outcome = Box::pin(apply_plain(conn, ws, now, write, known)).await?;
                     apply_assignments(conn, ws, now, outcome, assign).await
                 }
                 Write::Config(config) => apply_config(conn, ws, now, config).await,
@@ -583,16 +605,16 @@ macro_rules! backend_ops {
                 Write::All(writes) => {
                     let mut changes = Vec::new();
                     for write in writes {
-                        changes.extend(Box::pin(apply_plain(conn, ws, now, write)).await?.changes);
+                        changes.extend(Box::pin(apply_plain(conn, ws, now, write, None)).await?.changes);
                     }
                     Ok(Outcome { written: Written::Config, created: false, changes, events: Vec::new() })
                 }
                 Write::UpsertOrganization { external_id, fields } => {
-                    let existing = find_by_external(conn, &ORGS, ws, external_id.as_str()).await?;
+                    let existing = existing(conn, &ORGS, ws, Lookup::External(external_id.as_str()), known).await?;
                     save_organization(conn, ws, now, existing, Some(external_id), fields).await
                 }
                 Write::UpdateOrganization { target, fields } => {
-                    let existing = find_by_ref(conn, &ORGS, ws, target).await?.ok_or(WriteError::NotFound("organization"))?;
+                    let existing = existing(conn, &ORGS, ws, Lookup::Ref(target), known).await?.ok_or(WriteError::NotFound("organization"))?;
                     save_organization(conn, ws, now, Some(existing), None, fields).await
                 }
                 Write::DeleteOrganization { target, cascade } => {
@@ -600,11 +622,11 @@ macro_rules! backend_ops {
                     delete_organization(conn, now, org.id, *cascade).await
                 }
                 Write::UpsertAccount { external_id, fields } => {
-                    let existing = find_by_external(conn, &ACCOUNTS, ws, external_id.as_str()).await?;
+                    let existing = existing(conn, &ACCOUNTS, ws, Lookup::External(external_id.as_str()), known).await?;
                     save_account(conn, ws, now, existing, Some(external_id), fields).await
                 }
                 Write::UpdateAccount { target, fields } => {
-                    let existing = find_by_ref(conn, &ACCOUNTS, ws, target).await?.ok_or(WriteError::NotFound("account"))?;
+                    let existing = existing(conn, &ACCOUNTS, ws, Lookup::Ref(target), known).await?.ok_or(WriteError::NotFound("account"))?;
                     save_account(conn, ws, now, Some(existing), None, fields).await
                 }
                 Write::DeleteAccount { target } => {
@@ -614,11 +636,11 @@ macro_rules! backend_ops {
                     Ok(Outcome { events: Vec::new(), written: Written::Deleted, created: false, changes })
                 }
                 Write::UpsertUser { external_id, fields } => {
-                    let existing = find_by_external(conn, &USERS, ws, external_id.as_str()).await?;
+                    let existing = existing(conn, &USERS, ws, Lookup::External(external_id.as_str()), known).await?;
                     save_user(conn, ws, now, existing, Some(external_id), fields).await
                 }
                 Write::UpdateUser { target, fields } => {
-                    let existing = find_by_ref(conn, &USERS, ws, target).await?.ok_or(WriteError::NotFound("user"))?;
+                    let existing = existing(conn, &USERS, ws, Lookup::Ref(target), known).await?.ok_or(WriteError::NotFound("user"))?;
                     save_user(conn, ws, now, Some(existing), None, fields).await
                 }
                 Write::DeleteUser { target } => {
@@ -1142,7 +1164,7 @@ macro_rules! backend_ops {
                     }
                     events.extend(record_events(conn, ws, now, &std::mem::take(&mut pending), &mut changes, ids).await?);
                     match action {
-                        IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write).await?.changes),
+                        IngestAction::Record(write) => changes.extend(apply_plain(conn, ws, now, write, None).await?.changes),
                         IngestAction::Unlink { user, account } => {
                             let user = find_by_external(conn, &USERS, ws, user.as_str()).await?;
                             let account = find_by_external(conn, &ACCOUNTS, ws, account.as_str()).await?;

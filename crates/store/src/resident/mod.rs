@@ -37,10 +37,19 @@ use steward_engine::ids::WorkspaceId;
 use uuid::Uuid;
 
 pub(crate) use codec::{AccountParts, Kind, OrganizationParts, ResidentRow, UserParts};
+use staging::Staged;
 pub(crate) use staging::{ResidentCommit, Staging};
 
 use crate::error::{Result, StoreError};
 use crate::write::RecordRef;
+
+/// How a write names the record it reads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lookup<'a> {
+    External(&'a str),
+    /// Steward's id, else the external id.
+    Ref(&'a RecordRef),
+}
 
 /// Every resident record, by kind.
 #[derive(Debug, Default)]
@@ -181,6 +190,57 @@ impl Resident {
             .filter_map(|id| table.by_id.get(id).map(|bytes| (*id, bytes)))
             .map(|(id, bytes)| R::decode(id, bytes).ok_or_else(|| unreadable(R::KIND, id)))
             .collect()
+    }
+
+    /// A record as the batch in progress sees it: `Some(found)` when memory can tell (the
+    /// committed record with what the batch so far staged over it), `None` when only the
+    /// database can (a record the batch changed without showing how). As the database's
+    /// `find_by_external` / `find_by_ref` inside the batch's transaction.
+    pub(crate) fn existing<R: ResidentRow>(
+        &self,
+        staging: &Staging,
+        ws: WorkspaceId,
+        lookup: Lookup<'_>,
+    ) -> Option<Option<R>> {
+        let kinds = self.kinds[R::KIND.index()]
+            .read()
+            .expect("resident records lock");
+        let table = kinds.0.get(&ws);
+        let by_id = |id: Uuid| -> Option<Option<R>> {
+            let bytes = match staging.state(R::KIND, ws, id) {
+                Some(Staged::Put(bytes)) => bytes,
+                Some(Staged::Removed) => return Some(None),
+                Some(Staged::Refresh) => return None,
+                None => match table.and_then(|t| t.by_id.get(&id)) {
+                    Some(bytes) => bytes,
+                    // Every record a batch creates is staged.
+                    None => return Some(None),
+                },
+            };
+            // Unreadable bytes would be a bug; the database still knows.
+            R::decode(id, bytes).map(Some)
+        };
+        let external = match lookup {
+            Lookup::External(external) => external,
+            Lookup::Ref(r) => {
+                if let Some(id) = r.as_uuid() {
+                    if let found @ Some(_) = by_id(id)? {
+                        return Some(found);
+                    }
+                }
+                &r.0
+            }
+        };
+        if let Some(id) = staging.external(R::KIND, ws, external) {
+            return by_id(id);
+        }
+        if let Some(id) = table.and_then(|t| t.find_external(external)) {
+            return by_id(id);
+        }
+        if staging.refreshing(R::KIND, ws) {
+            return None;
+        }
+        Some(None)
     }
 
     /// Applies what a committed batch staged.

@@ -6,17 +6,17 @@
 //! organization, users an ingestion created). Those are *refreshed*: read back by id inside the
 //! batch's transaction. Per record only the last thing the batch did counts.
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use steward_engine::GraphChange;
 use steward_engine::ids::WorkspaceId;
 use uuid::Uuid;
 
-use super::codec::{Kind, ResidentRow};
+use super::codec::{Kind, ResidentRow, external_id};
 use crate::write::{Outcome, Written};
 
 /// What the batch leaves a record as.
 #[derive(Debug)]
-enum Staged {
+pub(crate) enum Staged {
     Put(Box<[u8]>),
     Removed,
     /// Changed by the batch in a way no outcome shows: read it back.
@@ -27,6 +27,10 @@ enum Staged {
 #[derive(Debug, Default)]
 pub(crate) struct Staging {
     records: HashMap<(Kind, WorkspaceId, Uuid), Staged>,
+    /// The external ids of the records put, for the batch's later writes to find them.
+    externals: HashMap<(Kind, WorkspaceId, Box<str>), Uuid>,
+    /// Kinds with records to refresh: their external ids are unknown until read back.
+    refreshing: HashSet<(Kind, WorkspaceId)>,
 }
 
 fn encoded<R: ResidentRow>(row: &R) -> Box<[u8]> {
@@ -52,6 +56,9 @@ impl Staging {
                 GraphChange::DeleteUser { id } => (Kind::User, id.0, Staged::Removed),
                 GraphChange::Assignment(_) | GraphChange::Messages(_) => continue,
             };
+            if matches!(staged, Staged::Refresh) {
+                self.refreshing.insert((kind, ws));
+            }
             self.records.insert((kind, ws, id), staged);
         }
         // The row the write answers with is its record's state when the write ended, so it
@@ -63,7 +70,26 @@ impl Staging {
             _ => return,
         };
         let (kind, id, bytes) = written;
+        if let Some(external) = external_id(&bytes) {
+            self.externals.insert((kind, ws, external.into()), id);
+        }
         self.records.insert((kind, ws, id), Staged::Put(bytes));
+    }
+
+    /// What the batch so far did to a record, if anything.
+    pub(crate) fn state(&self, kind: Kind, ws: WorkspaceId, id: Uuid) -> Option<&Staged> {
+        self.records.get(&(kind, ws, id))
+    }
+
+    /// The record the batch so far put under this external id.
+    pub(crate) fn external(&self, kind: Kind, ws: WorkspaceId, external_id: &str) -> Option<Uuid> {
+        self.externals.get(&(kind, ws, external_id.into())).copied()
+    }
+
+    /// Whether records of this kind changed in ways only the database knows yet (so a
+    /// record may exist under an external id memory does not know).
+    pub(crate) fn refreshing(&self, kind: Kind, ws: WorkspaceId) -> bool {
+        self.refreshing.contains(&(kind, ws))
     }
 
     /// The records to read back, by workspace and kind.

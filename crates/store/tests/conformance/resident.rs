@@ -2,7 +2,7 @@
 //! default) answer exactly as the database does, after every batch of a random workload that
 //! creates, moves, detaches and deletes records, some of them only through ingestion.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -13,7 +13,7 @@ use steward_engine::time::Millis;
 use steward_store::Store;
 use steward_store::test_support::backends;
 use steward_store::write::{
-    EventKind, EventWrite, IngestAction, IngestOp, Properties, Write, WriteError,
+    AccountFields, EventKind, EventWrite, IngestAction, IngestOp, Properties, Write, WriteError,
 };
 use uuid::Uuid;
 
@@ -108,6 +108,61 @@ async fn assert_same_reads(
     }
 }
 
+/// Every record by external id, without Steward's ids (which differ between two stores):
+/// what the writes made, for comparing two runs of one workload.
+async fn snapshot(store: &Store, ws: WorkspaceId) -> BTreeMap<String, String> {
+    let orgs = all_orgs(store, ws).await;
+    let org_external: BTreeMap<Uuid, String> = orgs
+        .iter()
+        .map(|o| (o.id.0, o.external_id.clone()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for o in orgs {
+        let shown = format!(
+            "{} {:?} {:?} {:?}",
+            o.name, o.traits, o.created_at, o.updated_at
+        );
+        out.insert(format!("org {}", o.external_id), shown);
+    }
+    for a in all_accounts(store, ws).await {
+        let org = a.organization_id.map(|o| org_external[&o.0].clone());
+        let shown = format!(
+            "{} {:?} {org:?} {:?} {:?}",
+            a.name, a.traits, a.created_at, a.updated_at
+        );
+        out.insert(format!("account {}", a.external_id), shown);
+    }
+    for u in all_users(store, ws).await {
+        let shown = format!(
+            "{:?} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+            u.name,
+            u.email,
+            u.avatar,
+            u.traits,
+            u.joined_at,
+            u.unsubscribed,
+            u.created_at,
+            u.updated_at
+        );
+        out.insert(format!("user {}", u.external_id), shown);
+    }
+    out
+}
+
+/// Applies a batch; only references to records that do not exist may be refused.
+async fn apply_writes(store: &Store, now: Millis, writes: &[(WorkspaceId, Write)]) {
+    let results = store.apply_batch(now, writes).await.unwrap();
+    for (result, (_, write)) in results.iter().zip(writes) {
+        match result {
+            Ok(_) | Err(WriteError::NotFound(_)) => {}
+            Err(e) => panic!("{write:?} failed: {e}"),
+        }
+    }
+}
+
+/// Writes read the records they change from memory too (the committed record with what the
+/// batch staged over it): they must write what writes reading the database write. Checked
+/// against a second store doing the same with nothing in memory.
 #[tokio::test]
 async fn resident_records_answer_as_the_database_after_every_batch() {
     for backend in backends() {
@@ -120,6 +175,16 @@ async fn resident_records_answer_as_the_database_after_every_batch() {
             let store = t.store.clone().with_resident_records(true);
             store.load_engine(&mut Engine::new()).await.unwrap();
             let database = t.reopen().await.with_resident_records(false);
+            let (plain, plain_ws) = setup(backend).await;
+            let plain_store = plain.store.clone().with_resident_records(false);
+            apply(
+                &plain_store,
+                T0,
+                plain_ws,
+                upsert_org("o0", json!({"tier": "gold"})),
+            )
+            .await
+            .unwrap();
             let mut seen = BTreeSet::new();
             let mut clock = T0;
             for (n, (tick, ops)) in workload(seed, 30).iter().enumerate() {
@@ -129,24 +194,82 @@ async fn resident_records_answer_as_the_database_after_every_batch() {
                 if n % 3 == 0 {
                     writes.insert(n % writes.len(), (ws, track(n)));
                 }
-                for (result, (_, write)) in store
-                    .apply_batch(clock, &writes)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .zip(&writes)
-                {
-                    match result {
-                        Ok(_) | Err(WriteError::NotFound(_)) => {}
-                        Err(e) => panic!("{write:?} failed: {e}"),
-                    }
-                }
+                apply_writes(&store, clock, &writes).await;
+                let plain_writes: Vec<(WorkspaceId, Write)> =
+                    writes.iter().map(|(_, w)| (plain_ws, w.clone())).collect();
+                apply_writes(&plain_store, clock, &plain_writes).await;
                 let context = format!("{backend:?} seed {seed} batch {n}: {writes:?}");
                 assert_same_reads(&store, &database, ws, &mut seen, &context).await;
+                assert_eq!(
+                    snapshot(&database, ws).await,
+                    snapshot(&plain_store, plain_ws).await,
+                    "{context}: what the writes made, with and without resident records"
+                );
             }
             assert!(seen.len() > 10, "the workload made records");
             let [orgs, accounts, users] = store.resident_heap_bytes().unwrap();
             assert!(orgs > 0 && accounts > 0 && users > 0);
+        }
+    }
+}
+
+/// A write reading from memory sees what earlier writes of its batch did to records they did
+/// not answer with: accounts a deleted organization detached, records ingestion created.
+#[tokio::test]
+async fn writes_in_a_batch_see_what_earlier_writes_did_beside_their_answer() {
+    for backend in backends() {
+        let (t, ws) = setup(backend).await;
+        let store = t.store.clone().with_resident_records(true);
+        store.load_engine(&mut Engine::new()).await.unwrap();
+        apply(&store, T0, ws, upsert_org("o", json!({})))
+            .await
+            .unwrap();
+        apply(&store, T0, ws, upsert_account("a", Some("o")))
+            .await
+            .unwrap();
+        let renamed = |external: &str| Write::UpsertAccount {
+            external_id: ext(external),
+            fields: AccountFields {
+                name: Some(name("Renamed")),
+                ..AccountFields::default()
+            },
+        };
+        let batch = [
+            (
+                ws,
+                Write::DeleteOrganization {
+                    target: rref("o"),
+                    cascade: false,
+                },
+            ),
+            (ws, renamed("a")),
+            (ws, track(3)),
+            (ws, renamed("a3")),
+        ];
+        let results = store.apply_batch(Millis(T0.0 + 1), &batch).await.unwrap();
+        let outcomes: Vec<_> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| panic!("{backend:?}: {e}")))
+            .collect();
+        let detached = as_account(&outcomes[1].written);
+        assert_eq!(detached.organization_id, None, "{backend:?}");
+        let ingested = as_account(&outcomes[3].written);
+        assert!(
+            !outcomes[3].created,
+            "{backend:?}: a3 was made by ingestion"
+        );
+        let database = t.reopen().await.with_resident_records(false);
+        for (external, row) in [("a", detached), ("a3", ingested)] {
+            assert_eq!(
+                database.find_account(ws, &rref(external)).await.unwrap(),
+                Some(row.clone()),
+                "{backend:?}"
+            );
+            assert_eq!(
+                store.find_account(ws, &rref(external)).await.unwrap(),
+                Some(row),
+                "{backend:?}"
+            );
         }
     }
 }
