@@ -223,10 +223,10 @@ impl Resident {
         let external = match lookup {
             Lookup::External(external) => external,
             Lookup::Ref(r) => {
-                if let Some(id) = r.as_uuid() {
-                    if let found @ Some(_) = by_id(id)? {
-                        return Some(found);
-                    }
+                if let Some(id) = r.as_uuid()
+                    && let found @ Some(_) = by_id(id)?
+                {
+                    return Some(found);
                 }
                 &r.0
             }
