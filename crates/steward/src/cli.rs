@@ -140,6 +140,11 @@ struct ServeArgs {
     /// storage; writes drop what they change.
     #[arg(long, env = "STEWARD_READ_CACHE_MB", default_value_t = ServerConfig::DEFAULT_READ_CACHE_MB)]
     read_cache_mb: usize,
+    /// Keep every organization, account and user in memory, so that reading one costs no
+    /// round trip to storage (about 150 bytes a user beside its traits). `auto`: on for
+    /// PostgreSQL, off for the embedded database, whose reads are in-process already.
+    #[arg(long, env = "STEWARD_RESIDENT_RECORDS", default_value = "auto", value_parser = ["auto", "on", "off"])]
+    resident_records: String,
     /// Load the demo workspace and print a key for it.
     #[arg(long)]
     demo: bool,
@@ -254,7 +259,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = args.storage.open().await?;
+    let store = match args.resident_records.as_str() {
+        "on" => args.storage.open().await?.with_resident_records(true),
+        "off" => args.storage.open().await?.with_resident_records(false),
+        _ => args.storage.open().await?,
+    };
     tracing::info!(backend = store.backend(), "storage ready");
     if let Some(key) = args.api_key.as_deref().filter(|k| !k.is_empty()) {
         steward_server::keys::bootstrap_key(&store, key, clock.now()).await?;

@@ -791,29 +791,42 @@ impl Store {
     }
 
     /// Rebuilds the customer graph of every workspace from the durable record.
-    /// With resident records (see `resident`), also fills them.
+    /// With resident records (see `resident`), also fills them, on a connection and a task
+    /// of their own beside the graph's load.
     pub async fn load_engine(&self, engine: &mut Engine) -> Result<()> {
-        match &self.inner {
-            Inner::Sqlite(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await?,
-            Inner::Postgres(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await?,
-        }
-        if let Some(resident) = &self.resident {
-            // No batch commits while the tables are scanned.
-            let _turn = self.turn.lock().await;
-            let started = std::time::Instant::now();
-            match &self.inner {
-                Inner::Sqlite(pool) => {
-                    resident::load::load(&mut *pool.acquire().await?, resident).await?
+        // No batch commits while the resident records' tables are scanned.
+        let _turn = match &self.resident {
+            Some(_) => Some(self.turn.lock().await),
+            None => None,
+        };
+        let resident_load = self.resident.clone().map(|resident| {
+            let inner = self.inner.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                match &inner {
+                    Inner::Sqlite(pool) => {
+                        resident::load::load(&mut *pool.acquire().await?, &resident).await?
+                    }
+                    Inner::Postgres(pool) => {
+                        resident::load::load(&mut *pool.acquire().await?, &resident).await?
+                    }
                 }
-                Inner::Postgres(pool) => {
-                    resident::load::load(&mut *pool.acquire().await?, resident).await?
-                }
-            }
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "resident records loaded"
-            );
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "resident records loaded"
+                );
+                Ok::<_, StoreError>(())
+            })
+        });
+        let graph = match &self.inner {
+            Inner::Sqlite(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await,
+            Inner::Postgres(pool) => load::load_engine(&mut *pool.acquire().await?, engine).await,
+        };
+        if let Some(load) = resident_load {
+            load.await
+                .map_err(|e| StoreError::Corrupt(format!("loading resident records: {e}")))??;
         }
+        graph?;
         // Key roles and owners: a few rows per customer at most, so plain queries.
         for (ws, change) in dispatch!(self.load_assignments())? {
             engine.apply(ws, &steward_engine::GraphChange::Assignment(change));

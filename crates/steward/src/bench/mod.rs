@@ -202,6 +202,19 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
         rss_per_user
     );
 
+    let resident = store.resident_heap_bytes().map(|[orgs, accounts, users]| {
+        let per = |bytes: usize, n: usize| bytes as f64 / n.max(1) as f64;
+        let (per_user, per_account, per_org) = (
+            per(users, args.users),
+            per(accounts, args.accounts),
+            per(orgs, args.orgs),
+        );
+        println!(
+            "resident records (every record in memory, loaded with the engine; not engine state): {per_user:.0} B/user, {per_account:.0} B/account, {per_org:.0} B/org"
+        );
+        json!({"bytes_per_user": per_user, "bytes_per_account": per_account, "bytes_per_org": per_org})
+    });
+
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());
@@ -339,6 +352,7 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
     let summary = json!({
         "backend": store.backend(), "orgs": args.orgs, "accounts": args.accounts, "users": args.users, "clients": args.clients,
         "startup_s": startup.as_secs_f64(), "engine_bytes_per_user": per_user, "engine_bytes_per_account": per_account, "rss_growth_per_user": rss_per_user,
+        "resident_records": resident,
         "get_one": single_json, "get_page": page_json,
         "read_cache": {"entries": cache.entries, "bytes": cache.bytes, "budget": cache.budget, "rss_growth_per_user_after_reads": rss_reads_per_user},
         "upserts": {"throughput": upserts.throughput(), "p50_us": upserts.percentile_us(0.5), "p99_us": upserts.percentile_us(0.99), "raw_insert_tx_per_s": raw, "ratio": write_ratio},
