@@ -257,13 +257,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// `--resident-records`: `on` or `off`, else (`auto`) the backend's default.
+pub(crate) fn resident_records(store: Store, choice: &str) -> Store {
+    match choice {
+        "on" => store.with_resident_records(true),
+        "off" => store.with_resident_records(false),
+        _ => store,
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = match args.resident_records.as_str() {
-        "on" => args.storage.open().await?.with_resident_records(true),
-        "off" => args.storage.open().await?.with_resident_records(false),
-        _ => args.storage.open().await?,
-    };
+    let store = resident_records(args.storage.open().await?, &args.resident_records);
     tracing::info!(backend = store.backend(), "storage ready");
     if let Some(key) = args.api_key.as_deref().filter(|k| !k.is_empty()) {
         steward_server::keys::bootstrap_key(&store, key, clock.now()).await?;

@@ -56,6 +56,9 @@ pub struct BenchArgs {
     /// The read cache's budget in MiB, as `serve --read-cache-mb` (0 measures reads without it).
     #[arg(long, default_value_t = ServerConfig::DEFAULT_READ_CACHE_MB)]
     read_cache_mb: usize,
+    /// Every record in memory, as `serve --resident-records` (`auto`: on for PostgreSQL).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
+    resident_records: String,
 }
 
 /// Anonymous resident memory (the heap and stacks): the memory-mapped database file is page
@@ -150,6 +153,7 @@ async fn foundation(args: &BenchArgs) -> anyhow::Result<()> {
         Some(url) => Store::open_url(url).await?,
         None => Store::open_sqlite_dir(dir.path()).await?,
     };
+    let store = crate::cli::resident_records(store, &args.resident_records);
     println!(
         "steward bench: {} orgs, {} accounts, {} users on {}; {} clients, {} s a run",
         args.orgs,
