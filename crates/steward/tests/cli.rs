@@ -133,7 +133,13 @@ async fn acknowledged_writes_survive_a_crash() {
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     drop(server); // SIGKILL: no shutdown, no flush.
 
-    let server = start(dir.path(), &[], &[("STEWARD_API_KEY", key)]).await;
+    // Restarted with every record in memory (PostgreSQL's default): loaded from what survived.
+    let server = start(
+        dir.path(),
+        &["--resident-records", "on"],
+        &[("STEWARD_API_KEY", key)],
+    )
+    .await;
     for i in 0..50 {
         let (status, _) = call(
             &server.base,
@@ -148,6 +154,29 @@ async fn acknowledged_writes_survive_a_crash() {
             "a{i} was acknowledged before the crash but is gone"
         );
     }
+    // A write changes what memory answers, before it is acknowledged.
+    let body = json!({"externalId": "a7", "name": "Renamed", "traits": {"plan": "pro"}});
+    let (status, _) = call(
+        &server.base,
+        key,
+        reqwest::Method::POST,
+        "/resources/accounts",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, account) = call(
+        &server.base,
+        key,
+        reqwest::Method::GET,
+        "/resources/accounts/a7",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (&account["name"], &account["traits"]["plan"]),
+        (&json!("Renamed"), &json!("pro"))
+    );
 }
 
 async fn futures_join_all<F: std::future::Future<Output = u16> + Send + 'static>(
