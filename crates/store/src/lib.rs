@@ -52,6 +52,7 @@ mod sqlite_bulk;
 mod sqlite_read;
 mod sqlite_reads;
 mod sqlite_write;
+mod varint;
 pub mod write;
 
 use std::path::{Path, PathBuf};

@@ -36,6 +36,26 @@ pub(crate) fn required(row: &dyn BulkRow, col: usize) -> Result<Uuid> {
         .ok_or_else(|| StoreError::Corrupt(format!("expected a UUID in column {col}")))
 }
 
+/// Each workspace's numbers of organizations, accounts and users, to pre-size tables with.
+pub(crate) async fn workspace_sizes(
+    source: &mut impl BulkSource,
+) -> Result<Vec<(WorkspaceId, [usize; 3])>> {
+    let mut sizes = Vec::new();
+    source
+        .for_each(
+            "SELECT w.id, (SELECT COUNT(*) FROM organizations o WHERE o.workspace_id = w.id), \
+             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = w.id), \
+             (SELECT COUNT(*) FROM users u WHERE u.workspace_id = w.id) FROM workspaces w",
+            &mut |r| {
+                let counts = [1, 2, 3].map(|col| r.i64(col) as usize);
+                sizes.push((WorkspaceId(required(r, 0)?), counts));
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(sizes)
+}
+
 pub(crate) async fn load_engine(source: &mut impl BulkSource, engine: &mut Engine) -> Result<()> {
     let started = std::time::Instant::now();
     engine.begin_bulk_load();
@@ -55,22 +75,9 @@ async fn load_graphs(
     started: std::time::Instant,
 ) -> Result<()> {
     // Pre-size each workspace's tables: a million users would otherwise rehash ~20 times.
-    source
-        .for_each(
-            "SELECT w.id, (SELECT COUNT(*) FROM organizations o WHERE o.workspace_id = w.id), \
-             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = w.id), \
-             (SELECT COUNT(*) FROM users u WHERE u.workspace_id = w.id) FROM workspaces w",
-            &mut |r| {
-                let ws = WorkspaceId(required(r, 0)?);
-                engine.graph_mut(ws).reserve(
-                    r.i64(1) as usize,
-                    r.i64(2) as usize,
-                    r.i64(3) as usize,
-                );
-                Ok(())
-            },
-        )
-        .await?;
+    for (ws, [orgs, accounts, users]) in workspace_sizes(source).await? {
+        engine.graph_mut(ws).reserve(orgs, accounts, users);
+    }
 
     source
         .for_each(

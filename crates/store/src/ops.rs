@@ -569,7 +569,6 @@ macro_rules! backend_ops {
             })
         }
 
-        /// Every write but `Ingest` (which is made of these).
         /// The resident records and what the batch so far staged over them, for a write's
         /// reads of the record it changes (see [`existing`]); `None` to read the database.
         type Known<'a> = Option<(&'a crate::resident::Resident, &'a crate::resident::Staging)>;

@@ -88,21 +88,7 @@ fn kind_of(code: u8) -> Option<EventKind> {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
+use crate::varint::{put as put_varint, unzigzag, zigzag};
 
 /// Encodes a chunk. `received_at` is the chunk's own column, the base of event times.
 pub(crate) fn encode(
@@ -180,15 +166,11 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(corrupt("varint too long"))
+        let mut rest = &self.bytes[self.pos..];
+        let v = crate::varint::take(&mut rest)
+            .ok_or_else(|| corrupt("truncated or overlong varint"))?;
+        self.pos = self.bytes.len() - rest.len();
+        Ok(v)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {

@@ -12,6 +12,7 @@ use steward_engine::time::Millis;
 use uuid::Uuid;
 
 use crate::rows::{AccountRow, OrganizationRow, UserRow};
+use crate::varint;
 
 /// Which table a resident record mirrors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,12 +48,8 @@ pub(crate) fn external_id(bytes: &[u8]) -> Option<&str> {
 struct Writer<'a>(&'a mut Vec<u8>);
 
 impl Writer<'_> {
-    fn varint(&mut self, mut n: u64) {
-        while n >= 0x80 {
-            self.0.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        self.0.push(n as u8);
+    fn varint(&mut self, n: u64) {
+        varint::put(self.0, n);
     }
 
     fn str(&mut self, s: &str) {
@@ -71,7 +68,7 @@ impl Writer<'_> {
     }
 
     fn i64(&mut self, n: i64) {
-        self.varint(((n << 1) ^ (n >> 63)) as u64);
+        self.varint(varint::zigzag(n));
     }
 
     fn opt_i64(&mut self, n: Option<i64>) {
@@ -104,15 +101,7 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(n);
-            }
-        }
-        None
+        varint::take(&mut self.0)
     }
 
     fn take(&mut self, len: usize) -> Option<&'a [u8]> {
@@ -140,8 +129,7 @@ impl<'a> Reader<'a> {
     }
 
     fn i64(&mut self) -> Option<i64> {
-        let n = self.varint()?;
-        Some(((n >> 1) as i64) ^ -((n & 1) as i64))
+        self.varint().map(varint::unzigzag)
     }
 
     fn opt_i64(&mut self) -> Option<Option<i64>> {

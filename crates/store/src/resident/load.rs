@@ -5,7 +5,7 @@ use steward_engine::ids::WorkspaceId;
 
 use super::{AccountParts, Kind, OrganizationParts, Resident, UserParts};
 use crate::error::Result;
-use crate::load::{BulkRow, BulkSource, required};
+use crate::load::{BulkRow, BulkSource, required, workspace_sizes};
 
 fn text(row: &dyn BulkRow, col: usize) -> String {
     row.text(col).unwrap_or_default()
@@ -15,20 +15,11 @@ fn text(row: &dyn BulkRow, col: usize) -> String {
 /// The caller holds the store's turn: nothing commits during the scans.
 pub(crate) async fn load(source: &mut impl BulkSource, resident: &Resident) -> Result<()> {
     resident.clear();
-    source
-        .for_each(
-            "SELECT w.id, (SELECT COUNT(*) FROM organizations o WHERE o.workspace_id = w.id), \
-             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = w.id), \
-             (SELECT COUNT(*) FROM users u WHERE u.workspace_id = w.id) FROM workspaces w",
-            &mut |r| {
-                let ws = WorkspaceId(required(r, 0)?);
-                for (col, kind) in (1..).zip(Kind::ALL) {
-                    resident.reserve(kind, ws, r.i64(col) as usize);
-                }
-                Ok(())
-            },
-        )
-        .await?;
+    for (ws, counts) in workspace_sizes(source).await? {
+        for (kind, records) in Kind::ALL.into_iter().zip(counts) {
+            resident.reserve(kind, ws, records);
+        }
+    }
     let mut bytes = Vec::with_capacity(256);
     source
         .for_each(
