@@ -91,6 +91,19 @@ fn unreadable(kind: Kind, id: Uuid) -> StoreError {
     StoreError::Corrupt(format!("resident {kind:?} {id} cannot be read back"))
 }
 
+/// How the external-id index rehashes an entry when it grows: by its record's external id.
+fn rehash<'a>(
+    by_id: &'a hashbrown::HashMap<Uuid, Box<[u8]>, RandomState>,
+    hasher: &'a RandomState,
+) -> impl Fn(&Uuid) -> u64 + 'a {
+    move |id| {
+        by_id
+            .get(id)
+            .and_then(|b| codec::external_id(b))
+            .map_or(0, |e| hasher.hash_one(e))
+    }
+}
+
 impl Table {
     fn external_hash(&self, external_id: &str) -> u64 {
         self.hasher.hash_one(external_id)
@@ -123,14 +136,8 @@ impl Table {
         self.remove(id);
         if let Some(external) = codec::external_id(&bytes) {
             let hash = self.external_hash(external);
-            let hasher = &self.hasher;
-            let by_id = &self.by_id;
-            self.by_external.insert_unique(hash, id, |other| {
-                by_id
-                    .get(other)
-                    .and_then(|b| codec::external_id(b))
-                    .map_or(0, |e| hasher.hash_one(e))
-            });
+            self.by_external
+                .insert_unique(hash, id, rehash(&self.by_id, &self.hasher));
         }
         self.record_bytes += allocated(bytes.len());
         self.by_id.insert(id, bytes);
@@ -285,14 +292,9 @@ impl Resident {
             .expect("resident records lock");
         let table = kinds.0.entry(ws).or_default();
         table.by_id.reserve(records);
-        let hasher = &table.hasher;
-        let by_id = &table.by_id;
-        table.by_external.reserve(records, |other| {
-            by_id
-                .get(other)
-                .and_then(|b| codec::external_id(b))
-                .map_or(0, |e| hasher.hash_one(e))
-        });
+        table
+            .by_external
+            .reserve(records, rehash(&table.by_id, &table.hasher));
     }
 
     /// The load is complete: reads are answered from memory from now on.
